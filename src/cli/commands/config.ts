@@ -1,0 +1,15 @@
+import { configJsonSchema } from '../../config/json-schema.js';
+import { ExitCode } from '../../core/exit-codes.js';
+import type { Context } from '../context.js';
+
+export async function configValidateCommand(ctx: Context): Promise<number> {
+  const loaded = await ctx.config();
+  if (ctx.out.json) ctx.out.data({ ok: true, file: loaded.file, config: loaded.config });
+  else ctx.out.result(`${loaded.file} is valid (stack ${loaded.config.app}, ${Array.isArray(loaded.config.database.tenants) ? `${loaded.config.database.tenants.length} tenant database(s)` : 'tenants discovered at run time'})`);
+  return ExitCode.ok;
+}
+
+export function configSchemaCommand(ctx: Context): Promise<number> {
+  ctx.out.data(configJsonSchema());
+  return Promise.resolve(ExitCode.ok);
+}

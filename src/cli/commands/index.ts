@@ -1,0 +1,71 @@
+/** Routes a parsed command to its implementation; every command returns its exit code. */
+import { assertNever } from '../../core/errors.js';
+import { createContext, type GlobalOptions } from '../context.js';
+
+export async function dispatch(name: string, options: GlobalOptions & Record<string, unknown>, args: unknown[]): Promise<number> {
+  const ctx = createContext(options);
+  // Commander validated the options against each command's declaration.
+  const o = <T,>(): T => options as unknown as T;
+  const command = name as
+    | 'migrate'
+    | 'verify'
+    | 'status'
+    | 'logs'
+    | 'pipeline'
+    | 'init'
+    | 'tasks-list'
+    | 'tasks-stop'
+    | 'runs-list'
+    | 'runs-show'
+    | 'config-validate'
+    | 'config-schema'
+    | 'local-stop'
+    | 'plan'
+    | 'up'
+    | 'down'
+    | 'show'
+    | 'iam-ci-policy'
+    | 'iam-github-oidc';
+  switch (command) {
+    case 'migrate':
+      return (await import('./migrate.js')).migrateCommand(ctx, o());
+    case 'verify':
+      return (await import('./verify.js')).verifyCommand(ctx, o());
+    case 'status':
+      return (await import('./status.js')).statusCommand(ctx);
+    case 'logs':
+      return (await import('./logs.js')).logsCommand(ctx, String(args[0]));
+    case 'pipeline':
+      return (await import('./pipeline.js')).pipelineCommand(ctx, o());
+    case 'init':
+      return (await import('./init.js')).initCommand(ctx, o());
+    case 'tasks-list':
+      return (await import('./tasks.js')).tasksListCommand(ctx, o());
+    case 'tasks-stop':
+      return (await import('./tasks.js')).tasksStopCommand(ctx, (args[0] as string[] | undefined) ?? [], o());
+    case 'runs-list':
+      return (await import('./runs.js')).runsListCommand(ctx);
+    case 'runs-show':
+      return (await import('./runs.js')).runsShowCommand(ctx, String(args[0]));
+    case 'config-validate':
+      return (await import('./config.js')).configValidateCommand(ctx);
+    case 'config-schema':
+      return (await import('./config.js')).configSchemaCommand(ctx);
+    case 'local-stop':
+      return (await import('./local.js')).localStopCommand(ctx);
+    case 'plan':
+      return (await import('./infra.js')).planCommand(ctx, o());
+    case 'up':
+      return (await import('./infra.js')).upCommand(ctx, o());
+    case 'down':
+      return (await import('./infra.js')).downCommand(ctx, o());
+    case 'show':
+      return (await import('./infra.js')).showCommand(ctx);
+    case 'iam-ci-policy':
+      return (await import('./infra.js')).iamCiPolicyCommand(ctx);
+    case 'iam-github-oidc':
+      return (await import('./infra.js')).iamGithubOidcCommand(ctx, o());
+    default:
+      return assertNever(command, 'command');
+  }
+}

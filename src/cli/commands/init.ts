@@ -1,0 +1,25 @@
+import { access, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseConfig } from '../../config/load-config.js';
+import { starterConfig } from '../../config/starter.js';
+import { BerthError } from '../../core/errors.js';
+import { ExitCode } from '../../core/exit-codes.js';
+import type { Context } from '../context.js';
+
+export async function initCommand(ctx: Context, options: { force?: boolean }): Promise<number> {
+  const file = path.resolve(ctx.globals.config);
+  const exists = await access(file).then(
+    () => true,
+    () => false,
+  );
+  if (exists && !options.force) {
+    throw new BerthError('CONFIG_EXISTS', `${file} already exists; nothing was changed`, { hint: 'pass --force to overwrite it' });
+  }
+  const app = path.basename(path.dirname(file)).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '') || 'app';
+  const text = starterConfig(app.slice(0, 31));
+  parseConfig(text, file); // the starter must always be valid
+  await writeFile(file, text, { flag: options.force ? 'w' : 'wx' });
+  if (ctx.out.json) ctx.out.data({ written: file });
+  else ctx.out.result(`wrote ${file}; edit it, then run \`berth config validate\``);
+  return ExitCode.ok;
+}

@@ -1,0 +1,20 @@
+import { ExitCode } from '../../core/exit-codes.js';
+import { openLocal } from '../../providers/local/open-local.js';
+import { readLogLines } from '../../tasks/task-store.js';
+import type { Context } from '../context.js';
+
+export async function logsCommand(ctx: Context, taskId: string): Promise<number> {
+  const loaded = await ctx.config();
+  const local = openLocal(loaded);
+  const record = await local.store.get(taskId);
+  if (ctx.out.json) {
+    const lines: string[] = [];
+    for await (const line of readLogLines(record.logFile)) lines.push(line);
+    ctx.out.data({ task: record, lines });
+  } else {
+    // Stream: a long migration log never sits in memory.
+    for await (const line of readLogLines(record.logFile)) process.stdout.write(`${line}\n`);
+    ctx.out.note(`— task ${record.id} (${record.databases.join(', ')}): ${record.status}${record.exitCode === null ? '' : `, exit code ${record.exitCode}`}${record.stoppedReason ? `, ${record.stoppedReason}` : ''}`);
+  }
+  return ExitCode.ok;
+}

@@ -1,0 +1,70 @@
+import { BerthError } from '../../core/errors.js';
+import { ExitCode } from '../../core/exit-codes.js';
+import { listRuns, readRun } from '../../fleet/journal.js';
+import { migrateFleet } from '../../fleet/run-fleet.js';
+import { selectDatabases } from '../../fleet/tenants.js';
+import type { FleetResult } from '../../fleet/types.js';
+import { openLocal } from '../../providers/local/open-local.js';
+import { runtimeFactory } from '../../providers/local/select-runtime.js';
+import type { Context } from '../context.js';
+import { renderFleet } from '../render-fleet.js';
+
+export interface MigrateOptions {
+  database?: string[];
+  all?: boolean;
+  concurrency?: number;
+  onError?: 'stop' | 'continue';
+  batchSize?: number;
+  resume?: boolean;
+  runtime?: string;
+  image?: string;
+}
+
+export async function migrateCommand(ctx: Context, options: MigrateOptions): Promise<number> {
+  const loaded = await ctx.config();
+  if (ctx.provider(loaded) === 'aws') {
+    throw new BerthError('USAGE', 'migrate --provider aws is not available yet in this version of berth', { hint: 'use the local provider' });
+  }
+  const { config } = loaded;
+  const local = openLocal(loaded, { runtime: await runtimeFactory(loaded, options.runtime, options.image) });
+
+  let databases: string[];
+  let resumedFrom: string | undefined;
+  if (options.resume) {
+    if (options.all || options.database?.length) throw new BerthError('USAGE', '--resume continues the last run; do not combine it with --all or --database');
+    const last = (await listRuns(local.paths.runs)).filter((r) => r.state !== 'finished').pop();
+    if (!last) throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', { hint: 'see `berth runs list`; start a new run with --all' });
+    const { results } = await readRun(local.paths.runs, last.id);
+    const done = new Set(results.filter((r) => r.status === 'applied' || r.status === 'up-to-date').map((r) => r.database));
+    databases = last.databases.filter((d) => !done.has(d));
+    resumedFrom = last.id;
+    ctx.out.note(`resuming ${last.id}: ${databases.length} of ${last.databases.length} database(s) left`);
+  } else {
+    databases = selectDatabases(await local.fleet(), { databases: options.database, all: options.all });
+  }
+
+  const result = await migrateFleet(local.backend, {
+    databases,
+    command: config.task.command,
+    concurrency: options.concurrency ?? config.fleet.concurrency,
+    onError: options.onError ?? config.fleet.onError,
+    batchSize: options.batchSize ?? config.fleet.batchSize,
+    lockWaitMs: config.migrations.lockWaitSeconds * 1000,
+    timeoutMs: config.task.timeoutSeconds * 1000,
+    runsDir: local.paths.runs,
+    reporter: ctx.reporter,
+    signal: ctx.signal,
+    ...(resumedFrom ? { resumedFrom } : {}),
+  });
+  if (ctx.out.json) ctx.out.data({ type: 'summary', runId: result.runId, ok: result.ok, counts: result.counts, durationMs: result.durationMs, databases: result.databases });
+  else renderFleet(ctx.out, result);
+  return fleetExitCode(result, ctx.interrupted());
+}
+
+export function fleetExitCode(result: FleetResult, interrupted: boolean): number {
+  if (interrupted) return ExitCode.interrupted;
+  if (result.counts.failed > 0) return ExitCode.migrationFailed;
+  if (result.counts.locked > 0) return ExitCode.locked;
+  if (result.counts.skipped > 0) return ExitCode.migrationFailed;
+  return ExitCode.ok;
+}

@@ -1,0 +1,39 @@
+import { BerthError } from '../../core/errors.js';
+import { ExitCode } from '../../core/exit-codes.js';
+import { selectDatabases } from '../../fleet/tenants.js';
+import { verifyFleet } from '../../fleet/verify.js';
+import { openLocal } from '../../providers/local/open-local.js';
+import { runtimeFactory } from '../../providers/local/select-runtime.js';
+import type { Context } from '../context.js';
+import { renderVerify } from '../render-fleet.js';
+
+export interface VerifyCommandOptions {
+  database?: string[];
+  all?: boolean;
+  skipCheck?: boolean;
+  runtime?: string;
+  image?: string;
+}
+
+export async function verifyCommand(ctx: Context, options: VerifyCommandOptions): Promise<number> {
+  const loaded = await ctx.config();
+  if (ctx.provider(loaded) === 'aws') {
+    throw new BerthError('USAGE', 'verify --provider aws is not available yet in this version of berth', { hint: 'use the local provider' });
+  }
+  const { config } = loaded;
+  const local = openLocal(loaded, { runtime: await runtimeFactory(loaded, options.runtime, options.image) });
+  const databases = selectDatabases(await local.fleet(), { databases: options.database, all: options.all });
+  const result = await verifyFleet(local.backend, {
+    databases,
+    expectedTables: config.database.expectedTables,
+    checkCommand: options.skipCheck ? undefined : config.task.checkCommand,
+    concurrency: config.fleet.concurrency,
+    timeoutMs: config.task.timeoutSeconds * 1000,
+    reporter: ctx.reporter,
+    signal: ctx.signal,
+  });
+  if (ctx.out.json) ctx.out.data(result);
+  else renderVerify(ctx.out, result);
+  if (ctx.interrupted()) return ExitCode.interrupted;
+  return result.ok ? ExitCode.ok : ExitCode.verifyFailed;
+}

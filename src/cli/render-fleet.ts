@@ -1,0 +1,58 @@
+/**
+ * Human rendering of fleet results: a full table for small fleets; for large ones, successes
+ * counted and only the databases that need attention listed. Failures always come with
+ * their reason and log excerpt.
+ */
+import type { FleetResult, DatabaseResult } from '../fleet/types.js';
+import type { VerifyResult } from '../fleet/verify.js';
+import { formatDuration, table, type Output } from './output.js';
+
+const FULL_TABLE_LIMIT = 20;
+
+export function renderFleet(out: Output, result: FleetResult): void {
+  const c = out.color;
+  const status = (r: DatabaseResult) =>
+    r.status === 'failed' ? c.red(r.status) : r.status === 'locked' || r.status === 'skipped' ? c.yellow(r.status) : c.green(r.status);
+  const attention = result.databases.filter((r) => r.status !== 'applied' && r.status !== 'up-to-date');
+  const shown = result.databases.length <= FULL_TABLE_LIMIT ? result.databases : attention;
+  if (shown.length > 0) {
+    out.result(
+      table(
+        ['DATABASE', 'RESULT', 'APPLIED', 'TASK', 'DETAIL'],
+        shown.map((r) => [r.database, status(r), String(r.applied.length), r.taskId ?? '-', r.reason ?? summariseApplied(r.applied)]),
+      ),
+    );
+  }
+  for (const r of result.databases.filter((d) => d.status === 'failed' && d.logExcerpt?.length)) {
+    out.result(`\n${c.red('✗')} ${r.database}: ${r.reason ?? 'failed'}${r.taskId ? `  (full log: berth logs ${r.taskId})` : ''}`);
+    for (const line of r.logExcerpt ?? []) out.result(`    ${c.dim('│')} ${line}`);
+  }
+  const n = result.counts;
+  out.result(
+    `\n${n.total} database(s): ${n.applied} applied, ${n.upToDate} up to date, ${n.failed} failed, ${n.locked} locked, ${n.skipped} skipped in ${formatDuration(result.durationMs)} (run ${result.runId})`,
+  );
+}
+
+function summariseApplied(applied: string[]): string {
+  if (applied.length === 0) return '';
+  if (applied.length <= 2) return applied.join(', ');
+  return `${applied[0]} … ${applied[applied.length - 1]}`;
+}
+
+export function renderVerify(out: Output, result: VerifyResult): void {
+  const c = out.color;
+  out.result(
+    table(
+      ['DATABASE', 'TABLES', 'PENDING', 'CHECK', 'RESULT'],
+      result.databases.map((d) => [
+        d.name,
+        `${d.tables}/${d.expectedTables}`,
+        String(d.pending),
+        d.check,
+        d.ok ? c.green('ok') : `${c.red('FAILED')} ${d.reason ?? ''}`,
+      ]),
+    ),
+  );
+  const bad = result.databases.filter((d) => !d.ok).length;
+  out.result(bad === 0 ? `\n${c.green('✓')} all ${result.databases.length} database(s) complete` : `\n${c.red('✗')} ${bad} of ${result.databases.length} database(s) incomplete`);
+}

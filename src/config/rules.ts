@@ -1,0 +1,88 @@
+/**
+ * Layer 3 of config validation: rules that need several fields at once. They collect every
+ * problem instead of stopping at the first, so one run of `berth` shows the whole list.
+ */
+import type { Config } from './schema.js';
+
+export interface ConfigIssue {
+  /** Dotted field path, e.g. `database.tenants.2`. */
+  path: string;
+  message: string;
+  line?: number;
+}
+
+/** Fargate's valid CPU units → memory (MiB) ranges. */
+const FARGATE_MEMORY: Record<number, (memory: number) => boolean> = {
+  256: (m) => [512, 1024, 2048].includes(m),
+  512: (m) => m >= 1024 && m <= 4096 && m % 1024 === 0,
+  1024: (m) => m >= 2048 && m <= 8192 && m % 1024 === 0,
+  2048: (m) => m >= 4096 && m <= 16384 && m % 1024 === 0,
+  4096: (m) => m >= 8192 && m <= 30720 && m % 1024 === 0,
+  8192: (m) => m >= 16384 && m <= 61440 && m % 4096 === 0,
+  16384: (m) => m >= 32768 && m <= 122880 && m % 8192 === 0,
+};
+
+/** Variables berth sets itself: from the secret, or per run. */
+const RESERVED_ENV = ['DATABASE_NAME', 'DATABASE_PASSWORD', 'DATABASE_USER', 'DATABASE_HOST', 'DATABASE_PORT'];
+
+export function semanticIssues(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const { tenants } = config.database;
+  if (Array.isArray(tenants)) {
+    const seen = new Map<string, number>();
+    tenants.forEach((name, index) => {
+      const first = seen.get(name);
+      if (first !== undefined) {
+        issues.push({
+          path: `database.tenants.${index}`,
+          message: `duplicate database "${name}" (already listed at database.tenants.${first}); list each database once`,
+        });
+      } else seen.set(name, index);
+    });
+  }
+
+  const memoryOk = FARGATE_MEMORY[config.task.cpu];
+  if (!memoryOk) {
+    issues.push({
+      path: 'task.cpu',
+      message: `Fargate does not offer ${config.task.cpu} CPU units; use one of ${Object.keys(FARGATE_MEMORY).join(', ')}`,
+    });
+  } else if (!memoryOk(config.task.memory)) {
+    issues.push({
+      path: 'task.memory',
+      message: `Fargate does not offer ${config.task.memory} MiB with ${config.task.cpu} CPU units (256 CPU units allow 512, 1024 or 2048)`,
+    });
+  }
+
+  if (config.registry.encryption === 'KMS' && !config.registry.kmsKey) {
+    issues.push({ path: 'registry.kmsKey', message: 'required when registry.encryption is KMS' });
+  }
+  if (config.registry.encryption !== 'KMS' && config.registry.kmsKey) {
+    issues.push({ path: 'registry.kmsKey', message: 'only allowed when registry.encryption is KMS' });
+  }
+
+  for (const name of Object.keys(config.task.environment)) {
+    if (RESERVED_ENV.includes(name)) {
+      issues.push({
+        path: `task.environment.${name}`,
+        message: `${name} is set by berth (per database, or from database.secret); remove it here`,
+      });
+    }
+  }
+  return issues;
+}
+
+/** Fields only the aws provider needs; checked when a command uses it, before any call. */
+export function awsIssues(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (config.network.subnets.length === 0) {
+    issues.push({ path: 'network.subnets', message: 'list the private subnets the tasks run in (subnet-...)' });
+  }
+  if (!config.network.backendSecurityGroup) {
+    issues.push({ path: 'network.backendSecurityGroup', message: "name the tasks' security group (sg-... or its Name tag)" });
+  }
+  if (!config.network.databaseSecurityGroup) {
+    issues.push({ path: 'network.databaseSecurityGroup', message: "name the database's security group (sg-... or its Name tag)" });
+  }
+  return issues;
+}

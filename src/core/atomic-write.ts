@@ -1,0 +1,21 @@
+import { mkdir, rename, writeFile, open } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Writes a file so that readers see either the old or the new content, never a torn one:
+ * write a sibling temp file, fsync, rename over. `mode` applies from the first byte, so a
+ * secret is never briefly world-readable.
+ */
+export async function writeFileAtomic(file: string, data: string, mode = 0o644): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, data, { mode });
+  const handle = await open(temp, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, file);
+}

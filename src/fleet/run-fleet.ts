@@ -1,0 +1,218 @@
+/**
+ * migrate across the fleet:
+ *   1. probe every database once, cheaply (the no-op fast path: up-to-date databases never
+ *      get a task);
+ *   2. group the rest into batches of `batchSize` and run at most `concurrency` tasks;
+ *   3. for each batch: take each database's lock (bounded wait, else `locked`), re-probe under
+ *      the lock (another run may have finished the work), run the task, read each database's
+ *      exit code, probe again to learn exactly what was applied;
+ *   4. journal every result as it lands, so an interrupted run can be resumed.
+ * It never throws for one database's failure.
+ */
+import pLimit from 'p-limit';
+import type { Reporter } from '../core/events.js';
+import { errorMessage } from '../core/errors.js';
+import { redactor } from '../core/redact.js';
+import { newTaskId } from '../tasks/task-id.js';
+import { readLogLines, tailLog } from '../tasks/task-store.js';
+import type { TaskOutcome } from '../tasks/task.js';
+import { BatchLogParser, batchCommand } from './batch-script.js';
+import { RunJournal, newRunId, type RunMeta } from './journal.js';
+import { countResult, emptyCounts, type DatabaseResult, type FleetBackend, type FleetResult, type Lease, type ProbeResult } from './types.js';
+
+export interface MigrateFleetOptions {
+  databases: string[];
+  command: string[];
+  concurrency: number;
+  onError: 'stop' | 'continue';
+  batchSize: number;
+  lockWaitMs: number;
+  timeoutMs: number;
+  runsDir: string;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  resumedFrom?: string;
+  /** Log lines kept per failed database. */
+  excerptLines?: number;
+  now?: () => number;
+}
+
+export async function migrateFleet(backend: FleetBackend, options: MigrateFleetOptions): Promise<FleetResult> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const runId = newRunId();
+  const excerptLines = options.excerptLines ?? 20;
+  const meta: RunMeta = {
+    id: runId,
+    operation: 'migrate',
+    provider: backend.provider,
+    databases: options.databases,
+    options: { concurrency: options.concurrency, onError: options.onError, batchSize: options.batchSize },
+    startedAt: new Date(started).toISOString(),
+    state: 'running',
+    ...(options.resumedFrom ? { resumedFrom: options.resumedFrom } : {}),
+  };
+  const journal = await RunJournal.create(options.runsDir, meta);
+  const counts = emptyCounts();
+  const results = new Map<string, DatabaseResult>();
+  const total = options.databases.length;
+  let stopRequested = false;
+
+  const finish = async (result: DatabaseResult) => {
+    const clean = redactor.redactDeep(result);
+    results.set(clean.database, clean);
+    countResult(counts, clean);
+    if (clean.status === 'failed' && options.onError === 'stop') stopRequested = true;
+    await journal.record(clean);
+    options.reporter.emit({ type: 'database-finished', runId, result: clean, counts: { ...counts }, total });
+  };
+
+  options.reporter.emit({ type: 'fleet-started', runId, operation: 'migrate', total });
+  await backend.prepare(options.databases, { create: true });
+  const known = await backend.migrations();
+
+  // 1. Probe: who has work to do?
+  const before = new Map<string, ProbeResult>();
+  await backend.probe(options.databases, (p) => before.set(p.database, p), options.signal);
+  const todo: string[] = [];
+  for (const database of options.databases) {
+    const probe = before.get(database);
+    if (probe?.error) {
+      await finish({ database, status: 'failed', applied: [], pending: [], reason: `could not read the database: ${probe.error}`, durationMs: 0 });
+    } else if (probe && probe.exists && probe.pending.length === 0) {
+      await finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: 0 });
+    } else todo.push(database);
+  }
+  options.reporter.emit({
+    type: 'fleet-probed',
+    runId,
+    pending: todo.length,
+    upToDate: counts.upToDate,
+    missing: options.databases.filter((d) => !before.get(d)?.exists).length,
+  });
+
+  // 2. Batches, bounded concurrency.
+  const batches: string[][] = [];
+  for (let i = 0; i < todo.length; i += options.batchSize) batches.push(todo.slice(i, i + options.batchSize));
+  const limit = pLimit(options.concurrency);
+  const skip = (database: string, reason: string) =>
+    finish({ database, status: 'skipped', applied: [], pending: before.get(database)?.pending ?? known, reason, durationMs: 0 });
+
+  await Promise.all(
+    batches.map((batch) =>
+      limit(async () => {
+        if (options.signal?.aborted) return Promise.all(batch.map((d) => skip(d, 'interrupted before it started')));
+        if (stopRequested) return Promise.all(batch.map((d) => skip(d, 'not started: an earlier database failed (--on-error stop)')));
+        return runBatch(batch);
+      }),
+    ),
+  );
+
+  async function runBatch(batch: string[]): Promise<void> {
+    const batchStart = now();
+    const leases = new Map<string, Lease>();
+    try {
+      // 3a. Locks, then a fresh look under the lock.
+      const ready: string[] = [];
+      for (const database of batch) {
+        const lease = await backend.lock(database, options.lockWaitMs, options.signal);
+        if (!lease) {
+          await finish({
+            database,
+            status: 'locked',
+            applied: [],
+            pending: before.get(database)?.pending ?? [],
+            reason: `another migration run held the lock for more than ${Math.round(options.lockWaitMs / 1000)}s; nothing was applied`,
+            durationMs: now() - batchStart,
+          });
+          continue;
+        }
+        leases.set(database, lease);
+        ready.push(database);
+      }
+      if (ready.length === 0) return;
+      const underLock = new Map<string, ProbeResult>();
+      await backend.probe(ready, (p) => underLock.set(p.database, p), options.signal);
+      const work = ready.filter((d) => (underLock.get(d)?.pending.length ?? 1) > 0);
+      for (const database of ready.filter((d) => !work.includes(d))) {
+        await finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: now() - batchStart });
+      }
+      if (work.length === 0) return;
+
+      // 3b. The task.
+      const taskId = newTaskId('migrate');
+      const single = work.length === 1 && options.batchSize === 1;
+      const environment = backend.taskEnvironment();
+      if (single) environment.DATABASE_NAME = work[0] ?? '';
+      const command = single ? options.command : batchCommand(options.command, work, options.onError === 'stop');
+      options.reporter.emit({ type: 'database-started', runId, databases: work, taskId });
+      let outcome: TaskOutcome;
+      try {
+        outcome = await backend.runtime.run(
+          { id: taskId, kind: 'migrate', databases: work, command, environment, timeoutMs: options.timeoutMs },
+          options.signal,
+        );
+      } catch (error) {
+        for (const database of work) {
+          await finish({ database, status: 'failed', applied: [], pending: underLock.get(database)?.pending ?? [], taskId, reason: `the task could not run: ${errorMessage(error)}`, durationMs: now() - batchStart });
+        }
+        return;
+      }
+
+      // 3c. Per-database exit codes, then what actually changed.
+      const perDatabase = new Map<string, { exitCode: number | null; tail: string[]; started: boolean }>();
+      if (single) {
+        perDatabase.set(work[0] ?? '', { exitCode: outcome.exitCode, tail: await tailLog(outcome.logFile, excerptLines), started: true });
+      } else {
+        const parser = new BatchLogParser(excerptLines);
+        for await (const line of readLogLines(outcome.logFile)) parser.line(line);
+        for (const database of work) {
+          const section = parser.section(database);
+          perDatabase.set(database, { exitCode: section?.exitCode ?? null, tail: section?.tail ?? [], started: section !== undefined });
+        }
+      }
+      const after = new Map<string, ProbeResult>();
+      await backend.probe(work, (p) => after.set(p.database, p));
+      for (const database of work) {
+        const { exitCode, tail, started } = perDatabase.get(database) ?? { exitCode: null, tail: [], started: false };
+        const pendingBefore = underLock.get(database)?.pending ?? [];
+        const probe = after.get(database);
+        const pendingAfter = probe?.pending ?? pendingBefore;
+        const applied = pendingBefore.filter((m) => !pendingAfter.includes(m));
+        const base = { database, taskId, exitCode, applied, pending: pendingAfter, durationMs: now() - batchStart };
+        if (exitCode === 0 && pendingAfter.length === 0) {
+          await finish({ ...base, status: applied.length > 0 ? 'applied' : 'up-to-date' });
+        } else if (exitCode === 0) {
+          await finish({ ...base, status: 'failed', reason: `the migrate command exited 0 but ${pendingAfter.length} migration(s) are still pending`, logExcerpt: tail });
+        } else if (!started && options.onError === 'stop' && outcome.exitCode !== null && outcome.exitCode !== 0) {
+          await finish({ ...base, status: 'skipped', reason: 'not started: an earlier database in its batch failed (--on-error stop)' });
+        } else {
+          const why =
+            exitCode === null
+              ? (outcome.stoppedReason ?? 'the task stopped before this database finished')
+              : `the migrate command exited ${exitCode}${outcome.stoppedReason ? ` (${outcome.stoppedReason})` : ''}`;
+          await finish({ ...base, status: 'failed', reason: why, logExcerpt: tail.length ? tail : await tailLog(outcome.logFile, excerptLines) });
+        }
+      }
+    } finally {
+      await Promise.all([...leases.values()].map((l) => l.release().catch(() => undefined)));
+    }
+  }
+
+  // Databases that never got a result (should not happen, but a result per database is the contract).
+  for (const database of options.databases) {
+    if (!results.has(database)) await skip(database, 'not started');
+  }
+  meta.state = options.signal?.aborted ? 'interrupted' : 'finished';
+  meta.finishedAt = new Date(now()).toISOString();
+  meta.counts = { ...counts };
+  await journal.writeMeta(meta);
+  const ordered = options.databases.map((d) => results.get(d)).filter((r): r is DatabaseResult => r !== undefined);
+  return {
+    runId,
+    ok: counts.failed === 0 && counts.locked === 0 && counts.skipped === 0,
+    counts,
+    databases: ordered,
+    durationMs: now() - started,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Results, not exceptions: a fleet run gives every database exactly one result, whatever
+ * happens to the others, and the CLI derives the exit code from the set.
+ */
+import type { TaskRuntime } from '../tasks/task.js';
+
+export type DatabaseStatus = 'applied' | 'up-to-date' | 'failed' | 'skipped' | 'locked';
+
+export interface DatabaseResult {
+  database: string;
+  status: DatabaseStatus;
+  /** Migrations this run applied to the database, in order. */
+  applied: string[];
+  /** Migrations still pending after the run (non-empty only when it failed or was skipped). */
+  pending: string[];
+  taskId?: string;
+  exitCode?: number | null;
+  reason?: string;
+  /** The last lines of the database's task log, redacted. */
+  logExcerpt?: string[];
+  durationMs: number;
+}
+
+export interface FleetCounts {
+  total: number;
+  applied: number;
+  upToDate: number;
+  failed: number;
+  skipped: number;
+  locked: number;
+}
+
+export interface FleetResult {
+  runId: string;
+  ok: boolean;
+  counts: FleetCounts;
+  databases: DatabaseResult[];
+  durationMs: number;
+}
+
+/** What one cheap read of a database tells: enough for the no-op fast path and verify. */
+export interface ProbeResult {
+  database: string;
+  exists: boolean;
+  tables: number;
+  applied: string[];
+  pending: string[];
+  /** Set when the database could not be read at all. */
+  error?: string;
+}
+
+export interface Lease {
+  release(): Promise<void>;
+}
+
+/** What the fleet runner needs from a provider; local and aws implement it. */
+export interface FleetBackend {
+  readonly provider: 'local' | 'aws';
+  readonly runtime: TaskRuntime;
+  /** Known migrations, in order (pending = these minus the history table). */
+  migrations(): Promise<string[]>;
+  /** Makes the databases exist (local) or checks they are reachable. */
+  prepare(databases: string[], options: { create: boolean }): Promise<void>;
+  /** Probes many databases cheaply; calls back as each answers. */
+  probe(databases: string[], onResult: (result: ProbeResult) => void, signal?: AbortSignal): Promise<void>;
+  /** Takes the migration lock on a database, waiting at most `waitMs`; undefined when still held elsewhere. */
+  lock(database: string, waitMs: number, signal?: AbortSignal): Promise<Lease | undefined>;
+  /** The task environment without DATABASE_NAME (set per database). */
+  taskEnvironment(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+export function emptyCounts(): FleetCounts {
+  return { total: 0, applied: 0, upToDate: 0, failed: 0, skipped: 0, locked: 0 };
+}
+
+export function countResult(counts: FleetCounts, result: DatabaseResult): void {
+  counts.total++;
+  switch (result.status) {
+    case 'applied':
+      counts.applied++;
+      break;
+    case 'up-to-date':
+      counts.upToDate++;
+      break;
+    case 'failed':
+      counts.failed++;
+      break;
+    case 'skipped':
+      counts.skipped++;
+      break;
+    case 'locked':
+      counts.locked++;
+      break;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * verify: every database has all its tables and no pending migration. The probe reads table
+ * counts and the history table; the optional check command (e.g. `migrate --check`) runs as a
+ * task per database, so the app's own notion of "pending" is asked too.
+ */
+import pLimit from 'p-limit';
+import type { Reporter } from '../core/events.js';
+import { errorMessage } from '../core/errors.js';
+import { newTaskId } from '../tasks/task-id.js';
+import { tailLog } from '../tasks/task-store.js';
+import type { FleetBackend, ProbeResult } from './types.js';
+
+export interface VerifyDatabase {
+  name: string;
+  exists: boolean;
+  tables: number;
+  expectedTables: number;
+  /** Number of pending migrations (0 when complete). */
+  pending: number;
+  pendingMigrations: string[];
+  check: 'passed' | 'failed' | 'not-configured' | 'skipped';
+  checkTaskId?: string;
+  ok: boolean;
+  reason?: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  databases: VerifyDatabase[];
+}
+
+export interface VerifyOptions {
+  databases: string[];
+  expectedTables: number;
+  checkCommand?: string[] | undefined;
+  concurrency: number;
+  timeoutMs: number;
+  reporter: Reporter;
+  signal?: AbortSignal;
+}
+
+export async function verifyFleet(backend: FleetBackend, options: VerifyOptions): Promise<VerifyResult> {
+  await backend.prepare(options.databases, { create: false });
+  const probes = new Map<string, ProbeResult>();
+  await backend.probe(options.databases, (p) => probes.set(p.database, p), options.signal);
+
+  const checks = new Map<string, { status: 'passed' | 'failed'; taskId: string; tail?: string[] }>();
+  const { checkCommand } = options;
+  if (checkCommand) {
+    const limit = pLimit(options.concurrency);
+    const environment = backend.taskEnvironment();
+    await Promise.all(
+      options.databases
+        .filter((d) => probes.get(d)?.exists)
+        .map((database) =>
+          limit(async () => {
+            const id = newTaskId('check');
+            try {
+              const outcome = await backend.runtime.run(
+                { id, kind: 'check', databases: [database], command: checkCommand, environment: { ...environment, DATABASE_NAME: database }, timeoutMs: options.timeoutMs },
+                options.signal,
+              );
+              checks.set(database, outcome.exitCode === 0 ? { status: 'passed', taskId: id } : { status: 'failed', taskId: id, tail: await tailLog(outcome.logFile, 5) });
+            } catch (error) {
+              checks.set(database, { status: 'failed', taskId: id, tail: [errorMessage(error)] });
+            }
+          }),
+        ),
+    );
+  }
+
+  const databases = options.databases.map((name): VerifyDatabase => {
+    const probe = probes.get(name);
+    const check = checks.get(name);
+    const exists = probe?.exists ?? false;
+    const tables = probe?.tables ?? 0;
+    const pendingMigrations = probe?.pending ?? [];
+    const reasons: string[] = [];
+    if (probe?.error) reasons.push(`could not read it: ${probe.error}`);
+    else if (!exists) reasons.push('the database does not exist');
+    else {
+      if (tables !== options.expectedTables) reasons.push(`${tables} tables, expected ${options.expectedTables}`);
+      if (pendingMigrations.length > 0) reasons.push(`${pendingMigrations.length} pending migration(s): ${pendingMigrations.slice(0, 3).join(', ')}${pendingMigrations.length > 3 ? ', …' : ''}`);
+      if (check?.status === 'failed') reasons.push(`the check command failed${check.tail?.length ? `: ${check.tail.join(' | ')}` : ''}`);
+    }
+    const result: VerifyDatabase = {
+      name,
+      exists,
+      tables,
+      expectedTables: options.expectedTables,
+      pending: pendingMigrations.length,
+      pendingMigrations,
+      check: check?.status ?? (checkCommand ? 'skipped' : 'not-configured'),
+      ok: reasons.length === 0,
+    };
+    if (check) result.checkTaskId = check.taskId;
+    if (reasons.length > 0) result.reason = reasons.join('; ');
+    return result;
+  });
+  return { ok: databases.every((d) => d.ok), databases };
+}

@@ -1,0 +1,12 @@
+/** berth as a library: load config, run fleets, read results. The CLI is one client of this. */
+export { loadConfig, parseConfig, type LoadedConfig } from './config/load-config.js';
+export { configSchema, type Config } from './config/schema.js';
+export { configJsonSchema } from './config/json-schema.js';
+export { BerthError, isBerthError, type ErrorCode } from './core/errors.js';
+export { ExitCode } from './core/exit-codes.js';
+export type { BerthEvent, Reporter } from './core/events.js';
+export { migrateFleet, type MigrateFleetOptions } from './fleet/run-fleet.js';
+export { verifyFleet, type VerifyResult, type VerifyDatabase } from './fleet/verify.js';
+export type { DatabaseResult, FleetResult, FleetBackend, ProbeResult } from './fleet/types.js';
+export { openLocal } from './providers/local/open-local.js';
+export type { TaskRuntime, TaskSpec, TaskOutcome } from './tasks/task.js';

