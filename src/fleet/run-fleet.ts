@@ -63,8 +63,9 @@ export async function migrateFleet(backend: FleetBackend, options: MigrateFleetO
     results.set(clean.database, clean);
     countResult(counts, clean);
     if (clean.status === 'failed' && options.onError === 'stop') stopRequested = true;
+    const snapshot = { ...counts };
     await journal.record(clean);
-    options.reporter.emit({ type: 'database-finished', runId, result: clean, counts: { ...counts }, total });
+    options.reporter.emit({ type: 'database-finished', runId, result: clean, counts: snapshot, total });
   };
 
   options.reporter.emit({ type: 'fleet-started', runId, operation: 'migrate', total });
@@ -75,21 +76,25 @@ export async function migrateFleet(backend: FleetBackend, options: MigrateFleetO
   const before = new Map<string, ProbeResult>();
   await backend.probe(options.databases, (p) => before.set(p.database, p), options.signal);
   const todo: string[] = [];
+  const unreadable: ProbeResult[] = [];
+  const upToDate: string[] = [];
   for (const database of options.databases) {
     const probe = before.get(database);
-    if (probe?.error) {
-      await finish({ database, status: 'failed', applied: [], pending: [], reason: `could not read the database: ${probe.error}`, durationMs: 0 });
-    } else if (probe && probe.exists && probe.pending.length === 0) {
-      await finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: 0 });
-    } else todo.push(database);
+    if (probe?.error) unreadable.push(probe);
+    else if (probe && probe.exists && probe.pending.length === 0) upToDate.push(database);
+    else todo.push(database);
   }
   options.reporter.emit({
     type: 'fleet-probed',
     runId,
     pending: todo.length,
-    upToDate: counts.upToDate,
-    missing: options.databases.filter((d) => !before.get(d)?.exists).length,
+    upToDate: upToDate.length,
+    missing: options.databases.filter((d) => before.get(d)?.exists === false && !before.get(d)?.error).length,
   });
+  for (const probe of unreadable) {
+    await finish({ database: probe.database, status: 'failed', applied: [], pending: [], reason: `could not read the database: ${probe.error}`, durationMs: 0 });
+  }
+  for (const database of upToDate) await finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: 0 });
 
   // 2. Batches, bounded concurrency.
   const batches: string[][] = [];

@@ -6,7 +6,7 @@
  * temp file, so berth drives the binaries itself.
  */
 import { spawn } from 'node:child_process';
-import { chown, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -70,7 +70,17 @@ export class LocalPostgres {
       let secret = await this.secret();
       if (secret && this.isInitialised() && (await canConnect(secret))) return secret;
       const runAs = await postgresUser();
-      if (!this.isInitialised()) secret = await this.initialise(runAs);
+      if (!this.isInitialised()) {
+        try {
+          secret = await this.initialise(runAs);
+        } catch (error) {
+          throw new BerthError('POSTGRES_START_FAILED', `could not create the local database cluster: ${errorMessage(error)}`, {
+            hint: `check that ${this.paths.root} is writable${runAs ? ' and reachable by the postgres user' : ''}, then run the command again`,
+            source: 'environment',
+            cause: error,
+          });
+        }
+      }
       if (!secret) {
         throw new BerthError('POSTGRES_UNAVAILABLE', `the local database exists but ${this.paths.secret} is missing`, {
           hint: `remove ${this.paths.root} to start over (this deletes the local databases)`,
@@ -104,6 +114,7 @@ export class LocalPostgres {
     try {
       await writeFile(pwFile, `${secret.password}\n`, { mode: 0o600 });
       if (runAs) {
+        await ensureTraversable(path.dirname(serverDir));
         for (const p of [serverDir, this.paths.pgdata, pwDir, pwFile]) await chown(p, runAs.uid, runAs.gid);
       }
       await run(
@@ -184,6 +195,19 @@ async function staleLock(file: string): Promise<boolean> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ESRCH' || code === 'ENOENT';
+  }
+}
+
+/**
+ * As root, the server runs as `postgres`, which must be able to walk down to the data
+ * directory. A private parent (a 0700 temp or home directory) gets the execute bit for
+ * others: traversal only, nobody can list or read it.
+ */
+async function ensureTraversable(dir: string): Promise<void> {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const mode = (await stat(current)).mode;
+    if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
+    if (path.dirname(current) === current) break;
   }
 }
 
