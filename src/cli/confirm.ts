@@ -8,14 +8,19 @@ import { BerthError } from '../core/errors.js';
 export async function confirmByTyping(what: string, expected: string, yes: boolean): Promise<void> {
   if (yes) return;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new BerthError('CONFIRMATION_REQUIRED', `${what} needs confirmation and there is no terminal to ask`, {
-      hint: 'pass --yes to confirm non-interactively',
-    });
+    throw new BerthError(
+      'CONFIRMATION_REQUIRED',
+      `${what} needs confirmation and there is no terminal to ask`,
+      {
+        hint: 'pass --yes to confirm non-interactively',
+      },
+    );
   }
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(`${what}\nType the stack name (${expected}) to confirm: `);
-    if (answer.trim() !== expected) throw new BerthError('ABORTED', 'confirmation did not match; nothing was changed');
+    if (answer.trim() !== expected)
+      throw new BerthError('ABORTED', 'confirmation did not match; nothing was changed');
   } finally {
     rl.close();
   }

@@ -34,7 +34,9 @@ export function createContext(globals: GlobalOptions): Context {
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     if (signals === 1) {
-      out.note(`\n${sig}: stopping running tasks and releasing locks (press Ctrl-C again to force)…`);
+      out.note(
+        `\n${sig}: stopping running tasks and releasing locks (press Ctrl-C again to force)…`,
+      );
       controller.abort();
     } else process.kill(process.pid, 'SIGKILL');
   };

@@ -14,20 +14,30 @@ import type { GlobalOptions } from './context.js';
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new BerthError('USAGE', `${name} must be a whole number of at least 1, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new BerthError('USAGE', `${name} must be a whole number of at least 1, got "${value}"`);
   return n;
 };
 
 export function buildProgram(): Command {
   const program = new Command('berth')
-    .description('Ship a containerized backend with per-tenant PostgreSQL databases to ECS Fargate and run its migrations.')
+    .description(
+      'Ship a containerized backend with per-tenant PostgreSQL databases to ECS Fargate and run its migrations.',
+    )
     .version(VERSION, '-v, --version')
     .option('-c, --config <file>', 'config file', 'berth.yaml')
     .option('--json', 'machine-readable output on stdout (see README "JSON output")', false)
-    .addOption(new Option('-p, --provider <name>', 'local or aws (default: provider in berth.yaml)').choices(['local', 'aws']))
+    .addOption(
+      new Option('-p, --provider <name>', 'local or aws (default: provider in berth.yaml)').choices(
+        ['local', 'aws'],
+      ),
+    )
     .option('--profile <name>', 'AWS shared-config profile (aws provider)')
     .option('--region <region>', 'AWS region (aws provider)')
-    .option('--endpoint-url <url>', 'send AWS calls to this endpoint, e.g. an emulator (aws provider)')
+    .option(
+      '--endpoint-url <url>',
+      'send AWS calls to this endpoint, e.g. an emulator (aws provider)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
@@ -36,26 +46,69 @@ export function buildProgram(): Command {
       .option('-d, --database <name>', 'a tenant database (repeatable)', collect)
       .option('-a, --all', 'every tenant database in the fleet', false);
 
-  selection(program.command('migrate').description('apply pending migrations to tenant databases, one task per database (or batch)'))
-    .option('--concurrency <n>', 'tasks running at once (default: fleet.concurrency)', positiveInt('--concurrency'))
-    .addOption(new Option('--on-error <mode>', 'after a failure: stop starting new tasks, or continue').choices(['stop', 'continue']))
-    .option('--batch-size <k>', 'tenants migrated in sequence by one task (default: fleet.batchSize)', positiveInt('--batch-size'))
-    .option('--resume', 'continue the last interrupted run with only its unfinished databases', false)
+  selection(
+    program
+      .command('migrate')
+      .description(
+        'apply pending migrations to tenant databases, one task per database (or batch)',
+      ),
+  )
+    .option(
+      '--concurrency <n>',
+      'tasks running at once (default: fleet.concurrency)',
+      positiveInt('--concurrency'),
+    )
+    .addOption(
+      new Option(
+        '--on-error <mode>',
+        'after a failure: stop starting new tasks, or continue',
+      ).choices(['stop', 'continue']),
+    )
+    .option(
+      '--batch-size <k>',
+      'tenants migrated in sequence by one task (default: fleet.batchSize)',
+      positiveInt('--batch-size'),
+    )
+    .option(
+      '--resume',
+      'continue the last interrupted run with only its unfinished databases',
+      false,
+    )
     .option('--runtime <name>', 'local task runtime: auto, process or container')
-    .option('--image <ref>', 'image for container/Fargate tasks (default: the last built or pushed)')
+    .option(
+      '--image <ref>',
+      'image for container/Fargate tasks (default: the last built or pushed)',
+    )
     .action(run('migrate'));
 
-  selection(program.command('verify').description('check every database has all its tables and no pending migration'))
+  selection(
+    program
+      .command('verify')
+      .description('check every database has all its tables and no pending migration'),
+  )
     .option('--skip-check', 'do not run task.checkCommand, only the probe', false)
     .option('--runtime <name>', 'local task runtime: auto, process or container')
     .option('--image <ref>', 'image for container/Fargate tasks')
     .action(run('verify'));
 
-  program.command('status').description('what exists: the database server and each tenant database (local), or each stack resource (aws)').action(run('status'));
+  program
+    .command('status')
+    .description(
+      'what exists: the database server and each tenant database (local), or each stack resource (aws)',
+    )
+    .action(run('status'));
 
-  program.command('logs').argument('<task-id>', 'a task ID from migrate, verify or `berth tasks list`').description("print a task's log").action(run('logs'));
+  program
+    .command('logs')
+    .argument('<task-id>', 'a task ID from migrate, verify or `berth tasks list`')
+    .description("print a task's log")
+    .action(run('logs'));
 
-  selection(program.command('pipeline').description('test, build, push, migrate and verify, with a summary of each stage'))
+  selection(
+    program
+      .command('pipeline')
+      .description('test, build, push, migrate and verify, with a summary of each stage'),
+  )
     .option('--skip-tests', 'skip the test stage (emergencies only)', false)
     .option('--concurrency <n>', 'migration tasks running at once', positiveInt('--concurrency'))
     .option('--runtime <name>', 'local task runtime: auto, process or container')
@@ -67,8 +120,14 @@ export function buildProgram(): Command {
     .option('--force', 'overwrite an existing file', false)
     .action(run('init'));
 
-  const tasks = program.command('tasks').description('list or stop migration tasks (the quick rollback)');
-  tasks.command('list').option('--running', 'only running tasks', false).description('tasks and their results').action(run('tasks-list'));
+  const tasks = program
+    .command('tasks')
+    .description('list or stop migration tasks (the quick rollback)');
+  tasks
+    .command('list')
+    .option('--running', 'only running tasks', false)
+    .description('tasks and their results')
+    .action(run('tasks-list'));
   tasks
     .command('stop')
     .argument('[task-id...]', 'tasks to stop')
@@ -79,22 +138,48 @@ export function buildProgram(): Command {
 
   const runs = program.command('runs').description('fleet run journals (.berth/runs)');
   runs.command('list').description('past and interrupted runs').action(run('runs-list'));
-  runs.command('show').argument('<run-id>').description("one run's per-database results").action(run('runs-show'));
+  runs
+    .command('show')
+    .argument('<run-id>')
+    .description("one run's per-database results")
+    .action(run('runs-show'));
 
   const config = program.command('config').description('the config file');
-  config.command('validate').description('check berth.yaml and print the resolved settings').action(run('config-validate'));
-  config.command('schema').description('print the JSON Schema for berth.yaml (for editors)').action(run('config-schema'));
+  config
+    .command('validate')
+    .description('check berth.yaml and print the resolved settings')
+    .action(run('config-validate'));
+  config
+    .command('schema')
+    .description('print the JSON Schema for berth.yaml (for editors)')
+    .action(run('config-schema'));
 
-  program.command('plan').description('what `up` would create, update or delete (also drift detection)').option('--detailed-exitcode', `exit ${9} when changes are pending`, false).action(run('plan'));
-  program.command('up').description('create or update the stack in dependency order (idempotent)').option('--adopt', 'take over same-named resources berth did not create', false).action(run('up'));
+  program
+    .command('plan')
+    .description('what `up` would create, update or delete (also drift detection)')
+    .option('--detailed-exitcode', `exit ${9} when changes are pending`, false)
+    .action(run('plan'));
+  program
+    .command('up')
+    .description('create or update the stack in dependency order (idempotent)')
+    .option('--adopt', 'take over same-named resources berth did not create', false)
+    .action(run('up'));
   program
     .command('down')
     .description("delete the stack's resources in reverse order (only what carries berth's tags)")
     .option('-y, --yes', 'do not ask for the stack name', false)
     .action(run('down'));
-  program.command('show').description('details of every stack resource: URIs, ARNs, revision, CPU and memory, images, retention').action(run('show'));
+  program
+    .command('show')
+    .description(
+      'details of every stack resource: URIs, ARNs, revision, CPU and memory, images, retention',
+    )
+    .action(run('show'));
   const iam = program.command('iam').description('least-privilege IAM documents for CI');
-  iam.command('ci-policy').description('the IAM policy the CI principal needs').action(run('iam-ci-policy'));
+  iam
+    .command('ci-policy')
+    .description('the IAM policy the CI principal needs')
+    .action(run('iam-ci-policy'));
   iam
     .command('github-oidc')
     .description("the trust policy for GitHub's OIDC provider")
@@ -104,7 +189,10 @@ export function buildProgram(): Command {
     .action(run('iam-github-oidc'));
 
   const local = program.command('local').description('the local provider');
-  local.command('stop').description('stop the embedded PostgreSQL server (data is kept)').action(run('local-stop'));
+  local
+    .command('stop')
+    .description('stop the embedded PostgreSQL server (data is kept)')
+    .action(run('local-stop'));
 
   return program;
 }
@@ -150,8 +238,14 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
-      if (wantsJson) out.data({ error: { code: 'USAGE', message: error.message.replace(/^error: /, '') } });
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      )
+        return ExitCode.ok;
+      if (wantsJson)
+        out.data({ error: { code: 'USAGE', message: error.message.replace(/^error: /, '') } });
       return ExitCode.usage;
     }
     return reportError(error, out);
@@ -162,7 +256,14 @@ export function reportError(error: unknown, out: ReturnType<typeof createOutput>
   if (isBerthError(error)) {
     const code = error.exitCode ?? exitCodeForError(error.code);
     if (out.json) {
-      out.data({ error: { code: error.code, message: redactor.redact(error.message), ...(error.hint ? { hint: error.hint } : {}), ...(error.details ? { details: error.details } : {}) } });
+      out.data({
+        error: {
+          code: error.code,
+          message: redactor.redact(error.message),
+          ...(error.hint ? { hint: error.hint } : {}),
+          ...(error.details ? { details: error.details } : {}),
+        },
+      });
     } else {
       out.note(`${out.color.red('error:')} ${error.message}`);
       if (error.hint) out.note(`  ${out.color.dim('hint:')} ${error.hint}`);
@@ -174,7 +275,10 @@ export function reportError(error: unknown, out: ReturnType<typeof createOutput>
   else {
     out.note(`${out.color.red('internal error:')} ${message}`);
     if (process.env.BERTH_DEBUG && error instanceof Error && error.stack) out.note(error.stack);
-    else out.note('  hint: this is a bug in berth; rerun with BERTH_DEBUG=1 for a stack trace and report it');
+    else
+      out.note(
+        '  hint: this is a bug in berth; rerun with BERTH_DEBUG=1 for a stack trace and report it',
+      );
   }
   return ExitCode.internal;
 }

@@ -18,7 +18,11 @@ export interface Output {
   readonly isTTY: boolean;
 }
 
-export function createOutput(json: boolean, stdout: NodeJS.WriteStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr): Output {
+export function createOutput(
+  json: boolean,
+  stdout: NodeJS.WriteStream = process.stdout,
+  stderr: NodeJS.WriteStream = process.stderr,
+): Output {
   const color = pc.createColors(Boolean(stdout.isTTY) && !process.env.NO_COLOR);
   return {
     json,
@@ -35,10 +39,16 @@ export function createOutput(json: boolean, stdout: NodeJS.WriteStream = process
 
 /** A plain fixed-width table: columns padded to their widest cell. */
 export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => stripAnsi(r[i] ?? '').length)));
+  const widths = headers.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => stripAnsi(r[i] ?? '').length)),
+  );
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - stripAnsi(c).length))))
+      .map((c, i) =>
+        i === cells.length - 1
+          ? c
+          : c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - stripAnsi(c).length)),
+      )
       .join('  ')
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');

@@ -11,7 +11,8 @@ export function createReporter(out: Output): Reporter {
   if (out.json) {
     return {
       emit(event) {
-        if (event.type === 'database-finished') out.data({ type: 'database', runId: event.runId, ...event.result });
+        if (event.type === 'database-finished')
+          out.data({ type: 'database', runId: event.runId, ...event.result });
       },
     };
   }
@@ -31,26 +32,39 @@ class PlainReporter implements Reporter {
         this.out.note(`${event.operation}: ${event.total} database(s), run ${event.runId}`);
         break;
       case 'fleet-probed':
-        this.out.note(`probe: ${event.pending} with pending migrations, ${event.upToDate} up to date${event.missing ? `, ${event.missing} new` : ''}`);
+        this.out.note(
+          `probe: ${event.pending} with pending migrations, ${event.upToDate} up to date${event.missing ? `, ${event.missing} new` : ''}`,
+        );
         break;
       case 'database-started':
         this.out.note(`  start  ${event.databases.join(', ')} (task ${event.taskId})`);
         break;
       case 'database-finished': {
         const r = event.result;
-        const mark = r.status === 'failed' ? c.red('failed') : r.status === 'locked' ? c.yellow('locked') : r.status === 'skipped' ? c.yellow('skipped') : c.green(r.status);
+        const mark =
+          r.status === 'failed'
+            ? c.red('failed')
+            : r.status === 'locked'
+              ? c.yellow('locked')
+              : r.status === 'skipped'
+                ? c.yellow('skipped')
+                : c.green(r.status);
         const { counts } = event;
         const done = counts.total;
         // Up-to-date databases from the fast path would flood a CI log at 1,000 tenants.
         if (r.status === 'up-to-date' && !r.taskId && event.total > 20) break;
-        this.out.note(`  ${mark}  ${r.database}${r.applied.length ? ` (+${r.applied.length})` : ''}${r.reason ? `: ${r.reason}` : ''}  [${done}/${event.total}]`);
+        this.out.note(
+          `  ${mark}  ${r.database}${r.applied.length ? ` (+${r.applied.length})` : ''}${r.reason ? `: ${r.reason}` : ''}  [${done}/${event.total}]`,
+        );
         break;
       }
       case 'stage-started':
         this.out.note(`▸ ${event.stage}`);
         break;
       case 'stage-finished':
-        this.out.note(`  ${event.stage}: ${event.status} in ${formatDuration(event.durationMs)}${event.detail ? ` (${event.detail})` : ''}`);
+        this.out.note(
+          `  ${event.stage}: ${event.status} in ${formatDuration(event.durationMs)}${event.detail ? ` (${event.detail})` : ''}`,
+        );
         break;
     }
   }

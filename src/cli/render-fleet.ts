@@ -12,19 +12,33 @@ const FULL_TABLE_LIMIT = 20;
 export function renderFleet(out: Output, result: FleetResult): void {
   const c = out.color;
   const status = (r: DatabaseResult) =>
-    r.status === 'failed' ? c.red(r.status) : r.status === 'locked' || r.status === 'skipped' ? c.yellow(r.status) : c.green(r.status);
-  const attention = result.databases.filter((r) => r.status !== 'applied' && r.status !== 'up-to-date');
+    r.status === 'failed'
+      ? c.red(r.status)
+      : r.status === 'locked' || r.status === 'skipped'
+        ? c.yellow(r.status)
+        : c.green(r.status);
+  const attention = result.databases.filter(
+    (r) => r.status !== 'applied' && r.status !== 'up-to-date',
+  );
   const shown = result.databases.length <= FULL_TABLE_LIMIT ? result.databases : attention;
   if (shown.length > 0) {
     out.result(
       table(
         ['DATABASE', 'RESULT', 'APPLIED', 'TASK', 'DETAIL'],
-        shown.map((r) => [r.database, status(r), String(r.applied.length), r.taskId ?? '-', r.reason ?? summariseApplied(r.applied)]),
+        shown.map((r) => [
+          r.database,
+          status(r),
+          String(r.applied.length),
+          r.taskId ?? '-',
+          r.reason ?? summariseApplied(r.applied),
+        ]),
       ),
     );
   }
   for (const r of result.databases.filter((d) => d.status === 'failed' && d.logExcerpt?.length)) {
-    out.result(`\n${c.red('✗')} ${r.database}: ${r.reason ?? 'failed'}${r.taskId ? `  (full log: berth logs ${r.taskId})` : ''}`);
+    out.result(
+      `\n${c.red('✗')} ${r.database}: ${r.reason ?? 'failed'}${r.taskId ? `  (full log: berth logs ${r.taskId})` : ''}`,
+    );
     for (const line of r.logExcerpt ?? []) out.result(`    ${c.dim('│')} ${line}`);
   }
   const n = result.counts;
@@ -54,5 +68,9 @@ export function renderVerify(out: Output, result: VerifyResult): void {
     ),
   );
   const bad = result.databases.filter((d) => !d.ok).length;
-  out.result(bad === 0 ? `\n${c.green('✓')} all ${result.databases.length} database(s) complete` : `\n${c.red('✗')} ${bad} of ${result.databases.length} database(s) incomplete`);
+  out.result(
+    bad === 0
+      ? `\n${c.green('✓')} all ${result.databases.length} database(s) complete`
+      : `\n${c.red('✗')} ${bad} of ${result.databases.length} database(s) incomplete`,
+  );
 }

@@ -20,7 +20,10 @@ export interface LoadedConfig {
   dir: string;
 }
 
-export async function loadConfig(file = DEFAULT_CONFIG_FILE, cwd = process.cwd()): Promise<LoadedConfig> {
+export async function loadConfig(
+  file = DEFAULT_CONFIG_FILE,
+  cwd = process.cwd(),
+): Promise<LoadedConfig> {
   const absolute = path.resolve(cwd, file);
   let text: string;
   try {
@@ -31,7 +34,9 @@ export async function loadConfig(file = DEFAULT_CONFIG_FILE, cwd = process.cwd()
         hint: 'run `berth init` to write a starter berth.yaml, or pass --config PATH',
       });
     }
-    throw new BerthError('CONFIG_INVALID', `cannot read ${absolute}: ${(error as Error).message}`, { cause: error });
+    throw new BerthError('CONFIG_INVALID', `cannot read ${absolute}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const config = parseConfig(text, absolute);
   return { config, file: absolute, dir: path.dirname(absolute) };
@@ -51,7 +56,9 @@ export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE): Config 
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw invalid(source, [{ path: '(root)', message: 'must be a mapping of settings (see `berth init`)' }]);
+    throw invalid(source, [
+      { path: '(root)', message: 'must be a mapping of settings (see `berth init`)' },
+    ]);
   }
   const lineOf = (p: readonly PropertyKey[]): number | undefined => {
     // Walk up to the nearest node that exists (a missing field's parent).
@@ -79,7 +86,10 @@ export function assertAwsReady(loaded: LoadedConfig): void {
   if (issues.length > 0) throw invalid(loaded.file, issues, 'the aws provider needs more settings');
 }
 
-function zodIssues(error: z.ZodError, lineOf: (p: readonly PropertyKey[]) => number | undefined): ConfigIssue[] {
+function zodIssues(
+  error: z.ZodError,
+  lineOf: (p: readonly PropertyKey[]) => number | undefined,
+): ConfigIssue[] {
   return error.issues.flatMap((issue): ConfigIssue[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({
@@ -92,11 +102,18 @@ function zodIssues(error: z.ZodError, lineOf: (p: readonly PropertyKey[]) => num
     let message = issue.message;
     if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = 'required';
     if (issue.code === 'invalid_union' && issue.path.join('.') === 'database.tenants') {
-      message = 'must be a list of database names, { file: PATH } or { query: SQL, database: NAME }';
+      message =
+        'must be a list of database names, { file: PATH } or { query: SQL, database: NAME }';
       // Surface the inner reason for the list form: it names the bad element.
       const inner = issue.errors[0]?.[0];
       if (inner) {
-        return [{ path: [...issue.path, ...inner.path].join('.'), message: inner.message, line: lineOf([...issue.path, ...inner.path]) }];
+        return [
+          {
+            path: [...issue.path, ...inner.path].join('.'),
+            message: inner.message,
+            line: lineOf([...issue.path, ...inner.path]),
+          },
+        ];
       }
     }
     return [{ path: fieldPath, message, line: lineOf(issue.path) }];

@@ -23,7 +23,13 @@ const FARGATE_MEMORY: Record<number, (memory: number) => boolean> = {
 };
 
 /** Variables berth sets itself: from the secret, or per run. */
-const RESERVED_ENV = ['DATABASE_NAME', 'DATABASE_PASSWORD', 'DATABASE_USER', 'DATABASE_HOST', 'DATABASE_PORT'];
+const RESERVED_ENV = [
+  'DATABASE_NAME',
+  'DATABASE_PASSWORD',
+  'DATABASE_USER',
+  'DATABASE_HOST',
+  'DATABASE_PORT',
+];
 
 export function semanticIssues(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -58,7 +64,10 @@ export function semanticIssues(config: Config): ConfigIssue[] {
     issues.push({ path: 'registry.kmsKey', message: 'required when registry.encryption is KMS' });
   }
   if (config.registry.encryption !== 'KMS' && config.registry.kmsKey) {
-    issues.push({ path: 'registry.kmsKey', message: 'only allowed when registry.encryption is KMS' });
+    issues.push({
+      path: 'registry.kmsKey',
+      message: 'only allowed when registry.encryption is KMS',
+    });
   }
 
   for (const name of Object.keys(config.task.environment)) {
@@ -76,13 +85,22 @@ export function semanticIssues(config: Config): ConfigIssue[] {
 export function awsIssues(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (config.network.subnets.length === 0) {
-    issues.push({ path: 'network.subnets', message: 'list the private subnets the tasks run in (subnet-...)' });
+    issues.push({
+      path: 'network.subnets',
+      message: 'list the private subnets the tasks run in (subnet-...)',
+    });
   }
   if (!config.network.backendSecurityGroup) {
-    issues.push({ path: 'network.backendSecurityGroup', message: "name the tasks' security group (sg-... or its Name tag)" });
+    issues.push({
+      path: 'network.backendSecurityGroup',
+      message: "name the tasks' security group (sg-... or its Name tag)",
+    });
   }
   if (!config.network.databaseSecurityGroup) {
-    issues.push({ path: 'network.databaseSecurityGroup', message: "name the database's security group (sg-... or its Name tag)" });
+    issues.push({
+      path: 'network.databaseSecurityGroup',
+      message: "name the database's security group (sg-... or its Name tag)",
+    });
   }
   return issues;
 }

@@ -19,7 +19,8 @@ export const databaseName = z
   );
 
 export const RETENTION_DAYS: readonly number[] = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
 ];
 
 const resourceName = (what: string, max: number) =>
@@ -42,14 +43,23 @@ const tenantsSchema = z
   .union([
     z.array(databaseName).min(1, 'list at least one tenant database'),
     z.strictObject({
-      file: z.string().min(1).describe('A file with one database name per line (# comments allowed), relative to berth.yaml.'),
+      file: z
+        .string()
+        .min(1)
+        .describe(
+          'A file with one database name per line (# comments allowed), relative to berth.yaml.',
+        ),
     }),
     z.strictObject({
       query: z
         .string()
         .min(1)
-        .describe("SQL returning one column of database names, e.g. SELECT datname FROM pg_database WHERE datname LIKE 'tenant_%'."),
-      database: databaseName.default('postgres').describe('The control database the query runs in.'),
+        .describe(
+          "SQL returning one column of database names, e.g. SELECT datname FROM pg_database WHERE datname LIKE 'tenant_%'.",
+        ),
+      database: databaseName
+        .default('postgres')
+        .describe('The control database the query runs in.'),
     }),
   ])
   .describe('The fleet: an inline list of tenant databases, a file of names, or a SQL query.');
@@ -61,26 +71,43 @@ const secretKeys = z
     DATABASE_HOST: z.string().min(1).default('host'),
     DATABASE_PORT: z.string().min(1).default('port'),
   })
-  .describe("Which JSON key of the secret feeds each task environment variable (RDS's secret layout by default).");
+  .describe(
+    "Which JSON key of the secret feeds each task environment variable (RDS's secret layout by default).",
+  );
 
 export const configSchema = z
   .strictObject({
     version: z.literal(1).default(1).describe('Config format version.'),
     app: z
       .string()
-      .regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be lowercase letters, digits and -, starting with a letter, at most 31 characters')
+      .regex(
+        /^[a-z][a-z0-9-]{0,30}$/,
+        'must be lowercase letters, digits and -, starting with a letter, at most 31 characters',
+      )
       .describe('The stack name; used in tags and in default resource names.'),
-    provider: z.enum(['local', 'aws']).default('local').describe('Where commands run unless --provider says otherwise.'),
+    provider: z
+      .enum(['local', 'aws'])
+      .default('local')
+      .describe('Where commands run unless --provider says otherwise.'),
     tags: tagMap.default({ Environment: 'Production', Application: 'StartupWebApp' }),
 
     aws: z
       .strictObject({
-        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').default('us-east-1'),
-        profile: z.string().min(1).optional().describe('Shared-config profile; --profile overrides.'),
+        region: z
+          .string()
+          .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+          .default('us-east-1'),
+        profile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Shared-config profile; --profile overrides.'),
         endpoint: z
           .url()
           .optional()
-          .describe('Send every AWS call here instead of AWS (an emulator); AWS_ENDPOINT_URL overrides.'),
+          .describe(
+            'Send every AWS call here instead of AWS (an emulator); AWS_ENDPOINT_URL overrides.',
+          ),
       })
       .prefault({}),
 
@@ -90,63 +117,123 @@ export const configSchema = z
         scanOnPush: z.boolean().default(true),
         encryption: z.enum(['AES256', 'KMS']).default('AES256'),
         kmsKey: z.string().min(1).optional().describe('KMS key ARN when encryption is KMS.'),
-        keepImages: z.int().min(1).max(1000).default(10).describe('Lifecycle policy: keep this many most recent images.'),
+        keepImages: z
+          .int()
+          .min(1)
+          .max(1000)
+          .default(10)
+          .describe('Lifecycle policy: keep this many most recent images.'),
         tags: tagMap.optional().describe('Extra tags for the repository only (e.g. Name).'),
         local: z
           .string()
-          .regex(/^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/, 'must be a loopback registry address such as 127.0.0.1:5000')
+          .regex(
+            /^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/,
+            'must be a loopback registry address such as 127.0.0.1:5000',
+          )
           .optional()
-          .describe('The OCI registry the local provider pushes to (the container lab runs one on 127.0.0.1:5000).'),
+          .describe(
+            'The OCI registry the local provider pushes to (the container lab runs one on 127.0.0.1:5000).',
+          ),
       })
       .describe('The image registry.'),
 
-    cluster: z.strictObject({ name: resourceName('cluster.name', 255) }).describe('The ECS cluster (Fargate).'),
+    cluster: z
+      .strictObject({ name: resourceName('cluster.name', 255) })
+      .describe('The ECS cluster (Fargate).'),
 
     logs: z
       .strictObject({
-        group: z.string().regex(/^[\w\-/.#]{1,512}$/, 'must be a CloudWatch log group name').describe('CloudWatch log group.'),
+        group: z
+          .string()
+          .regex(/^[\w\-/.#]{1,512}$/, 'must be a CloudWatch log group name')
+          .describe('CloudWatch log group.'),
         retentionDays: z
           .int()
           .refine((n) => RETENTION_DAYS.includes(n), {
             message: `must be one of the values CloudWatch accepts: ${RETENTION_DAYS.join(', ')}`,
           })
           .default(7)
-          .describe('Days to keep logs; one of the values CloudWatch accepts (1, 3, 5, 7, 14, 30, ...).'),
-        streamPrefix: z.string().regex(/^[\w\-.]{1,64}$/).default('migration'),
+          .describe(
+            'Days to keep logs; one of the values CloudWatch accepts (1, 3, 5, 7, 14, 30, ...).',
+          ),
+        streamPrefix: z
+          .string()
+          .regex(/^[\w\-.]{1,64}$/)
+          .default('migration'),
       })
       .describe('Where task logs go.'),
 
     roles: z
       .strictObject({
-        execution: resourceName('roles.execution', 64).describe('Task execution role: pulls the image, reads the secret, writes logs.'),
-        task: resourceName('roles.task', 64).describe('Task role: what the application itself may call.'),
-        taskPolicyArns: z.array(z.string().startsWith('arn:')).default([]).describe('Managed policies granted to the task role (none by default).'),
+        execution: resourceName('roles.execution', 64).describe(
+          'Task execution role: pulls the image, reads the secret, writes logs.',
+        ),
+        task: resourceName('roles.task', 64).describe(
+          'Task role: what the application itself may call.',
+        ),
+        taskPolicyArns: z
+          .array(z.string().startsWith('arn:'))
+          .default([])
+          .describe('Managed policies granted to the task role (none by default).'),
       })
       .describe('IAM roles for the task.'),
 
     network: z
       .strictObject({
-        subnets: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must be a subnet ID such as subnet-0abc')).default([]),
-        backendSecurityGroup: z.string().min(1).optional().describe('The tasks\' security group: an ID (sg-...) or its Name tag.'),
-        databaseSecurityGroup: z.string().min(1).optional().describe('The database\'s security group: an ID or its Name tag.'),
+        subnets: z
+          .array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must be a subnet ID such as subnet-0abc'))
+          .default([]),
+        backendSecurityGroup: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("The tasks' security group: an ID (sg-...) or its Name tag."),
+        databaseSecurityGroup: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("The database's security group: an ID or its Name tag."),
         databasePort: z.int().min(1).max(65535).default(5432),
         assignPublicIp: z.boolean().default(false),
       })
       .prefault({})
-      .describe('Existing networking the tasks use (berth never creates or deletes it). Required for the aws provider.'),
+      .describe(
+        'Existing networking the tasks use (berth never creates or deletes it). Required for the aws provider.',
+      ),
 
     task: z
       .strictObject({
         family: resourceName('task.family', 255).describe('Task definition family.'),
-        containerName: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/).default('app'),
+        containerName: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,255}$/)
+          .default('app'),
         cpu: z.int().default(256).describe('CPU units (256 = 0.25 vCPU).'),
         memory: z.int().default(512).describe('Memory in MiB.'),
-        command: command.describe('The migrate command the task runs, relative to the image\'s working directory.'),
-        checkCommand: command.optional().describe('Optional: exits non-zero when migrations are pending (e.g. python manage.py migrate --check).'),
-        environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe('Plain environment for the task (never secrets).'),
-        user: z.string().min(1).default('1000').describe('User the container runs as (non-root by default).'),
+        command: command.describe(
+          "The migrate command the task runs, relative to the image's working directory.",
+        ),
+        checkCommand: command
+          .optional()
+          .describe(
+            'Optional: exits non-zero when migrations are pending (e.g. python manage.py migrate --check).',
+          ),
+        environment: z
+          .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
+          .default({})
+          .describe('Plain environment for the task (never secrets).'),
+        user: z
+          .string()
+          .min(1)
+          .default('1000')
+          .describe('User the container runs as (non-root by default).'),
         readonlyRootFilesystem: z.boolean().default(true),
-        timeoutSeconds: z.int().min(10).max(86_400).default(600).describe('How long a task may run before berth stops it.'),
+        timeoutSeconds: z
+          .int()
+          .min(10)
+          .max(86_400)
+          .default(600)
+          .describe('How long a task may run before berth stops it.'),
       })
       .describe('The one-off migration task.'),
 
@@ -154,22 +241,46 @@ export const configSchema = z
       .strictObject({
         secret: z
           .strictObject({
-            name: z.string().min(1).describe('Secrets Manager secret holding the master credentials (JSON).'),
-            kmsKey: z.string().startsWith('arn:').optional().describe('Customer KMS key that encrypts the secret, if any.'),
+            name: z
+              .string()
+              .min(1)
+              .describe('Secrets Manager secret holding the master credentials (JSON).'),
+            kmsKey: z
+              .string()
+              .startsWith('arn:')
+              .optional()
+              .describe('Customer KMS key that encrypts the secret, if any.'),
             keys: secretKeys.prefault({}),
           })
           .describe('Database credentials.'),
         tenants: tenantsSchema,
-        expectedTables: z.int().min(1).describe('Tables each database must have after migrating (the history table counts).'),
+        expectedTables: z
+          .int()
+          .min(1)
+          .describe('Tables each database must have after migrating (the history table counts).'),
         schema: databaseName.default('public').describe('Schema whose tables are counted.'),
       })
       .describe('The tenant databases.'),
 
     migrations: z
       .strictObject({
-        directory: z.string().min(1).describe('Migration files, relative to berth.yaml; pending = files not in the history table.'),
-        table: databaseName.default('pgmigrations').describe('The history table the migration tool writes.'),
-        lockWaitSeconds: z.number().min(0).max(3600).default(30).describe('How long a run waits for another run\'s lock on a database before reporting it locked.'),
+        directory: z
+          .string()
+          .min(1)
+          .describe(
+            'Migration files, relative to berth.yaml; pending = files not in the history table.',
+          ),
+        table: databaseName
+          .default('pgmigrations')
+          .describe('The history table the migration tool writes.'),
+        lockWaitSeconds: z
+          .number()
+          .min(0)
+          .max(3600)
+          .default(30)
+          .describe(
+            "How long a run waits for another run's lock on a database before reporting it locked.",
+          ),
       })
       .describe('How berth tells applied from pending migrations.'),
 
@@ -177,9 +288,21 @@ export const configSchema = z
       .strictObject({
         context: z.string().min(1).default('.').describe('Build context, relative to berth.yaml.'),
         dockerfile: z.string().min(1).default('Dockerfile'),
-        baseImage: z.string().min(1).optional().describe('Passed as the BASE_IMAGE build argument.'),
-        forbiddenPaths: z.array(z.string().startsWith('/')).default([]).describe('Paths that must not exist in the production image.'),
-        minReduction: z.number().min(0).max(1).default(0.5).describe('Production must be at least this much smaller than development.'),
+        baseImage: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Passed as the BASE_IMAGE build argument.'),
+        forbiddenPaths: z
+          .array(z.string().startsWith('/'))
+          .default([])
+          .describe('Paths that must not exist in the production image.'),
+        minReduction: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.5)
+          .describe('Production must be at least this much smaller than development.'),
       })
       .prefault({}),
 
@@ -194,15 +317,33 @@ export const configSchema = z
       .strictObject({
         concurrency: z.int().min(1).max(256).default(3).describe('Tasks running at once.'),
         onError: z.enum(['stop', 'continue']).default('stop'),
-        batchSize: z.int().min(1).max(500).default(1).describe('Tenants migrated in sequence by one task.'),
+        batchSize: z
+          .int()
+          .min(1)
+          .max(500)
+          .default(1)
+          .describe('Tenants migrated in sequence by one task.'),
       })
       .prefault({}),
 
     local: z
       .strictObject({
-        dataDir: z.string().min(1).default('.berth').describe('State, Postgres data, logs and run journals, relative to berth.yaml.'),
-        port: z.int().min(1024).max(65535).optional().describe('Postgres port; a free one is chosen once and kept otherwise.'),
-        workdir: z.string().min(1).default('.').describe('Where process tasks run (the image\'s working directory on a laptop).'),
+        dataDir: z
+          .string()
+          .min(1)
+          .default('.berth')
+          .describe('State, Postgres data, logs and run journals, relative to berth.yaml.'),
+        port: z
+          .int()
+          .min(1024)
+          .max(65535)
+          .optional()
+          .describe('Postgres port; a free one is chosen once and kept otherwise.'),
+        workdir: z
+          .string()
+          .min(1)
+          .default('.')
+          .describe("Where process tasks run (the image's working directory on a laptop)."),
         runtime: z.enum(['auto', 'process', 'container']).default('auto'),
         maxConnections: z.int().min(10).max(10_000).default(200),
         containerCli: z.string().min(1).default('docker'),

@@ -13,9 +13,21 @@ export type BerthEvent =
   | { type: 'fleet-started'; runId: string; operation: 'migrate' | 'verify'; total: number }
   | { type: 'fleet-probed'; runId: string; pending: number; upToDate: number; missing: number }
   | { type: 'database-started'; runId: string; databases: string[]; taskId: string }
-  | { type: 'database-finished'; runId: string; result: DatabaseResult; counts: FleetCounts; total: number }
+  | {
+      type: 'database-finished';
+      runId: string;
+      result: DatabaseResult;
+      counts: FleetCounts;
+      total: number;
+    }
   | { type: 'stage-started'; stage: StageName }
-  | { type: 'stage-finished'; stage: StageName; status: StageStatus; durationMs: number; detail?: string };
+  | {
+      type: 'stage-finished';
+      stage: StageName;
+      status: StageStatus;
+      durationMs: number;
+      detail?: string;
+    };
 
 export interface Reporter {
   emit(event: BerthEvent): void;

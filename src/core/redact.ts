@@ -4,7 +4,8 @@
  * knows the secret values of this run, plus generic patterns for connection strings.
  */
 const URL_PASSWORD = /(postgres(?:ql)?:\/\/[^:/\s]+:)([^@\s]+)(@)/gi;
-const ASSIGNMENT = /\b(PGPASSWORD|DATABASE_PASSWORD|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|password)(\s*[=:]\s*)("?)([^\s"',}]+)/gi;
+const ASSIGNMENT =
+  /\b(PGPASSWORD|DATABASE_PASSWORD|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|password)("?\s*[=:]\s*)("?)([^\s"',}]+)/gi;
 
 export const MASK = '***';
 

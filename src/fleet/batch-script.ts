@@ -9,7 +9,11 @@ export const END_MARKER = '::berth-end';
 
 const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
 
-export function batchCommand(command: string[], databases: string[], stopOnError: boolean): string[] {
+export function batchCommand(
+  command: string[],
+  databases: string[],
+  stopOnError: boolean,
+): string[] {
   const script = [
     'for db in "$@"; do',
     `  echo "${BEGIN_MARKER} $db"`,
@@ -47,7 +51,10 @@ export class BatchLogParser {
       return;
     }
     if (text.startsWith(`${END_MARKER} `)) {
-      const [database, code] = text.slice(END_MARKER.length + 1).trim().split(/\s+/);
+      const [database, code] = text
+        .slice(END_MARKER.length + 1)
+        .trim()
+        .split(/\s+/);
       const section = database ? this.sections.get(database) : undefined;
       if (section) section.exitCode = Number.parseInt(code ?? '', 10);
       this.current = undefined;

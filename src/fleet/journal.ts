@@ -24,7 +24,10 @@ export interface RunMeta {
 }
 
 export function newRunId(now = new Date()): string {
-  return `run-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}-${randomBytes(2).toString('hex')}`;
+  return `run-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')}-${randomBytes(2).toString('hex')}`;
 }
 
 export class RunJournal {
@@ -46,15 +49,21 @@ export class RunJournal {
   }
 }
 
-export async function readRun(runsDir: string, id: string): Promise<{ meta: RunMeta; results: DatabaseResult[] }> {
-  if (!/^run-[0-9A-Za-z-]+$/.test(id)) throw new BerthError('RUN_NOT_FOUND', `"${id}" is not a run ID`, { hint: 'see `berth runs list`' });
+export async function readRun(
+  runsDir: string,
+  id: string,
+): Promise<{ meta: RunMeta; results: DatabaseResult[] }> {
+  if (!/^run-[0-9A-Za-z-]+$/.test(id))
+    throw new BerthError('RUN_NOT_FOUND', `"${id}" is not a run ID`, {
+      hint: 'see `berth runs list`',
+    });
   let meta: RunMeta;
   try {
     meta = JSON.parse(await readFile(path.join(runsDir, id, 'run.json'), 'utf8')) as RunMeta;
   } catch {
     throw new BerthError('RUN_NOT_FOUND', `no run ${id}`, { hint: 'see `berth runs list`' });
   }
-  let results: DatabaseResult[] = [];
+  let results: DatabaseResult[];
   try {
     const text = await readFile(path.join(runsDir, id, 'results.ndjson'), 'utf8');
     // A line cut short by a kill is ignored: that database simply has no result.

@@ -28,5 +28,11 @@ export async function probeDatabase(
     applied = names.rows.map((r) => r.name);
   }
   const done = new Set(applied);
-  return { database, exists: true, tables: row.tables, applied, pending: known.filter((m) => !done.has(m)) };
+  return {
+    database,
+    exists: true,
+    tables: row.tables,
+    applied,
+    pending: known.filter((m) => !done.has(m)),
+  };
 }

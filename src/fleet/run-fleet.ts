@@ -18,7 +18,15 @@ import { readLogLines, tailLog } from '../tasks/task-store.js';
 import type { TaskOutcome } from '../tasks/task.js';
 import { BatchLogParser, batchCommand } from './batch-script.js';
 import { RunJournal, newRunId, type RunMeta } from './journal.js';
-import { countResult, emptyCounts, type DatabaseResult, type FleetBackend, type FleetResult, type Lease, type ProbeResult } from './types.js';
+import {
+  countResult,
+  emptyCounts,
+  type DatabaseResult,
+  type FleetBackend,
+  type FleetResult,
+  type Lease,
+  type ProbeResult,
+} from './types.js';
 
 export interface MigrateFleetOptions {
   databases: string[];
@@ -37,7 +45,10 @@ export interface MigrateFleetOptions {
   now?: () => number;
 }
 
-export async function migrateFleet(backend: FleetBackend, options: MigrateFleetOptions): Promise<FleetResult> {
+export async function migrateFleet(
+  backend: FleetBackend,
+  options: MigrateFleetOptions,
+): Promise<FleetResult> {
   const now = options.now ?? Date.now;
   const started = now();
   const runId = newRunId();
@@ -47,7 +58,11 @@ export async function migrateFleet(backend: FleetBackend, options: MigrateFleetO
     operation: 'migrate',
     provider: backend.provider,
     databases: options.databases,
-    options: { concurrency: options.concurrency, onError: options.onError, batchSize: options.batchSize },
+    options: {
+      concurrency: options.concurrency,
+      onError: options.onError,
+      batchSize: options.batchSize,
+    },
     startedAt: new Date(started).toISOString(),
     state: 'running',
     ...(options.resumedFrom ? { resumedFrom: options.resumedFrom } : {}),
@@ -65,7 +80,13 @@ export async function migrateFleet(backend: FleetBackend, options: MigrateFleetO
     if (clean.status === 'failed' && options.onError === 'stop') stopRequested = true;
     const snapshot = { ...counts };
     await journal.record(clean);
-    options.reporter.emit({ type: 'database-finished', runId, result: clean, counts: snapshot, total });
+    options.reporter.emit({
+      type: 'database-finished',
+      runId,
+      result: clean,
+      counts: snapshot,
+      total,
+    });
   };
 
   options.reporter.emit({ type: 'fleet-started', runId, operation: 'migrate', total });
@@ -89,25 +110,47 @@ export async function migrateFleet(backend: FleetBackend, options: MigrateFleetO
     runId,
     pending: todo.length,
     upToDate: upToDate.length,
-    missing: options.databases.filter((d) => before.get(d)?.exists === false && !before.get(d)?.error).length,
+    missing: options.databases.filter(
+      (d) => before.get(d)?.exists === false && !before.get(d)?.error,
+    ).length,
   });
   for (const probe of unreadable) {
-    await finish({ database: probe.database, status: 'failed', applied: [], pending: [], reason: `could not read the database: ${probe.error}`, durationMs: 0 });
+    await finish({
+      database: probe.database,
+      status: 'failed',
+      applied: [],
+      pending: [],
+      reason: `could not read the database: ${probe.error}`,
+      durationMs: 0,
+    });
   }
-  for (const database of upToDate) await finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: 0 });
+  for (const database of upToDate)
+    await finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: 0 });
 
   // 2. Batches, bounded concurrency.
   const batches: string[][] = [];
-  for (let i = 0; i < todo.length; i += options.batchSize) batches.push(todo.slice(i, i + options.batchSize));
+  for (let i = 0; i < todo.length; i += options.batchSize)
+    batches.push(todo.slice(i, i + options.batchSize));
   const limit = pLimit(options.concurrency);
   const skip = (database: string, reason: string) =>
-    finish({ database, status: 'skipped', applied: [], pending: before.get(database)?.pending ?? known, reason, durationMs: 0 });
+    finish({
+      database,
+      status: 'skipped',
+      applied: [],
+      pending: before.get(database)?.pending ?? known,
+      reason,
+      durationMs: 0,
+    });
 
   await Promise.all(
     batches.map((batch) =>
       limit(async () => {
-        if (options.signal?.aborted) return Promise.all(batch.map((d) => skip(d, 'interrupted before it started')));
-        if (stopRequested) return Promise.all(batch.map((d) => skip(d, 'not started: an earlier database failed (--on-error stop)')));
+        if (options.signal?.aborted)
+          return Promise.all(batch.map((d) => skip(d, 'interrupted before it started')));
+        if (stopRequested)
+          return Promise.all(
+            batch.map((d) => skip(d, 'not started: an earlier database failed (--on-error stop)')),
+          );
         return runBatch(batch);
       }),
     ),
@@ -140,7 +183,13 @@ export async function migrateFleet(backend: FleetBackend, options: MigrateFleetO
       await backend.probe(ready, (p) => underLock.set(p.database, p), options.signal);
       const work = ready.filter((d) => (underLock.get(d)?.pending.length ?? 1) > 0);
       for (const database of ready.filter((d) => !work.includes(d))) {
-        await finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: now() - batchStart });
+        await finish({
+          database,
+          status: 'up-to-date',
+          applied: [],
+          pending: [],
+          durationMs: now() - batchStart,
+        });
       }
       if (work.length === 0) return;
 
@@ -149,54 +198,112 @@ export async function migrateFleet(backend: FleetBackend, options: MigrateFleetO
       const single = work.length === 1 && options.batchSize === 1;
       const environment = backend.taskEnvironment();
       if (single) environment.DATABASE_NAME = work[0] ?? '';
-      const command = single ? options.command : batchCommand(options.command, work, options.onError === 'stop');
+      const command = single
+        ? options.command
+        : batchCommand(options.command, work, options.onError === 'stop');
       options.reporter.emit({ type: 'database-started', runId, databases: work, taskId });
       let outcome: TaskOutcome;
       try {
         outcome = await backend.runtime.run(
-          { id: taskId, kind: 'migrate', databases: work, command, environment, timeoutMs: options.timeoutMs },
+          {
+            id: taskId,
+            kind: 'migrate',
+            databases: work,
+            command,
+            environment,
+            timeoutMs: options.timeoutMs,
+          },
           options.signal,
         );
       } catch (error) {
         for (const database of work) {
-          await finish({ database, status: 'failed', applied: [], pending: underLock.get(database)?.pending ?? [], taskId, reason: `the task could not run: ${errorMessage(error)}`, durationMs: now() - batchStart });
+          await finish({
+            database,
+            status: 'failed',
+            applied: [],
+            pending: underLock.get(database)?.pending ?? [],
+            taskId,
+            reason: `the task could not run: ${errorMessage(error)}`,
+            durationMs: now() - batchStart,
+          });
         }
         return;
       }
 
       // 3c. Per-database exit codes, then what actually changed.
-      const perDatabase = new Map<string, { exitCode: number | null; tail: string[]; started: boolean }>();
+      const perDatabase = new Map<
+        string,
+        { exitCode: number | null; tail: string[]; started: boolean }
+      >();
       if (single) {
-        perDatabase.set(work[0] ?? '', { exitCode: outcome.exitCode, tail: await tailLog(outcome.logFile, excerptLines), started: true });
+        perDatabase.set(work[0] ?? '', {
+          exitCode: outcome.exitCode,
+          tail: await tailLog(outcome.logFile, excerptLines),
+          started: true,
+        });
       } else {
         const parser = new BatchLogParser(excerptLines);
         for await (const line of readLogLines(outcome.logFile)) parser.line(line);
         for (const database of work) {
           const section = parser.section(database);
-          perDatabase.set(database, { exitCode: section?.exitCode ?? null, tail: section?.tail ?? [], started: section !== undefined });
+          perDatabase.set(database, {
+            exitCode: section?.exitCode ?? null,
+            tail: section?.tail ?? [],
+            started: section !== undefined,
+          });
         }
       }
       const after = new Map<string, ProbeResult>();
       await backend.probe(work, (p) => after.set(p.database, p));
       for (const database of work) {
-        const { exitCode, tail, started } = perDatabase.get(database) ?? { exitCode: null, tail: [], started: false };
+        const { exitCode, tail, started } = perDatabase.get(database) ?? {
+          exitCode: null,
+          tail: [],
+          started: false,
+        };
         const pendingBefore = underLock.get(database)?.pending ?? [];
         const probe = after.get(database);
         const pendingAfter = probe?.pending ?? pendingBefore;
         const applied = pendingBefore.filter((m) => !pendingAfter.includes(m));
-        const base = { database, taskId, exitCode, applied, pending: pendingAfter, durationMs: now() - batchStart };
+        const base = {
+          database,
+          taskId,
+          exitCode,
+          applied,
+          pending: pendingAfter,
+          durationMs: now() - batchStart,
+        };
         if (exitCode === 0 && pendingAfter.length === 0) {
           await finish({ ...base, status: applied.length > 0 ? 'applied' : 'up-to-date' });
         } else if (exitCode === 0) {
-          await finish({ ...base, status: 'failed', reason: `the migrate command exited 0 but ${pendingAfter.length} migration(s) are still pending`, logExcerpt: tail });
-        } else if (!started && options.onError === 'stop' && outcome.exitCode !== null && outcome.exitCode !== 0) {
-          await finish({ ...base, status: 'skipped', reason: 'not started: an earlier database in its batch failed (--on-error stop)' });
+          await finish({
+            ...base,
+            status: 'failed',
+            reason: `the migrate command exited 0 but ${pendingAfter.length} migration(s) are still pending`,
+            logExcerpt: tail,
+          });
+        } else if (
+          !started &&
+          options.onError === 'stop' &&
+          outcome.exitCode !== null &&
+          outcome.exitCode !== 0
+        ) {
+          await finish({
+            ...base,
+            status: 'skipped',
+            reason: 'not started: an earlier database in its batch failed (--on-error stop)',
+          });
         } else {
           const why =
             exitCode === null
               ? (outcome.stoppedReason ?? 'the task stopped before this database finished')
               : `the migrate command exited ${exitCode}${outcome.stoppedReason ? ` (${outcome.stoppedReason})` : ''}`;
-          await finish({ ...base, status: 'failed', reason: why, logExcerpt: tail.length ? tail : await tailLog(outcome.logFile, excerptLines) });
+          await finish({
+            ...base,
+            status: 'failed',
+            reason: why,
+            logExcerpt: tail.length ? tail : await tailLog(outcome.logFile, excerptLines),
+          });
         }
       }
     } finally {
@@ -212,7 +319,9 @@ export async function migrateFleet(backend: FleetBackend, options: MigrateFleetO
   meta.finishedAt = new Date(now()).toISOString();
   meta.counts = { ...counts };
   await journal.writeMeta(meta);
-  const ordered = options.databases.map((d) => results.get(d)).filter((r): r is DatabaseResult => r !== undefined);
+  const ordered = options.databases
+    .map((d) => results.get(d))
+    .filter((r): r is DatabaseResult => r !== undefined);
   return {
     runId,
     ok: counts.failed === 0 && counts.locked === 0 && counts.skipped === 0,

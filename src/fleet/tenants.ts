@@ -10,7 +10,11 @@ import { BerthError } from '../core/errors.js';
 /** Runs the discovery query (local: against the embedded server's control database). */
 export type QueryRunner = (database: string, sql: string) => Promise<string[]>;
 
-export async function discoverTenants(config: Config, configDir: string, query?: QueryRunner): Promise<string[]> {
+export async function discoverTenants(
+  config: Config,
+  configDir: string,
+  query?: QueryRunner,
+): Promise<string[]> {
   const tenants = config.database.tenants;
   if (Array.isArray(tenants)) return tenants;
   if ('file' in tenants) {
@@ -19,35 +23,54 @@ export async function discoverTenants(config: Config, configDir: string, query?:
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      throw new BerthError('TENANT_DISCOVERY_FAILED', `database.tenants.file: cannot read ${file}: ${(error as Error).message}`, {
-        hint: 'create the file (one database name per line) or fix the path, relative to berth.yaml',
-      });
+      throw new BerthError(
+        'TENANT_DISCOVERY_FAILED',
+        `database.tenants.file: cannot read ${file}: ${(error as Error).message}`,
+        {
+          hint: 'create the file (one database name per line) or fix the path, relative to berth.yaml',
+        },
+      );
     }
     const names: string[] = [];
     const problems: string[] = [];
     text.split('\n').forEach((raw, index) => {
       const line = raw.replace(/#.*/, '').trim();
       if (!line) return;
-      if (!DATABASE_NAME_PATTERN.test(line)) problems.push(`  ${tenants.file}:${index + 1}: "${line}" is not a valid database name`);
+      if (!DATABASE_NAME_PATTERN.test(line))
+        problems.push(`  ${tenants.file}:${index + 1}: "${line}" is not a valid database name`);
       else names.push(line);
     });
     return validated(names, problems, `database.tenants.file (${tenants.file})`);
   }
   if (!query) {
-    throw new BerthError('TENANT_DISCOVERY_FAILED', 'database.tenants.query needs a database connection this provider cannot open from here', {
-      hint: 'list the tenants inline or in a file for this provider',
-    });
+    throw new BerthError(
+      'TENANT_DISCOVERY_FAILED',
+      'database.tenants.query needs a database connection this provider cannot open from here',
+      {
+        hint: 'list the tenants inline or in a file for this provider',
+      },
+    );
   }
   let rows: string[];
   try {
     rows = await query(tenants.database, tenants.query);
   } catch (error) {
-    throw new BerthError('TENANT_DISCOVERY_FAILED', `database.tenants.query failed: ${(error as Error).message}`, {
-      hint: 'the query must return one text column of database names',
-    });
+    throw new BerthError(
+      'TENANT_DISCOVERY_FAILED',
+      `database.tenants.query failed: ${(error as Error).message}`,
+      {
+        hint: 'the query must return one text column of database names',
+      },
+    );
   }
-  const problems = rows.filter((n) => !DATABASE_NAME_PATTERN.test(n)).map((n) => `  "${n}" is not a valid database name`);
-  return validated(rows.filter((n) => DATABASE_NAME_PATTERN.test(n)), problems, 'database.tenants.query');
+  const problems = rows
+    .filter((n) => !DATABASE_NAME_PATTERN.test(n))
+    .map((n) => `  "${n}" is not a valid database name`);
+  return validated(
+    rows.filter((n) => DATABASE_NAME_PATTERN.test(n)),
+    problems,
+    'database.tenants.query',
+  );
 }
 
 function validated(names: string[], problems: string[], where: string): string[] {
@@ -57,16 +80,24 @@ function validated(names: string[], problems: string[], where: string): string[]
     seen.add(name);
   }
   if (problems.length > 0) {
-    throw new BerthError('TENANT_DISCOVERY_FAILED', `${where} has invalid entries:\n${problems.join('\n')}`, {
-      hint: 'database names are lowercase identifiers (a-z, 0-9, _), each listed once',
-    });
+    throw new BerthError(
+      'TENANT_DISCOVERY_FAILED',
+      `${where} has invalid entries:\n${problems.join('\n')}`,
+      {
+        hint: 'database names are lowercase identifiers (a-z, 0-9, _), each listed once',
+      },
+    );
   }
-  if (names.length === 0) throw new BerthError('TENANT_DISCOVERY_FAILED', `${where} found no tenant databases`);
+  if (names.length === 0)
+    throw new BerthError('TENANT_DISCOVERY_FAILED', `${where} found no tenant databases`);
   return names;
 }
 
 /** --database NAME... must name members of the fleet; --all takes the whole fleet. */
-export function selectDatabases(fleet: string[], selection: { databases?: string[]; all?: boolean }): string[] {
+export function selectDatabases(
+  fleet: string[],
+  selection: { databases?: string[]; all?: boolean },
+): string[] {
   const requested = selection.databases ?? [];
   if (selection.all && requested.length > 0) {
     throw new BerthError('USAGE', 'use either --all or --database, not both');

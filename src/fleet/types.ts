@@ -62,7 +62,11 @@ export interface FleetBackend {
   /** Makes the databases exist (local) or checks they are reachable. */
   prepare(databases: string[], options: { create: boolean }): Promise<void>;
   /** Probes many databases cheaply; calls back as each answers. */
-  probe(databases: string[], onResult: (result: ProbeResult) => void, signal?: AbortSignal): Promise<void>;
+  probe(
+    databases: string[],
+    onResult: (result: ProbeResult) => void,
+    signal?: AbortSignal,
+  ): Promise<void>;
   /** Takes the migration lock on a database, waiting at most `waitMs`; undefined when still held elsewhere. */
   lock(database: string, waitMs: number, signal?: AbortSignal): Promise<Lease | undefined>;
   /** The task environment without DATABASE_NAME (set per database). */

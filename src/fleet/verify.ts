@@ -39,12 +39,18 @@ export interface VerifyOptions {
   signal?: AbortSignal;
 }
 
-export async function verifyFleet(backend: FleetBackend, options: VerifyOptions): Promise<VerifyResult> {
+export async function verifyFleet(
+  backend: FleetBackend,
+  options: VerifyOptions,
+): Promise<VerifyResult> {
   await backend.prepare(options.databases, { create: false });
   const probes = new Map<string, ProbeResult>();
   await backend.probe(options.databases, (p) => probes.set(p.database, p), options.signal);
 
-  const checks = new Map<string, { status: 'passed' | 'failed'; taskId: string; tail?: string[] }>();
+  const checks = new Map<
+    string,
+    { status: 'passed' | 'failed'; taskId: string; tail?: string[] }
+  >();
   const { checkCommand } = options;
   if (checkCommand) {
     const limit = pLimit(options.concurrency);
@@ -57,10 +63,22 @@ export async function verifyFleet(backend: FleetBackend, options: VerifyOptions)
             const id = newTaskId('check');
             try {
               const outcome = await backend.runtime.run(
-                { id, kind: 'check', databases: [database], command: checkCommand, environment: { ...environment, DATABASE_NAME: database }, timeoutMs: options.timeoutMs },
+                {
+                  id,
+                  kind: 'check',
+                  databases: [database],
+                  command: checkCommand,
+                  environment: { ...environment, DATABASE_NAME: database },
+                  timeoutMs: options.timeoutMs,
+                },
                 options.signal,
               );
-              checks.set(database, outcome.exitCode === 0 ? { status: 'passed', taskId: id } : { status: 'failed', taskId: id, tail: await tailLog(outcome.logFile, 5) });
+              checks.set(
+                database,
+                outcome.exitCode === 0
+                  ? { status: 'passed', taskId: id }
+                  : { status: 'failed', taskId: id, tail: await tailLog(outcome.logFile, 5) },
+              );
             } catch (error) {
               checks.set(database, { status: 'failed', taskId: id, tail: [errorMessage(error)] });
             }
@@ -79,9 +97,16 @@ export async function verifyFleet(backend: FleetBackend, options: VerifyOptions)
     if (probe?.error) reasons.push(`could not read it: ${probe.error}`);
     else if (!exists) reasons.push('the database does not exist');
     else {
-      if (tables !== options.expectedTables) reasons.push(`${tables} tables, expected ${options.expectedTables}`);
-      if (pendingMigrations.length > 0) reasons.push(`${pendingMigrations.length} pending migration(s): ${pendingMigrations.slice(0, 3).join(', ')}${pendingMigrations.length > 3 ? ', …' : ''}`);
-      if (check?.status === 'failed') reasons.push(`the check command failed${check.tail?.length ? `: ${check.tail.join(' | ')}` : ''}`);
+      if (tables !== options.expectedTables)
+        reasons.push(`${tables} tables, expected ${options.expectedTables}`);
+      if (pendingMigrations.length > 0)
+        reasons.push(
+          `${pendingMigrations.length} pending migration(s): ${pendingMigrations.slice(0, 3).join(', ')}${pendingMigrations.length > 3 ? ', …' : ''}`,
+        );
+      if (check?.status === 'failed')
+        reasons.push(
+          `the check command failed${check.tail?.length ? `: ${check.tail.join(' | ')}` : ''}`,
+        );
     }
     const result: VerifyDatabase = {
       name,

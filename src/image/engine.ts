@@ -12,16 +12,24 @@ export interface EngineStatus {
 
 export function detectEngine(cli = 'docker', timeoutMs = 5_000): Promise<EngineStatus> {
   return new Promise((resolve) => {
-    const child = spawn(cli, ['info', '--format', '{{.ServerVersion}}'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cli, ['info', '--format', '{{.ServerVersion}}'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      resolve({ available: false, reason: `${cli} info did not answer within ${timeoutMs / 1000}s` });
+      resolve({
+        available: false,
+        reason: `${cli} info did not answer within ${timeoutMs / 1000}s`,
+      });
     }, timeoutMs);
     child.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve({ available: false, reason: error.code === 'ENOENT' ? `no ${cli} CLI on PATH` : error.message });
+      resolve({
+        available: false,
+        reason: error.code === 'ENOENT' ? `no ${cli} CLI on PATH` : error.message,
+      });
     });
     child.on('close', (code) => {
       clearTimeout(timer);

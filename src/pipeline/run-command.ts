@@ -7,12 +7,21 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
-export async function runLogged(command: string[], cwd: string, logFile: string, signal?: AbortSignal): Promise<number | null> {
+export async function runLogged(
+  command: string[],
+  cwd: string,
+  logFile: string,
+  signal?: AbortSignal,
+): Promise<number | null> {
   await mkdir(path.dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile);
   const [program, ...args] = command;
   return new Promise((resolve) => {
-    const child = spawn(program ?? '', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(program ?? '', args, {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.env,
+    });
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
     const onAbort = () => child.kill('SIGTERM');

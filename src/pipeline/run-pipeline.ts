@@ -42,7 +42,12 @@ export async function runPipeline(
     const stage = stages[name];
     if (!stage) continue;
     if (failedStage || signal?.aborted) {
-      reports.push({ name, status: 'skipped', durationMs: 0, detail: failedStage ? `${failedStage} failed` : 'interrupted' });
+      reports.push({
+        name,
+        status: 'skipped',
+        durationMs: 0,
+        detail: failedStage ? `${failedStage} failed` : 'interrupted',
+      });
       continue;
     }
     reporter.emit({ type: 'stage-started', stage: name });
@@ -53,10 +58,26 @@ export async function runPipeline(
     } catch (error) {
       outcome = { status: 'failed', detail: errorMessage(error) };
     }
-    const report: StageReport = { name, status: outcome.status, durationMs: now() - stageStart, ...(outcome.detail ? { detail: outcome.detail } : {}) };
+    const report: StageReport = {
+      name,
+      status: outcome.status,
+      durationMs: now() - stageStart,
+      ...(outcome.detail ? { detail: outcome.detail } : {}),
+    };
     reports.push(report);
-    reporter.emit({ type: 'stage-finished', stage: name, status: report.status, durationMs: report.durationMs, ...(report.detail ? { detail: report.detail } : {}) });
+    reporter.emit({
+      type: 'stage-finished',
+      stage: name,
+      status: report.status,
+      durationMs: report.durationMs,
+      ...(report.detail ? { detail: report.detail } : {}),
+    });
     if (outcome.status === 'failed') failedStage = name;
   }
-  return { ok: !failedStage && !signal?.aborted, ...(failedStage ? { failedStage } : {}), stages: reports, durationMs: now() - started };
+  return {
+    ok: !failedStage && !signal?.aborted,
+    ...(failedStage ? { failedStage } : {}),
+    stages: reports,
+    durationMs: now() - started,
+  };
 }

@@ -22,17 +22,26 @@ export class TaskStore {
   }
 
   async save(record: TaskRecord): Promise<void> {
-    await writeFileAtomic(path.join(this.tasksDir, `${record.id}.json`), `${JSON.stringify(record, null, 2)}\n`);
+    await writeFileAtomic(
+      path.join(this.tasksDir, `${record.id}.json`),
+      `${JSON.stringify(record, null, 2)}\n`,
+    );
   }
 
   async get(id: string): Promise<TaskRecord> {
     if (!TASK_ID_PATTERN.test(id)) {
-      throw new BerthError('TASK_NOT_FOUND', `"${id}" is not a task ID`, { hint: 'see `berth tasks list`' });
+      throw new BerthError('TASK_NOT_FOUND', `"${id}" is not a task ID`, {
+        hint: 'see `berth tasks list`',
+      });
     }
     try {
-      return JSON.parse(await readFile(path.join(this.tasksDir, `${id}.json`), 'utf8')) as TaskRecord;
+      return JSON.parse(
+        await readFile(path.join(this.tasksDir, `${id}.json`), 'utf8'),
+      ) as TaskRecord;
     } catch {
-      throw new BerthError('TASK_NOT_FOUND', `no local task ${id}`, { hint: 'see `berth tasks list`' });
+      throw new BerthError('TASK_NOT_FOUND', `no local task ${id}`, {
+        hint: 'see `berth tasks list`',
+      });
     }
   }
 
@@ -40,7 +49,9 @@ export class TaskStore {
     await mkdir(this.tasksDir, { recursive: true });
     const files = (await readdir(this.tasksDir)).filter((f) => f.endsWith('.json'));
     const records = await Promise.all(
-      files.map(async (f) => JSON.parse(await readFile(path.join(this.tasksDir, f), 'utf8')) as TaskRecord),
+      files.map(
+        async (f) => JSON.parse(await readFile(path.join(this.tasksDir, f), 'utf8')) as TaskRecord,
+      ),
     );
     return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }

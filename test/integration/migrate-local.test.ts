@@ -2,7 +2,13 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appliedMigrations, tableCount } from '../support/pg.js';
-import { TENANTS, createProject, exampleMigrations, parseJsonLines, type TestProject } from '../support/project.js';
+import {
+  TENANTS,
+  createProject,
+  exampleMigrations,
+  parseJsonLines,
+  type TestProject,
+} from '../support/project.js';
 
 describe('berth migrate / verify / status on the local provider (real PostgreSQL 16)', () => {
   let project: TestProject;
@@ -27,7 +33,11 @@ describe('berth migrate / verify / status on the local provider (real PostgreSQL
       expect(line.exitCode).toBe(0);
     }
     const summary = lines.at(-1);
-    expect(summary).toMatchObject({ type: 'summary', ok: true, counts: { total: 3, applied: 3, failed: 0 } });
+    expect(summary).toMatchObject({
+      type: 'summary',
+      ok: true,
+      counts: { total: 3, applied: 3, failed: 0 },
+    });
     for (const db of TENANTS) {
       expect(await tableCount(project.dir, db)).toBe(57);
       expect(await appliedMigrations(project.dir, db)).toEqual(known);
@@ -53,31 +63,59 @@ describe('berth migrate / verify / status on the local provider (real PostgreSQL
     expect(result.ok).toBe(true);
     expect(result.databases.map((d) => d.name)).toEqual(TENANTS);
     for (const d of result.databases) {
-      expect(d).toMatchObject({ tables: 57, expectedTables: 57, pending: 0, ok: true, check: 'passed' });
+      expect(d).toMatchObject({
+        tables: 57,
+        expectedTables: 57,
+        pending: 0,
+        ok: true,
+        check: 'passed',
+      });
     }
   });
 
   it('verify fails with exit 6 and names the database when a table is missing', async () => {
     const { query } = await import('../support/pg.js');
     await query(project.dir, 'healthtech_experiment', 'DROP TABLE audit_log CASCADE');
-    const run = await project.berth(['verify', '--database', 'healthtech_experiment', '--json', '--skip-check']);
+    const run = await project.berth([
+      'verify',
+      '--database',
+      'healthtech_experiment',
+      '--json',
+      '--skip-check',
+    ]);
     expect(run.code).toBe(6);
-    const result = JSON.parse(run.stdout) as { ok: boolean; databases: { name: string; ok: boolean; tables: number }[] };
+    const result = JSON.parse(run.stdout) as {
+      ok: boolean;
+      databases: { name: string; ok: boolean; tables: number }[];
+    };
     expect(result.ok).toBe(false);
-    expect(result.databases[0]).toMatchObject({ name: 'healthtech_experiment', ok: false, tables: 56 });
+    expect(result.databases[0]).toMatchObject({
+      name: 'healthtech_experiment',
+      ok: false,
+      tables: 56,
+    });
   });
 
   it('status shows the server up and each database with its tables and pending count', async () => {
     const run = await project.berth(['status', '--json']);
     expect(run.code).toBe(0);
-    const status = JSON.parse(run.stdout) as { postgres: { state: string }; databases: { name: string; exists: boolean; pending: number }[] };
+    const status = JSON.parse(run.stdout) as {
+      postgres: { state: string };
+      databases: { name: string; exists: boolean; pending: number }[];
+    };
     expect(status.postgres.state).toBe('up');
-    expect(status.databases.map((d) => [d.name, d.exists, d.pending])).toEqual(TENANTS.map((t) => [t, true, 0]));
+    expect(status.databases.map((d) => [d.name, d.exists, d.pending])).toEqual(
+      TENANTS.map((t) => [t, true, 0]),
+    );
   });
 
   it('logs TASK_ID prints the task output with its exit code', async () => {
-    const tasks = JSON.parse((await project.berth(['tasks', 'list', '--json'])).stdout) as { tasks: { id: string; kind: string; databases: string[] }[] };
-    const task = tasks.tasks.find((t) => t.kind === 'migrate' && t.databases[0] === 'fintech_experiment');
+    const tasks = JSON.parse((await project.berth(['tasks', 'list', '--json'])).stdout) as {
+      tasks: { id: string; kind: string; databases: string[] }[];
+    };
+    const task = tasks.tasks.find(
+      (t) => t.kind === 'migrate' && t.databases[0] === 'fintech_experiment',
+    );
     expect(task).toBeDefined();
     const run = await project.berth(['logs', task?.id ?? '']);
     expect(run.code).toBe(0);
@@ -92,7 +130,9 @@ describe('berth migrate / verify / status on the local provider (real PostgreSQL
   });
 
   it('never prints the database password: not in output, logs, journals or task records', async () => {
-    const secret = JSON.parse(await readFile(path.join(project.dir, '.berth/secret.json'), 'utf8')) as { password: string };
+    const secret = JSON.parse(
+      await readFile(path.join(project.dir, '.berth/secret.json'), 'utf8'),
+    ) as { password: string };
     const outputs = await Promise.all([
       project.berth(['migrate', '--all']),
       project.berth(['status']),
@@ -109,7 +149,9 @@ describe('berth migrate / verify / status on the local provider (real PostgreSQL
         expect(text).not.toContain(secret.password);
       }
     }
-    const mode = (await import('node:fs/promises')).stat(path.join(project.dir, '.berth/secret.json'));
+    const mode = (await import('node:fs/promises')).stat(
+      path.join(project.dir, '.berth/secret.json'),
+    );
     expect((await mode).mode & 0o777).toBe(0o600);
   });
 });

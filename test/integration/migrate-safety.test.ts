@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { appliedMigrations, query, tableCount } from '../support/pg.js';
-import { TENANTS, baseConfig, collect, createProject, exampleMigrations, migrationsWith, parseJsonLines, type TestProject } from '../support/project.js';
+import {
+  TENANTS,
+  baseConfig,
+  collect,
+  createProject,
+  exampleMigrations,
+  migrationsWith,
+  parseJsonLines,
+  type TestProject,
+} from '../support/project.js';
 
 const FAIL_IN_FINTECH = `-- Up Migration
 CREATE TABLE fixture_marker (id integer PRIMARY KEY);
@@ -20,7 +29,11 @@ CREATE TABLE slow_marker (id integer PRIMARY KEY);
 DROP TABLE slow_marker;
 `;
 
-async function projectWithExtraMigration(name: string, sql: string, overrides: Record<string, unknown> = {}): Promise<TestProject> {
+async function projectWithExtraMigration(
+  name: string,
+  sql: string,
+  overrides: Record<string, unknown> = {},
+): Promise<TestProject> {
   const project = await createProject();
   const dir = await migrationsWith(project.dir, { [name]: sql });
   const base = baseConfig();
@@ -54,16 +67,28 @@ describe('migration safety on real PostgreSQL', () => {
     const { stringify } = await import('yaml');
     await writeFile(
       project.configFile,
-      stringify({ ...base, task: { ...(base.task as object), environment: { MIGRATIONS_DIR: dir } }, migrations: { ...(base.migrations as object), directory: dir }, fleet: { onError: 'continue' } }),
+      stringify({
+        ...base,
+        task: { ...(base.task as object), environment: { MIGRATIONS_DIR: dir } },
+        migrations: { ...(base.migrations as object), directory: dir },
+        fleet: { onError: 'continue' },
+      }),
     );
 
     const run = await project.berth(['migrate', '--all', '--json']);
     expect(run.code).toBe(4);
     const results = parseJsonLines(run.stdout).filter((l) => l.type === 'database');
     const byDb = Object.fromEntries(results.map((r) => [r.database as string, r]));
-    expect(byDb.fintech_experiment).toMatchObject({ status: 'failed', exitCode: 1, applied: [], pending: ['0013_fixture_fail'] });
+    expect(byDb.fintech_experiment).toMatchObject({
+      status: 'failed',
+      exitCode: 1,
+      applied: [],
+      pending: ['0013_fixture_fail'],
+    });
     expect(String(byDb.fintech_experiment?.reason)).toContain('exited 1');
-    expect((byDb.fintech_experiment?.logExcerpt as string[]).join('\n')).toContain('fixture: refusing to migrate fintech_experiment');
+    expect((byDb.fintech_experiment?.logExcerpt as string[]).join('\n')).toContain(
+      'fixture: refusing to migrate fintech_experiment',
+    );
     for (const db of ['startupwebapp_prod', 'healthtech_experiment']) {
       expect(byDb[db]).toMatchObject({ status: 'applied', applied: ['0013_fixture_fail'] });
       expect(await tableCount(project.dir, db)).toBe(58);
@@ -81,8 +106,21 @@ describe('migration safety on real PostgreSQL', () => {
   });
 
   it('with --on-error stop, databases not yet started are reported skipped', async () => {
-    project = await projectWithExtraMigration('0013_fixture_fail.sql', FAIL_IN_FINTECH, { database: { ...(baseConfig().database as object), tenants: ['fintech_experiment', 'startupwebapp_prod', 'healthtech_experiment'] } });
-    const run = await project.berth(['migrate', '--all', '--json', '--concurrency', '1', '--on-error', 'stop']);
+    project = await projectWithExtraMigration('0013_fixture_fail.sql', FAIL_IN_FINTECH, {
+      database: {
+        ...(baseConfig().database as object),
+        tenants: ['fintech_experiment', 'startupwebapp_prod', 'healthtech_experiment'],
+      },
+    });
+    const run = await project.berth([
+      'migrate',
+      '--all',
+      '--json',
+      '--concurrency',
+      '1',
+      '--on-error',
+      'stop',
+    ]);
     expect(run.code).toBe(4);
     const results = parseJsonLines(run.stdout).filter((l) => l.type === 'database');
     expect(results.map((r) => [r.database, r.status])).toEqual([
@@ -96,15 +134,27 @@ describe('migration safety on real PostgreSQL', () => {
   it('two migrate --all started at the same moment apply each migration exactly once', async () => {
     project = await createProject();
     const known = await exampleMigrations();
-    const [a, b] = await Promise.all([project.berth(['migrate', '--all', '--json']), project.berth(['migrate', '--all', '--json'])]);
+    const [a, b] = await Promise.all([
+      project.berth(['migrate', '--all', '--json']),
+      project.berth(['migrate', '--all', '--json']),
+    ]);
     expect([a.code, b.code]).toEqual([0, 0]);
-    const statuses = (out: string) => Object.fromEntries(parseJsonLines(out).filter((l) => l.type === 'database').map((r) => [r.database as string, r.status]));
+    const statuses = (out: string) =>
+      Object.fromEntries(
+        parseJsonLines(out)
+          .filter((l) => l.type === 'database')
+          .map((r) => [r.database as string, r.status]),
+      );
     const sa = statuses(a.stdout);
     const sb = statuses(b.stdout);
     for (const db of TENANTS) {
       // One run applied it, the other found it done (under the lock or in its first probe).
       expect([sa[db], sb[db]].sort()).toEqual(['applied', 'up-to-date']);
-      const rows = await query<{ name: string; n: number }>(project.dir, db, 'SELECT name, count(*)::int AS n FROM pgmigrations GROUP BY name ORDER BY name');
+      const rows = await query<{ name: string; n: number }>(
+        project.dir,
+        db,
+        'SELECT name, count(*)::int AS n FROM pgmigrations GROUP BY name ORDER BY name',
+      );
       expect(rows).toEqual(known.map((name) => ({ name, n: 1 })));
     }
   });
@@ -117,16 +167,31 @@ describe('migration safety on real PostgreSQL', () => {
     const { stringify } = await import('yaml');
     await writeFile(
       project.configFile,
-      stringify({ ...base, task: { ...(base.task as object), environment: { MIGRATIONS_DIR: dir } }, migrations: { directory: dir, lockWaitSeconds: 0.2 } }),
+      stringify({
+        ...base,
+        task: { ...(base.task as object), environment: { MIGRATIONS_DIR: dir } },
+        migrations: { directory: dir, lockWaitSeconds: 0.2 },
+      }),
     );
     const first = project.spawnBerth(['migrate', '--database', 'healthtech_experiment']);
     const firstDone = collect(first);
     // Start the second once the first has its task running (it holds the lock by then).
-    await new Promise<void>((resolve) => first.stderr?.on('data', (d: Buffer) => d.toString().includes('start') && resolve()));
-    const second = await project.berth(['migrate', '--database', 'healthtech_experiment', '--json']);
+    await new Promise<void>((resolve) =>
+      first.stderr?.on('data', (d: Buffer) => d.toString().includes('start') && resolve()),
+    );
+    const second = await project.berth([
+      'migrate',
+      '--database',
+      'healthtech_experiment',
+      '--json',
+    ]);
     expect(second.code).toBe(5);
     const result = parseJsonLines(second.stdout).find((l) => l.type === 'database');
-    expect(result).toMatchObject({ database: 'healthtech_experiment', status: 'locked', applied: [] });
+    expect(result).toMatchObject({
+      database: 'healthtech_experiment',
+      status: 'locked',
+      applied: [],
+    });
     expect((await firstDone).code).toBe(0);
     const names = await appliedMigrations(project.dir, 'healthtech_experiment');
     expect(new Set(names).size).toBe(names.length);
@@ -137,9 +202,13 @@ describe('migration safety on real PostgreSQL', () => {
     project = await projectWithExtraMigration('0013_slow.sql', SLOW);
     const known = [...(await exampleMigrations()), '0013_slow'];
     // Its own process group, so the kill takes berth and its task processes, like a lost machine.
-    const child = project.spawnBerth(['migrate', '--all', '--concurrency', '1'], { detached: true });
+    const child = project.spawnBerth(['migrate', '--all', '--concurrency', '1'], {
+      detached: true,
+    });
     const done = collect(child);
-    await new Promise<void>((resolve) => child.stderr?.on('data', (d: Buffer) => d.toString().includes('start') && resolve()));
+    await new Promise<void>((resolve) =>
+      child.stderr?.on('data', (d: Buffer) => d.toString().includes('start') && resolve()),
+    );
     await new Promise((r) => setTimeout(r, 900));
     process.kill(-(child.pid ?? 0), 'SIGKILL');
     expect((await done).code).toBeNull();
@@ -149,14 +218,20 @@ describe('migration safety on real PostgreSQL', () => {
       const applied = await appliedMigrations(project.dir, db);
       // A prefix of the known list: no gaps, nothing half-recorded.
       expect(applied).toEqual(known.slice(0, applied.length));
-      const marker = await query<{ t: string | null }>(project.dir, db, "SELECT to_regclass('public.slow_marker')::text AS t");
+      const marker = await query<{ t: string | null }>(
+        project.dir,
+        db,
+        "SELECT to_regclass('public.slow_marker')::text AS t",
+      );
       expect(Boolean(marker[0]?.t)).toBe(applied.includes('0013_slow'));
       if (applied.length < known.length) interrupted++;
     }
     expect(interrupted).toBeGreaterThan(0);
 
     // The journal knows the run did not finish.
-    const runs = JSON.parse((await project.berth(['runs', 'list', '--json'])).stdout) as { runs: { state: string }[] };
+    const runs = JSON.parse((await project.berth(['runs', 'list', '--json'])).stdout) as {
+      runs: { state: string }[];
+    };
     expect(runs.runs.at(-1)?.state).toBe('running');
 
     const again = await project.berth(['migrate', '--all', '--json']);

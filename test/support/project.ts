@@ -48,19 +48,28 @@ export function baseConfig(overrides: Record<string, unknown> = {}): Record<stri
       tenants: TENANTS,
       expectedTables: 57,
     },
-    migrations: { directory: path.join(EXAMPLE, 'migrations'), table: 'pgmigrations', lockWaitSeconds: 30 },
+    migrations: {
+      directory: path.join(EXAMPLE, 'migrations'),
+      table: 'pgmigrations',
+      lockWaitSeconds: 30,
+    },
     pipeline: { test: ['node', '-e', 'process.exit(0)'] },
     local: { workdir: EXAMPLE, dataDir: '.berth' },
     ...overrides,
   };
 }
 
-export async function createProject(config: Record<string, unknown> = baseConfig()): Promise<TestProject> {
+export async function createProject(
+  config: Record<string, unknown> = baseConfig(),
+): Promise<TestProject> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-test-'));
   const configFile = path.join(dir, 'berth.yaml');
   await writeFile(configFile, stringify(config));
   const env = { ...process.env, NO_COLOR: '1' };
-  const spawnBerth = (args: string[], options: { detached?: boolean; env?: Record<string, string> } = {}) =>
+  const spawnBerth = (
+    args: string[],
+    options: { detached?: boolean; env?: Record<string, string> } = {},
+  ) =>
     spawn(process.execPath, [BERTH, '--config', configFile, ...args], {
       cwd: dir,
       env: { ...env, ...options.env },
@@ -99,7 +108,10 @@ export async function migrationsWith(dir: string, extra: Record<string, string>)
 }
 
 export async function exampleMigrations(): Promise<string[]> {
-  return (await readdir(path.join(EXAMPLE, 'migrations'))).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, '')).sort();
+  return (await readdir(path.join(EXAMPLE, 'migrations')))
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => f.replace(/\.sql$/, ''))
+    .sort();
 }
 
 export function parseJsonLines(text: string): Record<string, unknown>[] {

@@ -5,7 +5,10 @@ import type { Context } from '../context.js';
 export async function configValidateCommand(ctx: Context): Promise<number> {
   const loaded = await ctx.config();
   if (ctx.out.json) ctx.out.data({ ok: true, file: loaded.file, config: loaded.config });
-  else ctx.out.result(`${loaded.file} is valid (stack ${loaded.config.app}, ${Array.isArray(loaded.config.database.tenants) ? `${loaded.config.database.tenants.length} tenant database(s)` : 'tenants discovered at run time'})`);
+  else
+    ctx.out.result(
+      `${loaded.file} is valid (stack ${loaded.config.app}, ${Array.isArray(loaded.config.database.tenants) ? `${loaded.config.database.tenants.length} tenant database(s)` : 'tenants discovered at run time'})`,
+    );
   return ExitCode.ok;
 }
 

@@ -2,10 +2,14 @@
 import { assertNever } from '../../core/errors.js';
 import { createContext, type GlobalOptions } from '../context.js';
 
-export async function dispatch(name: string, options: GlobalOptions & Record<string, unknown>, args: unknown[]): Promise<number> {
+export async function dispatch(
+  name: string,
+  options: GlobalOptions & Record<string, unknown>,
+  args: unknown[],
+): Promise<number> {
   const ctx = createContext(options);
   // Commander validated the options against each command's declaration.
-  const o = <T,>(): T => options as unknown as T;
+  const o = <T>(): T => options as unknown as T;
   const command = name as
     | 'migrate'
     | 'verify'
@@ -42,7 +46,11 @@ export async function dispatch(name: string, options: GlobalOptions & Record<str
     case 'tasks-list':
       return (await import('./tasks.js')).tasksListCommand(ctx, o());
     case 'tasks-stop':
-      return (await import('./tasks.js')).tasksStopCommand(ctx, (args[0] as string[] | undefined) ?? [], o());
+      return (await import('./tasks.js')).tasksStopCommand(
+        ctx,
+        (args[0] as string[] | undefined) ?? [],
+        o(),
+      );
     case 'runs-list':
       return (await import('./runs.js')).runsListCommand(ctx);
     case 'runs-show':

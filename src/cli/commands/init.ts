@@ -13,9 +13,16 @@ export async function initCommand(ctx: Context, options: { force?: boolean }): P
     () => false,
   );
   if (exists && !options.force) {
-    throw new BerthError('CONFIG_EXISTS', `${file} already exists; nothing was changed`, { hint: 'pass --force to overwrite it' });
+    throw new BerthError('CONFIG_EXISTS', `${file} already exists; nothing was changed`, {
+      hint: 'pass --force to overwrite it',
+    });
   }
-  const app = path.basename(path.dirname(file)).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '') || 'app';
+  const app =
+    path
+      .basename(path.dirname(file))
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .replace(/^[^a-z]+/, '') || 'app';
   const text = starterConfig(app.slice(0, 31));
   parseConfig(text, file); // the starter must always be valid
   await writeFile(file, text, { flag: options.force ? 'w' : 'wx' });

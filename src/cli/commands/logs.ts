@@ -14,7 +14,9 @@ export async function logsCommand(ctx: Context, taskId: string): Promise<number>
   } else {
     // Stream: a long migration log never sits in memory.
     for await (const line of readLogLines(record.logFile)) process.stdout.write(`${line}\n`);
-    ctx.out.note(`— task ${record.id} (${record.databases.join(', ')}): ${record.status}${record.exitCode === null ? '' : `, exit code ${record.exitCode}`}${record.stoppedReason ? `, ${record.stoppedReason}` : ''}`);
+    ctx.out.note(
+      `— task ${record.id} (${record.databases.join(', ')}): ${record.status}${record.exitCode === null ? '' : `, exit code ${record.exitCode}`}${record.stoppedReason ? `, ${record.stoppedReason}` : ''}`,
+    );
   }
   return ExitCode.ok;
 }

@@ -23,24 +23,46 @@ export interface MigrateOptions {
 export async function migrateCommand(ctx: Context, options: MigrateOptions): Promise<number> {
   const loaded = await ctx.config();
   if (ctx.provider(loaded) === 'aws') {
-    throw new BerthError('USAGE', 'migrate --provider aws is not available yet in this version of berth', { hint: 'use the local provider' });
+    throw new BerthError(
+      'USAGE',
+      'migrate --provider aws is not available yet in this version of berth',
+      { hint: 'use the local provider' },
+    );
   }
   const { config } = loaded;
-  const local = openLocal(loaded, { runtime: await runtimeFactory(loaded, options.runtime, options.image) });
+  const local = openLocal(loaded, {
+    runtime: await runtimeFactory(loaded, options.runtime, options.image),
+  });
 
   let databases: string[];
   let resumedFrom: string | undefined;
   if (options.resume) {
-    if (options.all || options.database?.length) throw new BerthError('USAGE', '--resume continues the last run; do not combine it with --all or --database');
+    if (options.all || options.database?.length)
+      throw new BerthError(
+        'USAGE',
+        '--resume continues the last run; do not combine it with --all or --database',
+      );
     const last = (await listRuns(local.paths.runs)).filter((r) => r.state !== 'finished').pop();
-    if (!last) throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', { hint: 'see `berth runs list`; start a new run with --all' });
+    if (!last)
+      throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', {
+        hint: 'see `berth runs list`; start a new run with --all',
+      });
     const { results } = await readRun(local.paths.runs, last.id);
-    const done = new Set(results.filter((r) => r.status === 'applied' || r.status === 'up-to-date').map((r) => r.database));
+    const done = new Set(
+      results
+        .filter((r) => r.status === 'applied' || r.status === 'up-to-date')
+        .map((r) => r.database),
+    );
     databases = last.databases.filter((d) => !done.has(d));
     resumedFrom = last.id;
-    ctx.out.note(`resuming ${last.id}: ${databases.length} of ${last.databases.length} database(s) left`);
+    ctx.out.note(
+      `resuming ${last.id}: ${databases.length} of ${last.databases.length} database(s) left`,
+    );
   } else {
-    databases = selectDatabases(await local.fleet(), { databases: options.database, all: options.all });
+    databases = selectDatabases(await local.fleet(), {
+      databases: options.database,
+      all: options.all,
+    });
   }
 
   const result = await migrateFleet(local.backend, {
@@ -56,7 +78,15 @@ export async function migrateCommand(ctx: Context, options: MigrateOptions): Pro
     signal: ctx.signal,
     ...(resumedFrom ? { resumedFrom } : {}),
   });
-  if (ctx.out.json) ctx.out.data({ type: 'summary', runId: result.runId, ok: result.ok, counts: result.counts, durationMs: result.durationMs, databases: result.databases });
+  if (ctx.out.json)
+    ctx.out.data({
+      type: 'summary',
+      runId: result.runId,
+      ok: result.ok,
+      counts: result.counts,
+      durationMs: result.durationMs,
+      databases: result.databases,
+    });
   else renderFleet(ctx.out, result);
   return fleetExitCode(result, ctx.interrupted());
 }

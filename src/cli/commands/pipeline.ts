@@ -36,12 +36,21 @@ const STAGE_EXIT: Record<StageName, number> = {
 export async function pipelineCommand(ctx: Context, options: PipelineOptions): Promise<number> {
   const loaded = await ctx.config();
   if (ctx.provider(loaded) === 'aws') {
-    throw new BerthError('USAGE', 'pipeline --provider aws is not available yet in this version of berth', { hint: 'use the local provider' });
+    throw new BerthError(
+      'USAGE',
+      'pipeline --provider aws is not available yet in this version of berth',
+      { hint: 'use the local provider' },
+    );
   }
   const { config, dir } = loaded;
-  const local = openLocal(loaded, { runtime: await runtimeFactory(loaded, options.runtime, undefined) });
+  const local = openLocal(loaded, {
+    runtime: await runtimeFactory(loaded, options.runtime, undefined),
+  });
   // Selection errors are usage errors before any stage runs.
-  const databases = selectDatabases(await local.fleet(), { databases: options.database, all: options.all ?? (options.database ? false : true) });
+  const databases = selectDatabases(await local.fleet(), {
+    databases: options.database,
+    all: options.all ?? (options.database ? false : true),
+  });
 
   let fleet: FleetResult | undefined;
   let verify: VerifyResult | undefined;
@@ -50,23 +59,43 @@ export async function pipelineCommand(ctx: Context, options: PipelineOptions): P
   const stages: Partial<Record<StageName, Stage>> = {
     test: async (signal) => {
       if (options.skipTests) return { status: 'skipped', detail: '--skip-tests' };
-      if (!config.pipeline.test) return { status: 'skipped', detail: 'no pipeline.test command configured' };
+      if (!config.pipeline.test)
+        return { status: 'skipped', detail: 'no pipeline.test command configured' };
       const logFile = path.join(local.paths.logs, `${newTaskId('test')}.log`);
-      const code = await runLogged(config.pipeline.test, path.resolve(dir, config.pipeline.testDirectory), logFile, signal);
-      if (code === 0) return { status: 'passed', detail: `log: ${path.relative(process.cwd(), logFile)}` };
+      const code = await runLogged(
+        config.pipeline.test,
+        path.resolve(dir, config.pipeline.testDirectory),
+        logFile,
+        signal,
+      );
+      if (code === 0)
+        return { status: 'passed', detail: `log: ${path.relative(process.cwd(), logFile)}` };
       const tail = await tailLog(logFile, 15);
-      return { status: 'failed', detail: `${config.pipeline.test.join(' ')} exited ${code}; log: ${logFile}\n${tail.join('\n')}` };
+      return {
+        status: 'failed',
+        detail: `${config.pipeline.test.join(' ')} exited ${code}; log: ${logFile}\n${tail.join('\n')}`,
+      };
     },
     build: async () => {
       const engine = await detectEngine(config.local.containerCli);
       if (!engine.available) {
         buildSkipped = true;
-        return { status: 'skipped', detail: `no container engine (${engine.reason}); migrations run as host processes` };
+        return {
+          status: 'skipped',
+          detail: `no container engine (${engine.reason}); migrations run as host processes`,
+        };
       }
       buildSkipped = true;
-      return { status: 'skipped', detail: `container engine ${engine.version} found, but image builds are not part of this build of berth yet` };
+      return {
+        status: 'skipped',
+        detail: `container engine ${engine.version} found, but image builds are not part of this build of berth yet`,
+      };
     },
-    push: () => Promise.resolve({ status: 'skipped', detail: buildSkipped ? 'nothing was built' : 'nothing to push' }),
+    push: () =>
+      Promise.resolve({
+        status: 'skipped',
+        detail: buildSkipped ? 'nothing was built' : 'nothing to push',
+      }),
     migrate: async (signal) => {
       fleet = await migrateFleet(local.backend, {
         databases,
@@ -95,7 +124,10 @@ export async function pipelineCommand(ctx: Context, options: PipelineOptions): P
         ...(signal ? { signal } : {}),
       });
       const complete = verify.databases.filter((d) => d.ok).length;
-      return { status: verify.ok ? 'passed' : 'failed', detail: `${complete}/${verify.databases.length} complete (${config.database.expectedTables} tables, nothing pending)` };
+      return {
+        status: verify.ok ? 'passed' : 'failed',
+        detail: `${complete}/${verify.databases.length} complete (${config.database.expectedTables} tables, nothing pending)`,
+      };
     },
   };
 
@@ -118,15 +150,26 @@ export async function pipelineCommand(ctx: Context, options: PipelineOptions): P
         ['STAGE', 'RESULT', 'TIME', 'DETAIL'],
         result.stages.map((s) => [
           s.name,
-          s.status === 'passed' ? c.green(s.status) : s.status === 'failed' ? c.red(s.status) : c.yellow(s.status),
+          s.status === 'passed'
+            ? c.green(s.status)
+            : s.status === 'failed'
+              ? c.red(s.status)
+              : c.yellow(s.status),
           formatDuration(s.durationMs),
           (s.detail ?? '').split('\n')[0] ?? '',
         ]),
       ),
     );
     const failed = result.stages.find((s) => s.status === 'failed');
-    if (failed?.detail?.includes('\n')) ctx.out.result(`\n${failed.name} output (tail):\n${failed.detail.split('\n').slice(1).join('\n')}`);
-    ctx.out.result(result.ok ? `\n${c.green('✓')} pipeline passed in ${formatDuration(result.durationMs)}` : `\n${c.red('✗')} pipeline failed at ${result.failedStage ?? 'interrupt'}`);
+    if (failed?.detail?.includes('\n'))
+      ctx.out.result(
+        `\n${failed.name} output (tail):\n${failed.detail.split('\n').slice(1).join('\n')}`,
+      );
+    ctx.out.result(
+      result.ok
+        ? `\n${c.green('✓')} pipeline passed in ${formatDuration(result.durationMs)}`
+        : `\n${c.red('✗')} pipeline failed at ${result.failedStage ?? 'interrupt'}`,
+    );
   }
   if (ctx.interrupted()) return ExitCode.interrupted;
   return result.failedStage ? STAGE_EXIT[result.failedStage] : ExitCode.ok;

@@ -37,13 +37,27 @@ export async function runsShowCommand(ctx: Context, id: string): Promise<number>
     ctx.out.data({ run: meta, results, unfinished });
     return ExitCode.ok;
   }
-  ctx.out.result(`${meta.id}: ${meta.state}, ${meta.databases.length} database(s), started ${meta.startedAt}${meta.resumedFrom ? `, resumes ${meta.resumedFrom}` : ''}`);
+  ctx.out.result(
+    `${meta.id}: ${meta.state}, ${meta.databases.length} database(s), started ${meta.startedAt}${meta.resumedFrom ? `, resumes ${meta.resumedFrom}` : ''}`,
+  );
   ctx.out.result(
     table(
       ['DATABASE', 'RESULT', 'APPLIED', 'TASK', 'DETAIL'],
       [
-        ...results.map((r) => [r.database, r.status, String(r.applied.length), r.taskId ?? '-', r.reason ?? '']),
-        ...unfinished.map((d) => [d, 'unfinished', '-', '-', 'no result recorded (run interrupted)']),
+        ...results.map((r) => [
+          r.database,
+          r.status,
+          String(r.applied.length),
+          r.taskId ?? '-',
+          r.reason ?? '',
+        ]),
+        ...unfinished.map((d) => [
+          d,
+          'unfinished',
+          '-',
+          '-',
+          'no result recorded (run interrupted)',
+        ]),
       ],
     ),
   );

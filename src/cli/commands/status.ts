@@ -14,14 +14,25 @@ export async function statusCommand(ctx: Context): Promise<number> {
   const running = await local.postgres.isRunning();
   const secret = await local.postgres.secret();
   const initialised = local.postgres.isInitialised();
-  const fleet = Array.isArray(loaded.config.database.tenants) || 'file' in loaded.config.database.tenants || running ? await local.fleet() : [];
+  const fleet =
+    Array.isArray(loaded.config.database.tenants) ||
+    'file' in loaded.config.database.tenants ||
+    running
+      ? await local.fleet()
+      : [];
   const probes = new Map<string, ProbeResult>();
   if (running) await local.backend.probe(fleet, (p) => probes.set(p.database, p));
   const expected = loaded.config.database.expectedTables;
   const databases = fleet.map((name) => {
     const p = probes.get(name);
     return running && p
-      ? { name, exists: p.exists, tables: p.tables, expectedTables: expected, pending: p.pending.length }
+      ? {
+          name,
+          exists: p.exists,
+          tables: p.tables,
+          expectedTables: expected,
+          pending: p.pending.length,
+        }
       : { name, exists: null, tables: null, expectedTables: expected, pending: null };
   });
   const server = {
@@ -39,7 +50,10 @@ export async function statusCommand(ctx: Context): Promise<number> {
   ctx.out.result(
     `PostgreSQL 16: ${running ? c.green('up') : c.yellow(server.state)}${server.port ? ` on ${server.host}:${server.port}` : ''}  (data: ${server.dataDir})`,
   );
-  if (!running) ctx.out.result(c.dim('  databases are read when the server is up; `berth migrate --all` starts it'));
+  if (!running)
+    ctx.out.result(
+      c.dim('  databases are read when the server is up; `berth migrate --all` starts it'),
+    );
   ctx.out.result(
     '\n' +
       table(

