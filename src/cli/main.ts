@@ -188,6 +188,31 @@ export function buildProgram(): Command {
     .option('--environment <name>', 'restrict to this GitHub environment')
     .action(run('iam-github-oidc'));
 
+  program
+    .command('build')
+    .description(
+      'build the image targets with the container CLI (BuildKit), tag the git SHA and latest, check policy',
+    )
+    .addOption(
+      new Option('--target <target>', 'which stage to build')
+        .choices(['development', 'production', 'all'])
+        .default('all'),
+    )
+    .action(run('build'));
+  program
+    .command('push')
+    .description(
+      "push the production image to the stack's registry (local: registry.local; aws: ECR)",
+    )
+    .option('--tag <tag>', 'the tag to push (default: the current git SHA tag)')
+    .action(run('push'));
+  const ci = program.command('ci').description('CI workflow files');
+  ci.command('init')
+    .description('write .github/workflows/run-migrations.yml into this repository')
+    .option('--force', 'overwrite an existing workflow file', false)
+    .option('--output <file>', 'where to write it', '.github/workflows/run-migrations.yml')
+    .action(run('ci-init'));
+
   const local = program.command('local').description('the local provider');
   local
     .command('stop')
@@ -216,7 +241,10 @@ type CommandName =
   | 'down'
   | 'show'
   | 'iam-ci-policy'
-  | 'iam-github-oidc';
+  | 'iam-github-oidc'
+  | 'build'
+  | 'push'
+  | 'ci-init';
 
 /** Wraps a lazily imported command; its return value is the exit code. */
 function run(name: CommandName) {

@@ -29,7 +29,10 @@ export async function dispatch(
     | 'down'
     | 'show'
     | 'iam-ci-policy'
-    | 'iam-github-oidc';
+    | 'iam-github-oidc'
+    | 'build'
+    | 'push'
+    | 'ci-init';
   switch (command) {
     case 'migrate':
       return (await import('./migrate.js')).migrateCommand(ctx, o());
@@ -73,6 +76,12 @@ export async function dispatch(
       return (await import('./infra.js')).iamCiPolicyCommand(ctx);
     case 'iam-github-oidc':
       return (await import('./infra.js')).iamGithubOidcCommand(ctx, o());
+    case 'build':
+      return (await import('./image.js')).buildCommand(ctx, o());
+    case 'push':
+      return (await import('./image.js')).pushCommand(ctx, o());
+    case 'ci-init':
+      return (await import('./ci.js')).ciInitCommand(ctx, o());
     default:
       return assertNever(command, 'command');
   }
