@@ -4,18 +4,26 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * Writes a file so that readers see either the old or the new content, never a torn one:
- * write a sibling temp file, fsync, rename over. `mode` applies from the first byte, so a
- * secret is never briefly world-readable.
+ * write a sibling temp file, fsync (unless `durable: false`, for records that are cheap to
+ * lose in a power cut, such as per-task status), rename over. `mode` applies from the first
+ * byte, so a secret is never briefly world-readable.
  */
-export async function writeFileAtomic(file: string, data: string, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string,
+  mode = 0o644,
+  { durable = true }: { durable?: boolean } = {},
+): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(temp, data, { mode });
-  const handle = await open(temp, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+  if (durable) {
+    const handle = await open(temp, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
   await rename(temp, file);
 }

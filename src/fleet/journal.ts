@@ -18,9 +18,11 @@ export interface RunMeta {
   options: { concurrency: number; onError: 'stop' | 'continue'; batchSize: number };
   startedAt: string;
   finishedAt?: string;
-  state: 'running' | 'finished' | 'interrupted';
+  /** `running` after a SIGKILL too (nobody was left to update it); `resumed` once --resume took it over. */
+  state: 'running' | 'finished' | 'interrupted' | 'resumed';
   counts?: FleetCounts;
   resumedFrom?: string;
+  resumedBy?: string;
 }
 
 export function newRunId(now = new Date()): string {
@@ -47,6 +49,16 @@ export class RunJournal {
   async record(result: DatabaseResult): Promise<void> {
     await appendFile(path.join(this.dir, 'results.ndjson'), `${JSON.stringify(result)}\n`);
   }
+}
+
+/** Marks a run as taken over by a resuming run, so it is not offered for --resume again. */
+export async function markResumed(runsDir: string, id: string, by: string): Promise<void> {
+  const { meta } = await readRun(runsDir, id);
+  await new RunJournal(path.join(runsDir, id)).writeMeta({
+    ...meta,
+    state: 'resumed',
+    resumedBy: by,
+  });
 }
 
 export async function readRun(

@@ -17,7 +17,7 @@ import { newTaskId } from '../tasks/task-id.js';
 import { readLogLines, tailLog } from '../tasks/task-store.js';
 import type { TaskOutcome } from '../tasks/task.js';
 import { BatchLogParser, batchCommand } from './batch-script.js';
-import { RunJournal, newRunId, type RunMeta } from './journal.js';
+import { RunJournal, markResumed, newRunId, type RunMeta } from './journal.js';
 import {
   countResult,
   emptyCounts,
@@ -68,6 +68,7 @@ export async function migrateFleet(
     ...(options.resumedFrom ? { resumedFrom: options.resumedFrom } : {}),
   };
   const journal = await RunJournal.create(options.runsDir, meta);
+  if (options.resumedFrom) await markResumed(options.runsDir, options.resumedFrom, runId);
   const counts = emptyCounts();
   const results = new Map<string, DatabaseResult>();
   const total = options.databases.length;
@@ -131,7 +132,17 @@ export async function migrateFleet(
   const batches: string[][] = [];
   for (let i = 0; i < todo.length; i += options.batchSize)
     batches.push(todo.slice(i, i + options.batchSize));
-  const limit = pLimit(options.concurrency);
+  let concurrency = options.concurrency;
+  const budget = todo.length > 0 ? await backend.taskBudget?.() : undefined;
+  if (budget !== undefined && concurrency > budget) {
+    options.reporter.emit({
+      type: 'message',
+      level: 'warn',
+      text: `concurrency ${concurrency} would exhaust the database server's connections; running ${budget} tasks at a time`,
+    });
+    concurrency = budget;
+  }
+  const limit = pLimit(concurrency);
   const skip = (database: string, reason: string) =>
     finish({
       database,
@@ -179,8 +190,7 @@ export async function migrateFleet(
         ready.push(database);
       }
       if (ready.length === 0) return;
-      const underLock = new Map<string, ProbeResult>();
-      await backend.probe(ready, (p) => underLock.set(p.database, p), options.signal);
+      const underLock = await probeLeased(ready, leases);
       const work = ready.filter((d) => (underLock.get(d)?.pending.length ?? 1) > 0);
       for (const database of ready.filter((d) => !work.includes(d))) {
         await finish({
@@ -253,8 +263,7 @@ export async function migrateFleet(
           });
         }
       }
-      const after = new Map<string, ProbeResult>();
-      await backend.probe(work, (p) => after.set(p.database, p));
+      const after = await probeLeased(work, leases);
       for (const database of work) {
         const { exitCode, tail, started } = perDatabase.get(database) ?? {
           exitCode: null,
@@ -309,6 +318,24 @@ export async function migrateFleet(
     } finally {
       await Promise.all([...leases.values()].map((l) => l.release().catch(() => undefined)));
     }
+  }
+
+  /** Probes over the lock connections when the backend offers it, else with fresh ones. */
+  async function probeLeased(
+    databases: string[],
+    leases: Map<string, Lease>,
+  ): Promise<Map<string, ProbeResult>> {
+    const found = new Map<string, ProbeResult>();
+    const viaLease = databases.filter((d) => leases.get(d)?.probe);
+    await Promise.all(
+      viaLease.map(async (d) => {
+        const probe = leases.get(d)?.probe;
+        if (probe) found.set(d, await probe());
+      }),
+    );
+    const rest = databases.filter((d) => !found.has(d));
+    if (rest.length > 0) await backend.probe(rest, (p) => found.set(p.database, p));
+    return found;
   }
 
   // Databases that never got a result (should not happen, but a result per database is the contract).

@@ -51,6 +51,8 @@ export interface ProbeResult {
 
 export interface Lease {
   release(): Promise<void>;
+  /** Probes the locked database over the lock's own connection (no new connection). */
+  probe?(): Promise<ProbeResult>;
 }
 
 /** What the fleet runner needs from a provider; local and aws implement it. */
@@ -69,6 +71,11 @@ export interface FleetBackend {
   ): Promise<void>;
   /** Takes the migration lock on a database, waiting at most `waitMs`; undefined when still held elsewhere. */
   lock(database: string, waitMs: number, signal?: AbortSignal): Promise<Lease | undefined>;
+  /**
+   * How many tasks may run at once without exhausting the database server's connections
+   * (each task holds a lock connection and opens its own); undefined when unknown.
+   */
+  taskBudget?(): Promise<number | undefined>;
   /** The task environment without DATABASE_NAME (set per database). */
   taskEnvironment(): Record<string, string>;
   close(): Promise<void>;

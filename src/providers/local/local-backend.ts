@@ -148,8 +148,12 @@ export class LocalBackend implements FleetBackend {
           [LOCK_CLASS, LOCK_OBJECT],
         );
         if (rows[0]?.locked) {
+          const known = await this.migrations();
+          const { schema } = this.options.config.database;
+          const { table } = this.options.config.migrations;
           // Session-level: held until released or until this connection dies with berth.
           return {
+            probe: () => probeDatabase(client, database, schema, table, known),
             release: async () => {
               try {
                 await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, LOCK_OBJECT]);
@@ -168,6 +172,22 @@ export class LocalBackend implements FleetBackend {
     }
     await client.end().catch(() => undefined);
     return undefined;
+  }
+
+  async taskBudget(): Promise<number> {
+    const secret = await this.connectionSecret();
+    const client = new pg.Client(clientConfig(secret, 'postgres'));
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ max: number; reserved: number }>(
+        "SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved",
+      );
+      const row = rows[0] ?? { max: 100, reserved: 3 };
+      // Per task: berth's lock connection plus the migrate command's own; probes share the rest.
+      return Math.max(1, Math.floor((row.max - row.reserved - this.probeConcurrency) / 2));
+    } finally {
+      await client.end();
+    }
   }
 
   taskEnvironment(): Record<string, string> {
