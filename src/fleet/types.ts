@@ -50,9 +50,9 @@ export interface ProbeResult {
 }
 
 export interface Lease {
-  release(): Promise<void>;
+  release: () => Promise<void>;
   /** Probes the locked database over the lock's own connection (no new connection). */
-  probe?(): Promise<ProbeResult>;
+  probe?: () => Promise<ProbeResult>;
 }
 
 /** What the fleet runner needs from a provider; local and aws implement it. */
