@@ -61,7 +61,7 @@ export function renderVerify(out: Output, result: VerifyResult): void {
       result.databases.map((d) => [
         d.name,
         `${d.tables}/${d.expectedTables}`,
-        String(d.pending),
+        d.pending === null ? '?' : String(d.pending),
         d.check,
         d.ok ? c.green('ok') : `${c.red('FAILED')} ${d.reason ?? ''}`,
       ]),

@@ -70,6 +70,14 @@ export function semanticIssues(config: Config): ConfigIssue[] {
     });
   }
 
+  if (!config.migrations.directory && !config.task.checkCommand) {
+    issues.push({
+      path: 'migrations.directory',
+      message:
+        'berth needs a way to see pending migrations: set migrations.directory, or task.checkCommand (e.g. python manage.py migrate --check)',
+    });
+  }
+
   for (const name of Object.keys(config.task.environment)) {
     if (RESERVED_ENV.includes(name)) {
       issues.push({

@@ -267,12 +267,20 @@ export const configSchema = z
         directory: z
           .string()
           .min(1)
+          .optional()
           .describe(
-            'Migration files, relative to berth.yaml; pending = files not in the history table.',
+            'Migration files, relative to berth.yaml; pending = files not in the history table. Without it, berth cannot see pending migrations itself: every database gets a task and verify relies on task.checkCommand.',
           ),
         table: databaseName
           .default('pgmigrations')
           .describe('The history table the migration tool writes.'),
+        nameColumns: z
+          .array(databaseName)
+          .min(1)
+          .default(['name'])
+          .describe(
+            "History columns that name a migration, joined with '.' (Django: [app, name]).",
+          ),
         lockWaitSeconds: z
           .number()
           .min(0)

@@ -6,13 +6,24 @@ import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
 import type { ProbeResult } from './types.js';
 
+export interface HistorySpec {
+  schema: string;
+  table: string;
+  /** Columns naming a migration, joined with '.'. */
+  nameColumns: readonly string[];
+}
+
+/**
+ * `known` undefined: the migrations are not known to berth (no migrations.directory), so
+ * pending cannot be computed here and `pendingKnown` is false.
+ */
 export async function probeDatabase(
   client: pg.ClientBase,
   database: string,
-  schema: string,
-  historyTable: string,
-  known: readonly string[],
+  history: HistorySpec,
+  known: readonly string[] | undefined,
 ): Promise<ProbeResult> {
+  const { schema, table: historyTable } = history;
   const head = await client.query<{ tables: number; history: boolean }>(
     `SELECT (SELECT count(*)::int FROM information_schema.tables
               WHERE table_schema = $1 AND table_type = 'BASE TABLE') AS tables,
@@ -23,7 +34,7 @@ export async function probeDatabase(
   let applied: string[] = [];
   if (row.history) {
     const names = await client.query<{ name: string }>(
-      `SELECT name FROM ${escapeIdentifier(schema)}.${escapeIdentifier(historyTable)}`,
+      `SELECT concat_ws('.', ${history.nameColumns.map((c) => escapeIdentifier(c)).join(', ')}) AS name FROM ${escapeIdentifier(schema)}.${escapeIdentifier(historyTable)}`,
     );
     applied = names.rows.map((r) => r.name);
   }
@@ -33,6 +44,7 @@ export async function probeDatabase(
     exists: true,
     tables: row.tables,
     applied,
-    pending: known.filter((m) => !done.has(m)),
+    pending: known ? known.filter((m) => !done.has(m)) : [],
+    pendingKnown: known !== undefined,
   };
 }

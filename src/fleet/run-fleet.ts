@@ -103,7 +103,8 @@ export async function migrateFleet(
   for (const database of options.databases) {
     const probe = before.get(database);
     if (probe?.error) unreadable.push(probe);
-    else if (probe && probe.exists && probe.pending.length === 0) upToDate.push(database);
+    else if (probe && probe.exists && probe.pendingKnown && probe.pending.length === 0)
+      upToDate.push(database);
     else todo.push(database);
   }
   options.reporter.emit({
@@ -148,7 +149,7 @@ export async function migrateFleet(
       database,
       status: 'skipped',
       applied: [],
-      pending: before.get(database)?.pending ?? known,
+      pending: before.get(database)?.pending ?? known ?? [],
       reason,
       durationMs: 0,
     });
@@ -191,7 +192,11 @@ export async function migrateFleet(
       }
       if (ready.length === 0) return;
       const underLock = await probeLeased(ready, leases);
-      const work = ready.filter((d) => (underLock.get(d)?.pending.length ?? 1) > 0);
+      // Unknown pending (no migrations.directory): only the task can tell, so it always runs.
+      const work = ready.filter((d) => {
+        const p = underLock.get(d);
+        return !p || !p.pendingKnown || p.pending.length > 0;
+      });
       for (const database of ready.filter((d) => !work.includes(d))) {
         await finish({
           database,
@@ -273,7 +278,10 @@ export async function migrateFleet(
         const pendingBefore = underLock.get(database)?.pending ?? [];
         const probe = after.get(database);
         const pendingAfter = probe?.pending ?? pendingBefore;
-        const applied = pendingBefore.filter((m) => !pendingAfter.includes(m));
+        const lockedProbe = underLock.get(database);
+        const applied = lockedProbe?.pendingKnown
+          ? pendingBefore.filter((m) => !pendingAfter.includes(m))
+          : (probe?.applied ?? []).filter((m) => !(lockedProbe?.applied ?? []).includes(m));
         const base = {
           database,
           taskId,

@@ -45,6 +45,8 @@ export interface ProbeResult {
   tables: number;
   applied: string[];
   pending: string[];
+  /** False when berth does not know the app's migrations: `pending` is then empty, not "none". */
+  pendingKnown: boolean;
   /** Set when the database could not be read at all. */
   error?: string;
 }
@@ -59,8 +61,8 @@ export interface Lease {
 export interface FleetBackend {
   readonly provider: 'local' | 'aws';
   readonly runtime: TaskRuntime;
-  /** Known migrations, in order (pending = these minus the history table). */
-  migrations(): Promise<string[]>;
+  /** Known migrations, in order (pending = these minus the history table); undefined when unknown. */
+  migrations(): Promise<string[] | undefined>;
   /** Makes the databases exist (local) or checks they are reachable. */
   prepare(databases: string[], options: { create: boolean }): Promise<void>;
   /** Probes many databases cheaply; calls back as each answers. */

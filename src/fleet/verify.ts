@@ -15,8 +15,11 @@ export interface VerifyDatabase {
   exists: boolean;
   tables: number;
   expectedTables: number;
-  /** Number of pending migrations (0 when complete). */
-  pending: number;
+  /**
+   * Number of pending migrations (0 when complete). null when berth cannot know: no
+   * migrations.directory and the check command was skipped.
+   */
+  pending: number | null;
   pendingMigrations: string[];
   check: 'passed' | 'failed' | 'not-configured' | 'skipped';
   checkTaskId?: string;
@@ -93,6 +96,8 @@ export async function verifyFleet(
     const exists = probe?.exists ?? false;
     const tables = probe?.tables ?? 0;
     const pendingMigrations = probe?.pending ?? [];
+    // Without a migrations directory the check command is the only judge of "pending".
+    const pendingKnown = probe?.pendingKnown ?? true;
     const reasons: string[] = [];
     if (probe?.error) reasons.push(`could not read it: ${probe.error}`);
     else if (!exists) reasons.push('the database does not exist');
@@ -113,7 +118,7 @@ export async function verifyFleet(
       exists,
       tables,
       expectedTables: options.expectedTables,
-      pending: pendingMigrations.length,
+      pending: pendingKnown ? pendingMigrations.length : check?.status === 'passed' ? 0 : null,
       pendingMigrations,
       check: check?.status ?? (checkCommand ? 'skipped' : 'not-configured'),
       ok: reasons.length === 0,

@@ -31,7 +31,7 @@ export async function statusCommand(ctx: Context): Promise<number> {
           exists: p.exists,
           tables: p.tables,
           expectedTables: expected,
-          pending: p.pending.length,
+          pending: p.pendingKnown ? p.pending.length : null,
         }
       : { name, exists: null, tables: null, expectedTables: expected, pending: null };
   });

@@ -9,7 +9,7 @@ import pg from 'pg';
 import pLimit from 'p-limit';
 import type { Config } from '../../config/schema.js';
 import { BerthError, errorMessage } from '../../core/errors.js';
-import { probeDatabase } from '../../fleet/probe-sql.js';
+import { probeDatabase, type HistorySpec } from '../../fleet/probe-sql.js';
 import type { FleetBackend, Lease, ProbeResult } from '../../fleet/types.js';
 import type { TaskRuntime } from '../../tasks/task.js';
 import { secretEnvironment, type DatabaseSecret } from './credentials.js';
@@ -31,7 +31,7 @@ export class LocalBackend implements FleetBackend {
   readonly provider = 'local' as const;
   readonly runtime: TaskRuntime;
   private secret: DatabaseSecret | undefined;
-  private known: string[] | undefined;
+  private known: Promise<string[] | undefined> | undefined;
 
   constructor(private readonly options: LocalBackendOptions) {
     this.runtime = options.runtime;
@@ -42,9 +42,15 @@ export class LocalBackend implements FleetBackend {
     return Math.max(2, Math.min(32, Math.floor(this.options.config.local.maxConnections / 4)));
   }
 
-  async migrations(): Promise<string[]> {
-    if (this.known) return this.known;
-    const dir = path.resolve(this.options.configDir, this.options.config.migrations.directory);
+  migrations(): Promise<string[] | undefined> {
+    this.known ??= this.readMigrations();
+    return this.known;
+  }
+
+  private async readMigrations(): Promise<string[] | undefined> {
+    const { directory } = this.options.config.migrations;
+    if (!directory) return undefined;
+    const dir = path.resolve(this.options.configDir, directory);
     let files: string[];
     try {
       files = await readdir(dir);
@@ -57,11 +63,21 @@ export class LocalBackend implements FleetBackend {
         },
       );
     }
-    this.known = files
-      .filter((f) => /\.(sql|js|cjs|mjs|ts)$/.test(f) && !f.endsWith('.d.ts'))
+    return files
+      .filter(
+        (f) => /\.(sql|js|cjs|mjs|ts|py)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('__'),
+      )
       .map((f) => f.replace(/\.[^.]+$/, ''))
       .sort();
-    return this.known;
+  }
+
+  private get history(): HistorySpec {
+    const { config } = this.options;
+    return {
+      schema: config.database.schema,
+      table: config.migrations.table,
+      nameColumns: config.migrations.nameColumns,
+    };
   }
 
   async connectionSecret(): Promise<DatabaseSecret> {
@@ -102,8 +118,7 @@ export class LocalBackend implements FleetBackend {
   ): Promise<void> {
     const secret = await this.connectionSecret();
     const known = await this.migrations();
-    const { schema } = this.options.config.database;
-    const { table } = this.options.config.migrations;
+    const history = this.history;
     const limit = pLimit(this.probeConcurrency);
     await Promise.all(
       databases.map((database) =>
@@ -113,17 +128,25 @@ export class LocalBackend implements FleetBackend {
           client.on('error', () => undefined);
           try {
             await client.connect();
-            onResult(await probeDatabase(client, database, schema, table, known));
+            onResult(await probeDatabase(client, database, history, known));
           } catch (error) {
             if ((error as { code?: string }).code === '3D000') {
-              onResult({ database, exists: false, tables: 0, applied: [], pending: [...known] });
+              onResult({
+                database,
+                exists: false,
+                tables: 0,
+                applied: [],
+                pending: [...(known ?? [])],
+                pendingKnown: known !== undefined,
+              });
             } else {
               onResult({
                 database,
                 exists: false,
                 tables: 0,
                 applied: [],
-                pending: [...known],
+                pending: [...(known ?? [])],
+                pendingKnown: known !== undefined,
                 error: errorMessage(error),
               });
             }
@@ -149,11 +172,10 @@ export class LocalBackend implements FleetBackend {
         );
         if (rows[0]?.locked) {
           const known = await this.migrations();
-          const { schema } = this.options.config.database;
-          const { table } = this.options.config.migrations;
+          const history = this.history;
           // Session-level: held until released or until this connection dies with berth.
           return {
-            probe: () => probeDatabase(client, database, schema, table, known),
+            probe: () => probeDatabase(client, database, history, known),
             release: async () => {
               try {
                 await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, LOCK_OBJECT]);
