@@ -290,6 +290,7 @@ export const configSchema = z
             "How long a run waits for another run's lock on a database before reporting it locked.",
           ),
       })
+      .prefault({})
       .describe('How berth tells applied from pending migrations.'),
 
     image: z
