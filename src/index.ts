@@ -10,3 +10,25 @@ export { verifyFleet, type VerifyResult, type VerifyDatabase } from './fleet/ver
 export type { DatabaseResult, FleetResult, FleetBackend, ProbeResult } from './fleet/types.js';
 export { openLocal } from './providers/local/open-local.js';
 export type { TaskRuntime, TaskSpec, TaskOutcome } from './tasks/task.js';
+// The aws provider's stack (no AWS SDK is loaded until a real client makes its first call).
+export {
+  planStack,
+  upStack,
+  downStack,
+  stackStatus,
+  showStack,
+  type StackOptions,
+  type StackPlan,
+  type UpResult,
+  type DownResult,
+  type StackStatus,
+  type StackDetails,
+} from './resources/stack.js';
+export {
+  createAwsClients,
+  resolveAwsSettings,
+  type AwsClients,
+  type AwsClientsFactory,
+} from './providers/aws/clients.js';
+export { createAwsFake, AwsFake } from './providers/aws/fake/aws-fake.js';
+export { countPlanCalls, type PlanCallCount } from './providers/aws/fake/count-plan-calls.js';

@@ -158,6 +158,7 @@ export function buildProgram(): Command {
     .command('plan')
     .description('what `up` would create, update or delete (also drift detection)')
     .option('--detailed-exitcode', `exit ${9} when changes are pending`, false)
+    .option('--adopt', 'plan as `up --adopt` would: take over same-named resources', false)
     .action(run('plan'));
   program
     .command('up')
@@ -179,6 +180,7 @@ export function buildProgram(): Command {
   iam
     .command('ci-policy')
     .description('the IAM policy the CI principal needs')
+    .option('--account <id>', "AWS account ID for the ARNs (default: the caller's, from STS)")
     .action(run('iam-ci-policy'));
   iam
     .command('github-oidc')
@@ -186,6 +188,7 @@ export function buildProgram(): Command {
     .requiredOption('--repo <owner/name>', 'the GitHub repository')
     .option('--branch <name>', 'restrict to this branch (default: any ref)')
     .option('--environment <name>', 'restrict to this GitHub environment')
+    .option('--account <id>', "AWS account ID for the ARNs (default: the caller's, from STS)")
     .action(run('iam-github-oidc'));
 
   program

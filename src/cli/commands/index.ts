@@ -73,7 +73,7 @@ export async function dispatch(
     case 'show':
       return (await import('./infra.js')).showCommand(ctx);
     case 'iam-ci-policy':
-      return (await import('./infra.js')).iamCiPolicyCommand(ctx);
+      return (await import('./infra.js')).iamCiPolicyCommand(ctx, o());
     case 'iam-github-oidc':
       return (await import('./infra.js')).iamGithubOidcCommand(ctx, o());
     case 'build':

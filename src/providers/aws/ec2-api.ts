@@ -1,0 +1,63 @@
+/**
+ * The EC2 calls berth makes: it reads existing security groups (prerequisites it never
+ * creates or deletes) and adds, tags and revokes its own rules on them.
+ */
+import type { Tags } from './types.js';
+
+export interface SecurityGroup {
+  id: string;
+  groupName: string;
+  vpcId: string;
+  tags: Tags;
+}
+
+export type RuleDirection = 'ingress' | 'egress';
+
+export interface SecurityGroupRule {
+  id: string;
+  groupId: string;
+  direction: RuleDirection;
+  /** tcp, udp, icmp or -1 (all). */
+  protocol: string;
+  fromPort: number;
+  toPort: number;
+  cidrIpv4?: string;
+  referencedGroupId?: string;
+  description?: string;
+  tags: Tags;
+}
+
+export interface RuleSpec {
+  groupId: string;
+  direction: RuleDirection;
+  protocol: 'tcp';
+  fromPort: number;
+  toPort: number;
+  /** Exactly one of cidrIpv4 and referencedGroupId. */
+  cidrIpv4?: string;
+  referencedGroupId?: string;
+  description: string;
+}
+
+export interface SecurityGroupQuery {
+  ids?: string[];
+  /** Matches the `Name` tag. */
+  nameTags?: string[];
+  /** Matches the group name. */
+  groupNames?: string[];
+}
+
+export interface SecurityGroupRuleQuery {
+  groupIds?: string[];
+  /** Rules carrying every one of these tags. */
+  tags?: Tags;
+}
+
+export interface Ec2Api {
+  describeSecurityGroups(query: SecurityGroupQuery): Promise<SecurityGroup[]>;
+  describeSecurityGroupRules(query: SecurityGroupRuleQuery): Promise<SecurityGroupRule[]>;
+  /** Adds one rule, tagged, and returns it. */
+  authorizeRule(rule: RuleSpec, tags: Tags): Promise<SecurityGroupRule>;
+  revokeRules(groupId: string, direction: RuleDirection, ruleIds: string[]): Promise<void>;
+  tagRules(ruleIds: string[], tags: Tags): Promise<void>;
+}

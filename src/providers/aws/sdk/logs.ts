@@ -1,0 +1,90 @@
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  DeleteLogGroupCommand,
+  DescribeLogGroupsCommand,
+  ListTagsForResourceCommand,
+  PutRetentionPolicyCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { awsCall, awsCallStrict } from '../errors.js';
+import type { LogsApi } from '../logs-api.js';
+import type { AwsSettings } from '../types.js';
+import { sdkClientConfig } from './common.js';
+
+const NOT_FOUND = ['ResourceNotFoundException'];
+const op = (action: string, resource?: string) => ({
+  service: 'logs',
+  action,
+  ...(resource ? { resource } : {}),
+});
+
+export function createSdkLogsApi(
+  settings: AwsSettings,
+  client = new CloudWatchLogsClient(sdkClientConfig(settings)),
+): LogsApi {
+  return {
+    async describeLogGroup(name) {
+      let nextToken: string | undefined;
+      // The exact name sorts first among the names it prefixes, so this is one page in practice.
+      do {
+        const token = nextToken;
+        const out = await awsCallStrict(op('DescribeLogGroups', name), () =>
+          client.send(
+            new DescribeLogGroupsCommand({
+              logGroupNamePrefix: name,
+              limit: 50,
+              ...(token ? { nextToken: token } : {}),
+            }),
+          ),
+        );
+        const found = out.logGroups?.find((g) => g.logGroupName === name);
+        if (found) {
+          return {
+            name,
+            arn: found.logGroupArn ?? (found.arn ?? '').replace(/:\*$/, ''),
+            ...(found.retentionInDays !== undefined
+              ? { retentionDays: found.retentionInDays }
+              : {}),
+            storedBytes: found.storedBytes ?? 0,
+          };
+        }
+        const groups = out.logGroups ?? [];
+        const last = groups[groups.length - 1]?.logGroupName;
+        // Sorted by name: once past `name`, it is not there.
+        nextToken = last !== undefined && last < name ? out.nextToken : undefined;
+      } while (nextToken);
+      return undefined;
+    },
+    async createLogGroup(name, tags) {
+      await awsCallStrict(op('CreateLogGroup', name), () =>
+        client.send(new CreateLogGroupCommand({ logGroupName: name, tags })),
+      );
+    },
+    async putRetentionPolicy(name, days) {
+      await awsCallStrict(op('PutRetentionPolicy', name), () =>
+        client.send(new PutRetentionPolicyCommand({ logGroupName: name, retentionInDays: days })),
+      );
+    },
+    async listTags(arn) {
+      const out = await awsCall(
+        op('ListTagsForResource', arn),
+        () => client.send(new ListTagsForResourceCommand({ resourceArn: arn })),
+        NOT_FOUND,
+      );
+      return out?.tags ?? {};
+    },
+    async tagResource(arn, tags) {
+      await awsCallStrict(op('TagResource', arn), () =>
+        client.send(new TagResourceCommand({ resourceArn: arn, tags })),
+      );
+    },
+    async deleteLogGroup(name) {
+      await awsCall(
+        op('DeleteLogGroup', name),
+        () => client.send(new DeleteLogGroupCommand({ logGroupName: name })),
+        NOT_FOUND,
+      );
+    },
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The prerequisites — the database secret and the two security groups — are read, never
+ * created or deleted. `plan` and `up` resolve them before anything else, so a typo in
+ * berth.yaml is an AWS_REFERENCE_INVALID naming the field, before any write.
+ */
+import type { Config } from '../config/schema.js';
+import { BerthError } from '../core/errors.js';
+import type { AwsClients } from '../providers/aws/clients.js';
+import type { SecurityGroup } from '../providers/aws/ec2-api.js';
+import type { StackRefs } from './types.js';
+
+export interface ReferenceProblem {
+  /** The berth.yaml field. */
+  path: string;
+  message: string;
+}
+
+export interface ResolvedReferences {
+  refs?: StackRefs;
+  problems: ReferenceProblem[];
+  warnings: string[];
+}
+
+const GROUP_ID = /^sg-[0-9a-f]+$/;
+
+/** `arn:partition:service:region:account:...` → [partition, account]. */
+export function arnParts(arn: string): { partition: string; account: string } | undefined {
+  const parts = arn.split(':');
+  if (parts[0] !== 'arn' || parts.length < 6 || !parts[1] || !parts[4]) return undefined;
+  return { partition: parts[1], account: parts[4] };
+}
+
+function describeGroup(g: SecurityGroup): string {
+  return g.tags.Name ? `${g.id} (${g.tags.Name})` : `${g.id} (${g.groupName})`;
+}
+
+async function resolveGroups(
+  clients: AwsClients,
+  names: string[],
+): Promise<Map<string, SecurityGroup[]>> {
+  const ids = names.filter((n) => GROUP_ID.test(n));
+  const tagged = names.filter((n) => !GROUP_ID.test(n));
+  const [byId, byTag] = await Promise.all([
+    ids.length ? clients.ec2.describeSecurityGroups({ ids }) : Promise.resolve([]),
+    tagged.length ? clients.ec2.describeSecurityGroups({ nameTags: tagged }) : Promise.resolve([]),
+  ]);
+  const result = new Map<string, SecurityGroup[]>();
+  for (const name of names) {
+    result.set(
+      name,
+      GROUP_ID.test(name)
+        ? byId.filter((g) => g.id === name)
+        : byTag.filter((g) => g.tags.Name === name),
+    );
+  }
+  // Not a Name tag? Maybe the group name (one more call, only on this path).
+  const unmatched = tagged.filter((n) => (result.get(n) ?? []).length === 0);
+  if (unmatched.length > 0) {
+    const byGroupName = await clients.ec2.describeSecurityGroups({ groupNames: unmatched });
+    for (const name of unmatched)
+      result.set(
+        name,
+        byGroupName.filter((g) => g.groupName === name),
+      );
+  }
+  return result;
+}
+
+export async function resolveReferences(
+  clients: AwsClients,
+  config: Config,
+  region: string,
+): Promise<ResolvedReferences> {
+  const problems: ReferenceProblem[] = [];
+  const warnings: string[] = [];
+  const backendName = config.network.backendSecurityGroup;
+  const databaseName = config.network.databaseSecurityGroup;
+  const groupNames = [
+    ...new Set([backendName, databaseName].filter((n): n is string => Boolean(n))),
+  ];
+  const [secret, groups] = await Promise.all([
+    clients.secrets.describeSecret(config.database.secret.name),
+    groupNames.length
+      ? resolveGroups(clients, groupNames)
+      : Promise.resolve(new Map<string, SecurityGroup[]>()),
+  ]);
+
+  if (!secret) {
+    problems.push({
+      path: 'database.secret.name',
+      message: `no Secrets Manager secret named "${config.database.secret.name}" in ${region}`,
+    });
+  } else if (secret.deletedDate) {
+    problems.push({
+      path: 'database.secret.name',
+      message: `secret "${config.database.secret.name}" is scheduled for deletion`,
+    });
+  }
+  const pick = (path: string, name: string | undefined): SecurityGroup | undefined => {
+    if (!name) {
+      problems.push({ path, message: 'required for the aws provider' });
+      return undefined;
+    }
+    const found = groups.get(name) ?? [];
+    if (found.length === 0) {
+      problems.push({
+        path,
+        message: `no security group ${GROUP_ID.test(name) ? 'with ID' : 'with Name tag or name'} "${name}" in ${region}`,
+      });
+      return undefined;
+    }
+    if (found.length > 1) {
+      problems.push({
+        path,
+        message: `"${name}" matches ${found.length} security groups (${found.map(describeGroup).join(', ')}); use the group ID`,
+      });
+      return undefined;
+    }
+    return found[0];
+  };
+  const backendGroup = pick('network.backendSecurityGroup', backendName);
+  const databaseGroup = pick('network.databaseSecurityGroup', databaseName);
+  if (backendGroup && databaseGroup && backendGroup.vpcId !== databaseGroup.vpcId) {
+    warnings.push(
+      `the backend group ${backendGroup.id} (${backendGroup.vpcId}) and the database group ${databaseGroup.id} (${databaseGroup.vpcId}) are in different VPCs`,
+    );
+  }
+  const parts = secret ? arnParts(secret.arn) : undefined;
+  if (secret && !parts)
+    problems.push({
+      path: 'database.secret.name',
+      message: `Secrets Manager returned an unexpected ARN: ${secret.arn}`,
+    });
+  if (
+    secret?.kmsKeyId &&
+    !config.database.secret.kmsKey &&
+    !/alias\/aws\/secretsmanager$/.test(secret.kmsKeyId)
+  ) {
+    warnings.push(
+      `the secret is encrypted with KMS key ${secret.kmsKeyId}; set database.secret.kmsKey to its ARN so the execution role may decrypt it`,
+    );
+  }
+  if (problems.length > 0 || !secret || !parts || !backendGroup || !databaseGroup)
+    return { problems, warnings };
+  return {
+    refs: {
+      account: parts.account,
+      partition: parts.partition,
+      secret,
+      backendGroup,
+      databaseGroup,
+    },
+    problems,
+    warnings,
+  };
+}
+
+export function assertReferences(resolved: ResolvedReferences, file: string): StackRefs {
+  if (resolved.refs) return resolved.refs;
+  const lines = resolved.problems.map((p) => `  ${p.path}: ${p.message}`);
+  throw new BerthError(
+    'AWS_REFERENCE_INVALID',
+    `berth.yaml refers to AWS resources that do not exist (${file}):\n${lines.join('\n')}`,
+    {
+      hint: 'berth reads these prerequisites but never creates them: check the names, the region (--region / aws.region) and the account; nothing was changed',
+      details: { problems: resolved.problems },
+    },
+  );
+}

@@ -1,0 +1,106 @@
+/** The client factory: settings precedence, lazy SDK loading, and domain code free of @aws-sdk. */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createAwsClients, resolveAwsSettings } from '../../src/providers/aws/clients.js';
+import { countPlanCalls } from '../../src/providers/aws/fake/count-plan-calls.js';
+import { sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+describe('resolveAwsSettings', () => {
+  const config = sampleConfig((y) =>
+    y.replace(
+      '  region: us-east-1',
+      '  region: eu-west-1\n  profile: from-config\n  endpoint: http://config.example:4566',
+    ),
+  );
+
+  it('prefers the command line, then AWS_ENDPOINT_URL for the endpoint, then berth.yaml', () => {
+    expect(resolveAwsSettings(config, {}, {})).toEqual({
+      region: 'eu-west-1',
+      profile: 'from-config',
+      endpoint: 'http://config.example:4566',
+    });
+    expect(
+      resolveAwsSettings(config, {}, { AWS_ENDPOINT_URL: 'http://env.example:4566' }).endpoint,
+    ).toBe('http://env.example:4566');
+    expect(
+      resolveAwsSettings(
+        config,
+        { region: 'ap-south-1', profile: 'cli', endpointUrl: 'http://cli.example:4566' },
+        { AWS_ENDPOINT_URL: 'http://env.example:4566' },
+      ),
+    ).toEqual({ region: 'ap-south-1', profile: 'cli', endpoint: 'http://cli.example:4566' });
+  });
+
+  it('leaves profile and endpoint to the SDK default chain when nothing sets them', () => {
+    expect(resolveAwsSettings(sampleConfig(), {}, { AWS_ENDPOINT_URL: '  ' })).toEqual({
+      region: 'us-east-1',
+    });
+  });
+});
+
+describe('createAwsClients', () => {
+  it('builds nothing until a call is made, and is not a thenable', async () => {
+    const clients = createAwsClients({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' });
+    expect(Object.keys(clients).sort()).toEqual([
+      'ec2',
+      'ecr',
+      'ecs',
+      'iam',
+      'logs',
+      'secrets',
+      'sts',
+    ]);
+    // Awaiting a service object must not call a method named "then".
+    const ecr: unknown = await Promise.resolve(clients.ecr);
+    expect(ecr).toBe(clients.ecr);
+    expect(typeof clients.ecr.describeRepository).toBe('function');
+  });
+});
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const names = await readdir(path.join(ROOT, dir), { recursive: true });
+  return names.filter((n) => n.endsWith('.ts')).map((n) => path.join(ROOT, dir, n));
+}
+
+describe('layering', () => {
+  it('keeps @aws-sdk imports in src/providers/aws/sdk only (domain code sees the interfaces)', async () => {
+    const files = [
+      ...(await sourceFiles('src/resources')),
+      ...(await sourceFiles('src/providers/aws')),
+      path.join(ROOT, 'src/cli/commands/infra.ts'),
+    ];
+    const offenders: string[] = [];
+    for (const file of files) {
+      const text = await readFile(file, 'utf8');
+      if (
+        /from '@aws-sdk\//.test(text) &&
+        !file.includes(`${path.sep}providers${path.sep}aws${path.sep}sdk${path.sep}`)
+      )
+        offenders.push(path.relative(ROOT, file));
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('loads the SDK adapters only through dynamic import()', async () => {
+    const text = await readFile(path.join(ROOT, 'src/providers/aws/clients.ts'), 'utf8');
+    expect(text).not.toMatch(/^import .*['"]\.\/sdk\//m);
+    expect(text.match(/await import\('\.\/sdk\/[a-z0-9]+\.js'\)/g)).toHaveLength(7);
+  });
+});
+
+describe('countPlanCalls (bench)', () => {
+  it('plans an up-to-date stack with reads only, a few per resource, in parallel', async () => {
+    const count = await countPlanCalls({ latencyMs: 2 });
+    expect(count.upToDate).toBe(true);
+    expect(count.writes).toBe(0);
+    expect(count.resources).toBe(7);
+    expect(count.total).toBe(count.reads);
+    expect(count.perResource).toBeLessThanOrEqual(3);
+    expect(count.peakConcurrency).toBeGreaterThan(5);
+    expect(count.byMethod['secrets.describeSecret']).toBe(1);
+  });
+});
