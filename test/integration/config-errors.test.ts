@@ -132,7 +132,11 @@ const CASES: [string, string, string][] = [
     ),
     'registry.local',
   ],
-  ['no way to see pending migrations', VALID.replace('migrations: { directory: migrations }\n', ''), 'migrations.directory'],
+  [
+    'no way to see pending migrations',
+    VALID.replace('migrations: { directory: migrations }\n', ''),
+    'migrations.directory',
+  ],
   ['concurrency zero', `${VALID}fleet: { concurrency: 0 }\n`, 'fleet.concurrency'],
 ];
 

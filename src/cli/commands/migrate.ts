@@ -42,7 +42,9 @@ export async function migrateCommand(ctx: Context, options: MigrateOptions): Pro
         'USAGE',
         '--resume continues the last run; do not combine it with --all or --database',
       );
-    const last = (await listRuns(local.paths.runs)).filter((r) => r.state === 'running' || r.state === 'interrupted').pop();
+    const last = (await listRuns(local.paths.runs))
+      .filter((r) => r.state === 'running' || r.state === 'interrupted')
+      .pop();
     if (!last)
       throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', {
         hint: 'see `berth runs list`; start a new run with --all',
