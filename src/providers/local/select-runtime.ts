@@ -1,36 +1,156 @@
 /**
- * Chooses the local task runtime: host processes, or containers from the built image when
- * a container engine answers. `--runtime` (or local.runtime) forces one.
+ * Chooses the local task runtime: host processes, or containers from the stack's image.
+ * `--runtime` (or local.runtime) forces one; `auto` runs containers when a container engine
+ * answers AND an image for the stack exists (the one `--image` names, else the last one
+ * `berth push` or `berth build` produced for this stack, if the engine still has it), and
+ * host processes otherwise — and always says which and why.
  */
+import path from 'node:path';
 import type { LoadedConfig } from '../../config/load-config.js';
 import { BerthError } from '../../core/errors.js';
+import { detectEngine, ENGINE_HINT, type EngineStatus } from '../../image/engine.js';
+import { exec as defaultExec, type Exec } from '../../image/exec.js';
+import { inspectImage } from '../../image/inspect.js';
+import { readImageState } from '../../image/state.js';
 import type { TaskRuntime } from '../../tasks/task.js';
 import type { TaskStore } from '../../tasks/task-store.js';
+import { ContainerRuntime } from './container-runtime.js';
 
 export type RuntimeFactory = ((store: TaskStore, cwd: string) => TaskRuntime) | undefined;
 
-export function runtimeFactory(
-  loaded: LoadedConfig,
-  requested: string | undefined,
-  _image: string | undefined,
-): Promise<RuntimeFactory> {
-  return Promise.resolve().then(() => pickRuntime(loaded, requested));
+export type RuntimeName = 'auto' | 'process' | 'container';
+
+export interface RuntimeChoice {
+  runtime: 'process' | 'container';
+  /** The image containers run (container only). */
+  image?: string;
+  /** Why this runtime, in words, e.g. "no container engine (no docker CLI on PATH)". */
+  reason: string;
 }
 
-function pickRuntime(loaded: LoadedConfig, requested: string | undefined): RuntimeFactory {
-  const choice = requested ?? loaded.config.local.runtime;
+export interface ChooseRuntimeDeps {
+  detect?: (cli: string) => Promise<EngineStatus>;
+  exec?: Exec;
+}
+
+export function parseRuntime(value: string | undefined, fallback: RuntimeName): RuntimeName {
+  const choice = value ?? fallback;
   if (choice !== 'auto' && choice !== 'process' && choice !== 'container') {
     throw new BerthError('USAGE', `--runtime must be auto, process or container, got "${choice}"`);
   }
+  return choice;
+}
+
+/**
+ * The images this stack's own state (`.berth/images.json`) says were built or pushed, newest
+ * first. Only those count: an image that merely shares the repository name (another checkout,
+ * another test project) could hold different code or migrations.
+ */
+export async function candidateImages(loaded: LoadedConfig): Promise<string[]> {
+  const { config, dir } = loaded;
+  const state = await readImageState(path.resolve(dir, config.local.dataDir));
+  const pushed = state.pushed.local;
+  const built = state.built.production;
+  const recorded: string[] = [];
+  if (pushed && built && built.builtAt > pushed.pushedAt) recorded.push(built.ref, pushed.imageRef);
+  else {
+    if (pushed) recorded.push(pushed.imageRef);
+    if (built) recorded.push(built.ref);
+  }
+  return [...new Set(recorded)];
+}
+
+export async function chooseRuntime(
+  loaded: LoadedConfig,
+  requested: string | undefined,
+  image: string | undefined,
+  deps: ChooseRuntimeDeps = {},
+): Promise<RuntimeChoice> {
+  const { config } = loaded;
+  const choice = parseRuntime(requested, config.local.runtime);
+  if (choice === 'process') return { runtime: 'process', reason: 'runtime: process' };
+  const cli = config.local.containerCli;
+  const engine = await (deps.detect ?? detectEngine)(cli);
+  if (!engine.available) {
+    if (choice === 'container') {
+      throw new BerthError(
+        'CONTAINER_ENGINE_UNAVAILABLE',
+        `--runtime container needs a container engine: ${engine.reason ?? 'none answers'}`,
+        { hint: ENGINE_HINT, source: 'environment' },
+      );
+    }
+    return {
+      runtime: 'process',
+      reason: `no container engine (${engine.reason ?? 'none answers'})`,
+    };
+  }
+  if (image) {
+    return { runtime: 'container', image, reason: `--image ${image}` };
+  }
+  const exec = deps.exec ?? defaultExec;
+  for (const candidate of await candidateImages(loaded)) {
+    if (await inspectImage(exec, cli, candidate)) {
+      return {
+        runtime: 'container',
+        image: candidate,
+        reason: `container engine ${engine.version ?? ''} and image ${candidate}`.replace(
+          '  ',
+          ' ',
+        ),
+      };
+    }
+  }
   if (choice === 'container') {
     throw new BerthError(
-      'CONTAINER_ENGINE_UNAVAILABLE',
-      'the container runtime is not part of this build of berth yet',
+      'USAGE',
+      `--runtime container: there is no image for ${config.registry.name}`,
       {
-        hint: 'use --runtime process',
+        hint: 'run `berth build` (and `berth push`) first, or pass --image REF',
       },
     );
   }
-  // auto and process: host processes (the container runtime arrives with the image work).
+  return {
+    runtime: 'process',
+    reason: `no image for ${config.registry.name} yet (run \`berth build\`)`,
+  };
+}
+
+/** The ContainerRuntime factory for `image`, with the task settings from config. */
+export function containerFactory(
+  loaded: LoadedConfig,
+  image: string,
+  runId?: string,
+): (store: TaskStore, cwd: string) => TaskRuntime {
+  const { config } = loaded;
+  return (store) =>
+    new ContainerRuntime({
+      cli: config.local.containerCli,
+      image,
+      store,
+      user: config.task.user,
+      readonlyRootFilesystem: config.task.readonlyRootFilesystem,
+      cpu: config.task.cpu / 1024,
+      memoryMiB: config.task.memory,
+      labels: { 'berth.stack': config.app },
+      ...(runId ? { runId } : {}),
+    });
+}
+
+/**
+ * The runtime for `migrate`/`verify`/`pipeline`: undefined means the default process
+ * runtime. `report` hears which runtime was chosen and why (the CLI prints it on stderr).
+ */
+export async function runtimeFactory(
+  loaded: LoadedConfig,
+  requested: string | undefined,
+  image: string | undefined,
+  report?: (message: string) => void,
+): Promise<RuntimeFactory> {
+  const choice = await chooseRuntime(loaded, requested, image);
+  if (choice.runtime === 'container' && choice.image) {
+    report?.(`tasks run as containers from ${choice.image} (${choice.reason})`);
+    return containerFactory(loaded, choice.image);
+  }
+  report?.(`tasks run as host processes: ${choice.reason}`);
   return undefined;
 }

@@ -1,0 +1,42 @@
+/**
+ * The third-party actions berth's workflows use, pinned by full commit SHA (a tag can be
+ * moved; a commit cannot), with the release the SHA was taken from as a comment. Update a
+ * pin by replacing both together, after checking the SHA is the tag's commit on GitHub.
+ */
+export interface PinnedAction {
+  /** owner/repo */
+  repo: string;
+  sha: string;
+  version: string;
+}
+
+export const ACTIONS = {
+  checkout: {
+    repo: 'actions/checkout',
+    sha: '11bd71901bbe5b1630ceea73d27597364c9af683',
+    version: 'v4.2.2',
+  },
+  setupNode: {
+    repo: 'actions/setup-node',
+    sha: '39370e3970a6d050c480ffad4ff0ed4d3fdee5af',
+    version: 'v4.1.0',
+  },
+  configureAwsCredentials: {
+    repo: 'aws-actions/configure-aws-credentials',
+    sha: 'e3dd6a429d7300a6a4c196c26e071d42e0343502',
+    version: 'v4.0.2',
+  },
+} as const satisfies Record<string, PinnedAction>;
+
+/** `owner/repo@<sha>` — the `uses:` value. */
+export function uses(action: PinnedAction): string {
+  return `${action.repo}@${action.sha}`;
+}
+
+/** The version comment for a `uses:` value, when it is one of the pins. */
+export function pinComment(value: string): string | undefined {
+  return Object.values(ACTIONS).find((a) => uses(a) === value)?.version;
+}
+
+/** The service image for a throwaway registry in CI jobs (exact tag). */
+export const REGISTRY_IMAGE = 'registry:2.8.3';

@@ -1,0 +1,299 @@
+/**
+ * The seed's `.github/workflows/run-migrations.yml` (Phase 5.14, Step 5) as a typed object,
+ * with berth doing the work in every job and the seed's Step 6 lessons built in:
+ *
+ *   test ──▶ build-push ──▶ migrate ──▶ summary (always)
+ *
+ * - `workflow_dispatch` only: a `database` choice (each tenant, plus `all`) and a
+ *   `skip_tests` boolean tested as a boolean (the seed compared it as a string);
+ * - GitHub OIDC (`id-token: write`, configure-aws-credentials `role-to-assume`) instead of
+ *   long-lived access keys; `contents: read` everywhere else;
+ * - one run per database at a time (`concurrency`, never cancelling a running migration);
+ * - a GitHub environment per run — `production` for the production database(s) and `all`,
+ *   so approvals can be required there, `staging` for the rest;
+ * - every action pinned by commit SHA.
+ */
+import type { Config } from '../config/schema.js';
+import { ACTIONS, REGISTRY_IMAGE, uses } from './actions.js';
+import { renderWorkflow, type KeyComment } from './render.js';
+import type { Job, Step, Workflow, WorkflowInput } from './workflow-types.js';
+
+export interface RunMigrationsOptions {
+  /** Tenant databases for the choice input; undefined when discovered by a SQL query. */
+  tenants?: string[];
+  /** Tenants that are production (default: names containing "prod"). */
+  productionDatabases?: string[];
+  /** berth.yaml's path relative to the repository root. */
+  configPath: string;
+  /** The command that runs berth in the user's repository. */
+  berth?: string;
+  nodeVersion?: string;
+  runner?: string;
+}
+
+export interface GeneratedWorkflow {
+  workflow: Workflow;
+  comments: KeyComment[];
+  header: string;
+  /** Databases the `production` environment guards. */
+  productionDatabases: string[];
+}
+
+const SKIP_TESTS_NOTE = `skip_tests is declared \`type: boolean\`, so \`inputs.skip_tests\` is a real boolean: test it
+as one. The seed's workflow compared it as a string (Phase 5.14, Step 6, fix 1 "boolean logic"):
+\`github.event.inputs.*\` are always strings, and \`'false'\` is truthy, so tests were skipped
+when they should have run.`;
+
+function setup(): Step[] {
+  return [
+    {
+      name: 'Check out',
+      uses: uses(ACTIONS.checkout),
+      with: { 'persist-credentials': false },
+    },
+    {
+      name: 'Set up Node',
+      uses: uses(ACTIONS.setupNode),
+      with: { 'node-version': '20', cache: 'npm' },
+    },
+    { name: 'Install dependencies', run: 'npm ci' },
+  ];
+}
+
+function awsCredentials(region: string): Step {
+  return {
+    name: 'AWS credentials (GitHub OIDC, no access keys)',
+    uses: uses(ACTIONS.configureAwsCredentials),
+    with: {
+      'role-to-assume': '${{ vars.AWS_ROLE_ARN }}',
+      'role-session-name': 'berth-${{ github.run_id }}',
+      'aws-region': region,
+    },
+  };
+}
+
+/** `berth … --database X` or `--all`, from $DATABASE (never interpolated into the script). */
+const SELECT =
+  'if [ "$DATABASE" = all ]; then set -- --all; else set -- --database "$DATABASE"; fi';
+
+export function runMigrationsWorkflow(
+  config: Config,
+  options: RunMigrationsOptions,
+): GeneratedWorkflow {
+  const berth = `${options.berth ?? 'npx berth'} --config ${options.configPath}`;
+  const runner = options.runner ?? 'ubuntu-24.04';
+  const nodeVersion = options.nodeVersion ?? '20';
+  const tenants = options.tenants;
+  const production = options.productionDatabases ?? (tenants ?? []).filter((t) => /prod/.test(t));
+
+  const database: WorkflowInput = tenants
+    ? {
+        description: 'Tenant database to migrate (all = every tenant)',
+        type: 'choice',
+        required: true,
+        options: [...tenants, 'all'],
+        // Preselect a database that is not production: a stray click should not queue prod.
+        default: tenants.find((t) => !production.includes(t)) ?? tenants[0] ?? 'all',
+      }
+    : {
+        description: 'Tenant database to migrate, or all (tenants come from a SQL query)',
+        type: 'string',
+        required: true,
+        default: 'all',
+      };
+
+  // Every database is production when berth cannot tell which ones are.
+  const guarded = tenants && production.length > 0 && production.length < tenants.length;
+  const environment = guarded
+    ? `\${{ (${['all', ...production].map((d) => `inputs.database == '${d}'`).join(' || ')}) && 'production' || 'staging' }}`
+    : 'production';
+
+  const withNode = (steps: Step[]) =>
+    steps.map((s) =>
+      'uses' in s && s.uses === uses(ACTIONS.setupNode)
+        ? { ...s, with: { ...s.with, 'node-version': nodeVersion } }
+        : s,
+    );
+
+  const registryPort = config.registry.local?.split(':').pop();
+  const test: Job = {
+    name: 'Test (local rehearsal: test, build, push, migrate, verify)',
+    if: '${{ !inputs.skip_tests }}',
+    'runs-on': runner,
+    'timeout-minutes': 30,
+    ...(registryPort
+      ? { services: { registry: { image: REGISTRY_IMAGE, ports: [`${registryPort}:5000`] } } }
+      : {}),
+    steps: [
+      ...withNode(setup()),
+      {
+        name: 'berth pipeline (embedded PostgreSQL 16, containers from the built image)',
+        run: `${berth} pipeline --all`,
+      },
+    ],
+  };
+
+  const buildPush: Job = {
+    name: 'Build and push the production image',
+    needs: ['test'],
+    if: "${{ !cancelled() && (needs.test.result == 'success' || (inputs.skip_tests && needs.test.result == 'skipped')) }}",
+    'runs-on': runner,
+    'timeout-minutes': 30,
+    permissions: { contents: 'read', 'id-token': 'write' },
+    outputs: { image: '${{ steps.push.outputs.image }}' },
+    steps: [
+      ...withNode(setup()),
+      awsCredentials(config.aws.region),
+      {
+        name: 'Build (production target; policy: non-root, HEALTHCHECK, no test tools)',
+        run: `${berth} build --target production`,
+      },
+      {
+        name: 'Push to ECR (git SHA and latest)',
+        id: 'push',
+        run: [
+          `${berth} push --provider aws --json > push.json`,
+          `echo "image=$(node -p 'JSON.parse(require("fs").readFileSync("push.json", "utf8")).imageRef')" >> "$GITHUB_OUTPUT"`,
+        ].join('\n'),
+      },
+    ],
+  };
+
+  const migrate: Job = {
+    name: 'Migrate ${{ inputs.database }} on ECS Fargate',
+    needs: ['build-push'],
+    if: "${{ !cancelled() && needs.build-push.result == 'success' }}",
+    'runs-on': runner,
+    'timeout-minutes': 60,
+    environment,
+    permissions: { contents: 'read', 'id-token': 'write' },
+    env: {
+      DATABASE: '${{ inputs.database }}',
+      IMAGE: '${{ needs.build-push.outputs.image }}',
+    },
+    steps: [
+      ...withNode(setup()),
+      awsCredentials(config.aws.region),
+      {
+        name: 'Migrate (one task per database, logs and exit codes)',
+        run: `${SELECT}\n${berth} migrate --provider aws --image "$IMAGE" "$@"`,
+      },
+      {
+        name: `Verify (${config.database.expectedTables} tables, nothing pending)`,
+        run: `${SELECT}\n${berth} verify --provider aws --image "$IMAGE" "$@"`,
+      },
+    ],
+  };
+
+  const summary: Job = {
+    name: 'Summary',
+    needs: ['test', 'build-push', 'migrate'],
+    if: '${{ always() }}',
+    'runs-on': runner,
+    'timeout-minutes': 5,
+    steps: [
+      {
+        name: 'Report',
+        env: {
+          DATABASE: '${{ inputs.database }}',
+          SKIP_TESTS: '${{ inputs.skip_tests }}',
+          TEST: '${{ needs.test.result }}',
+          BUILD: '${{ needs.build-push.result }}',
+          MIGRATE: '${{ needs.migrate.result }}',
+          IMAGE: '${{ needs.build-push.outputs.image }}',
+        },
+        run: [
+          '{',
+          '  echo "## Migrations: \\`$DATABASE\\`"',
+          '  echo',
+          '  echo "| job | result |"',
+          '  echo "| --- | --- |"',
+          '  echo "| test | $TEST$( [ "$SKIP_TESTS" = true ] && echo \' (skip_tests)\' ) |"',
+          '  echo "| build-push | $BUILD |"',
+          '  echo "| migrate + verify | $MIGRATE |"',
+          '  echo',
+          '  echo "Image: \\`${IMAGE:-none}\\`"',
+          '} >> "$GITHUB_STEP_SUMMARY"',
+          'if [ "$MIGRATE" != success ]; then',
+          '  echo "::error::$DATABASE was not migrated (test: $TEST, build-push: $BUILD, migrate: $MIGRATE)"',
+          '  exit 1',
+          'fi',
+        ].join('\n'),
+      },
+    ],
+  };
+
+  const workflow: Workflow = {
+    name: 'Run Database Migrations',
+    'run-name':
+      "Migrate ${{ inputs.database }}${{ inputs.skip_tests && ' (tests skipped)' || '' }}",
+    on: {
+      workflow_dispatch: {
+        inputs: {
+          database,
+          skip_tests: {
+            description: 'Skip the test job (emergencies only)',
+            type: 'boolean',
+            required: false,
+            default: false,
+          },
+        },
+      },
+    },
+    permissions: { contents: 'read' },
+    concurrency: { group: 'migrate-${{ inputs.database }}', 'cancel-in-progress': false },
+    jobs: { test, 'build-push': buildPush, migrate, summary },
+  };
+
+  const header = [
+    `Generated by \`berth ci init\` from ${options.configPath}; regenerate with \`berth ci init --force\`.`,
+    'Run it from the Actions tab: "Run Database Migrations" → choose the database → Run workflow.',
+    '',
+    'Setup (once):',
+    '  - `berth up` creates the ECR repository, ECS cluster, roles, log group and task definition;',
+    '  - `berth iam github-oidc --repo OWNER/NAME` prints the role trust policy for GitHub OIDC, and',
+    '    `berth iam ci-policy` its permissions; put the role ARN in the repository (or environment)',
+    '    variable AWS_ROLE_ARN. No access keys are stored in GitHub.',
+    '  - create the GitHub environments `production` (add required reviewers) and `staging`.',
+  ].join('\n');
+
+  const comments: KeyComment[] = [
+    { path: ['jobs', 'test', 'if'], text: SKIP_TESTS_NOTE },
+    {
+      path: ['jobs', 'build-push', 'if'],
+      text: 'Runs after a passing test job, or when skip_tests skipped it; never after a failure.',
+    },
+    {
+      path: ['concurrency'],
+      text: 'One run per database at a time: a second run for the same database waits; a running\nmigration is never cancelled. (berth also takes a per-database advisory lock, so `all` and a\nsingle database cannot migrate the same tenant at once either.)',
+    },
+    {
+      path: ['jobs', 'migrate', 'environment'],
+      text: guarded
+        ? `The production environment guards ${production.join(', ')} and all: require reviewers on it.`
+        : 'Every run uses the production environment: require reviewers on it.',
+    },
+    {
+      path: ['jobs', 'build-push', 'permissions'],
+      text: 'id-token: write lets the job exchange a GitHub OIDC token for the AWS role.',
+    },
+    {
+      path: ['jobs', 'summary', 'if'],
+      text: 'Always: reports every job and fails unless the migration succeeded.',
+    },
+  ];
+
+  return {
+    workflow,
+    comments,
+    header,
+    productionDatabases: guarded ? production : (tenants ?? []),
+  };
+}
+
+export function renderRunMigrations(generated: GeneratedWorkflow): string {
+  return renderWorkflow(generated.workflow, {
+    header: generated.header,
+    comments: generated.comments,
+  });
+}
