@@ -233,7 +233,7 @@ describe('fleets of tenant databases', () => {
     );
     const run = await project.berth(['migrate', '--all', '--json']);
     expect(run.code).toBe(0);
-    expect([...byDatabase(run.stdout).keys()]).toEqual(['tenant_a', 'tenant_b']);
+    expect([...byDatabase(run.stdout).keys()].sort()).toEqual(['tenant_a', 'tenant_b']);
   });
 
   it('an invalid name in the tenants file is a config error naming file and line (exit 3)', async () => {
