@@ -218,6 +218,11 @@ export const configSchema = z
           .describe(
             'Optional: exits non-zero when migrations are pending (e.g. python manage.py migrate --check).',
           ),
+        probeCommand: command
+          .optional()
+          .describe(
+            'Optional: reads many databases in one task and prints one `::berth-probe {json}` line each (DATABASE_NAMES=a,b,c; see docs/aws.md). On AWS it gives migrate its no-op fast path and verify its table counts; without it every database gets a migration task and verify relies on checkCommand.',
+          ),
         environment: z
           .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
           .default({})

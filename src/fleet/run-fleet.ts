@@ -290,7 +290,14 @@ export async function migrateFleet(
           pending: pendingAfter,
           durationMs: now() - batchStart,
         };
-        if (exitCode === 0 && pendingAfter.length === 0) {
+        if (exitCode === 0 && probe?.blind) {
+          // The task succeeded, but nobody can say what it changed.
+          await finish({
+            ...base,
+            status: 'applied',
+            reason: `the migrate command exited 0; which migrations it applied is unknown (${probe.blind})`,
+          });
+        } else if (exitCode === 0 && pendingAfter.length === 0) {
           await finish({ ...base, status: applied.length > 0 ? 'applied' : 'up-to-date' });
         } else if (exitCode === 0) {
           await finish({

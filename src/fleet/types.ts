@@ -49,6 +49,11 @@ export interface ProbeResult {
   pendingKnown: boolean;
   /** Set when the database could not be read at all. */
   error?: string;
+  /**
+   * Set when the provider has no way to look into the database (aws without
+   * task.probeCommand): says why. exists/tables/applied are then placeholders, not readings.
+   */
+  blind?: string;
 }
 
 export interface Lease {

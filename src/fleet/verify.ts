@@ -13,7 +13,8 @@ import type { FleetBackend, ProbeResult } from './types.js';
 export interface VerifyDatabase {
   name: string;
   exists: boolean;
-  tables: number;
+  /** null when berth could not count them (aws without task.probeCommand). */
+  tables: number | null;
   expectedTables: number;
   /**
    * Number of pending migrations (0 when complete). null when berth cannot know: no
@@ -100,7 +101,17 @@ export async function verifyFleet(
     const pendingKnown = probe?.pendingKnown ?? true;
     const reasons: string[] = [];
     if (probe?.error) reasons.push(`could not read it: ${probe.error}`);
-    else if (!exists) reasons.push('the database does not exist');
+    else if (probe?.blind) {
+      // Nothing was read: the check command is the only judge.
+      if (!check)
+        reasons.push(
+          `cannot verify it: ${probe.blind}, and ${checkCommand ? 'the check did not run' : 'no check command is configured'}`,
+        );
+      else if (check.status === 'failed')
+        reasons.push(
+          `the check command failed${check.tail?.length ? `: ${check.tail.join(' | ')}` : ''}`,
+        );
+    } else if (!exists) reasons.push('the database does not exist');
     else {
       if (tables !== options.expectedTables)
         reasons.push(`${tables} tables, expected ${options.expectedTables}`);
@@ -116,7 +127,7 @@ export async function verifyFleet(
     const result: VerifyDatabase = {
       name,
       exists,
-      tables,
+      tables: probe?.blind ? null : tables,
       expectedTables: options.expectedTables,
       pending: pendingKnown ? pendingMigrations.length : check?.status === 'passed' ? 0 : null,
       pendingMigrations,

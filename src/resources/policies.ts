@@ -98,7 +98,12 @@ export interface CiPolicyInput {
 /**
  * What the CI principal needs to push the image and run migration tasks — and no more.
  * Replaces the seed's AmazonEC2ContainerRegistryPowerUser + AmazonECS_FullAccess +
- * CloudWatchLogsReadOnlyAccess on a long-lived IAM user.
+ * CloudWatchLogsReadOnlyAccess on a long-lived IAM user. Each statement matches calls
+ * berth makes in `push`, `migrate`, `verify`, `logs`, `tasks` and `pipeline` (aws):
+ * GetAuthorizationToken and the push; DescribeImages for the commit's tag; DescribeSecret
+ * and DescribeSecurityGroups to build the revision and the network (metadata only, never
+ * the secret's value); Register/DescribeTaskDefinition; RunTask with tags (TagResource on
+ * create); DescribeTasks/StopTask/ListTasks; PassRole for the two task roles; GetLogEvents.
  */
 export function ciPolicy({ config, account, partition, region }: CiPolicyInput): PolicyDocument {
   const arn = (service: string, resource: string) =>
@@ -126,11 +131,26 @@ export function ciPolicy({ config, account, partition, region }: CiPolicyInput):
         Resource: arn('ecr', `repository/${config.registry.name}`),
       },
       {
-        // These two actions do not support resource-level permissions in IAM.
+        // These actions do not support resource-level permissions in IAM.
         Sid: 'EcsTaskDefinitions',
         Effect: 'Allow',
-        Action: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'],
+        Action: [
+          'ecs:DescribeTaskDefinition',
+          'ecs:ListTaskDefinitions',
+          'ecs:RegisterTaskDefinition',
+        ],
         Resource: '*',
+      },
+      {
+        // berth tags the revisions it registers and the tasks it starts (ownership, berth:task).
+        Sid: 'EcsTagWhatBerthCreates',
+        Effect: 'Allow',
+        Action: 'ecs:TagResource',
+        Resource: [
+          arn('ecs', `task-definition/${config.task.family}:*`),
+          arn('ecs', `task/${config.cluster.name}/*`),
+        ],
+        Condition: { StringEquals: { 'ecs:CreateAction': ['RegisterTaskDefinition', 'RunTask'] } },
       },
       {
         Sid: 'EcsRunThisFamilyOnThisCluster',
@@ -158,6 +178,21 @@ export function ciPolicy({ config, account, partition, region }: CiPolicyInput):
         Action: 'iam:PassRole',
         Resource: [roleArn(config.roles.execution), roleArn(config.roles.task)],
         Condition: { StringEquals: { 'iam:PassedToService': ECS_TASKS_PRINCIPAL } },
+      },
+      {
+        // The revision berth registers names the secret's ARN (the value is never read).
+        Sid: 'DescribeTheDatabaseSecret',
+        Effect: 'Allow',
+        Action: 'secretsmanager:DescribeSecret',
+        Resource: arn('secretsmanager', `secret:${config.database.secret.name}-??????`),
+      },
+      {
+        // Tasks run in the backend security group, looked up by ID or Name tag (EC2
+        // Describe* actions cannot be scoped to a resource).
+        Sid: 'FindTheBackendSecurityGroup',
+        Effect: 'Allow',
+        Action: 'ec2:DescribeSecurityGroups',
+        Resource: '*',
       },
       {
         Sid: 'ReadThisLogGroup',

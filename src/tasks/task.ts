@@ -3,7 +3,7 @@
  * start → wait until stopped → all logs → exit code. The local process runtime, the local
  * container runtime and ECS Fargate all implement TaskRuntime.
  */
-export type TaskKind = 'migrate' | 'verify' | 'check';
+export type TaskKind = 'migrate' | 'verify' | 'check' | 'probe';
 
 export interface TaskSpec {
   id: string;

@@ -4,7 +4,11 @@ import { iamCiPolicyCommand, iamGithubOidcCommand } from '../../src/cli/commands
 import { isBerthError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import type { PolicyDocument } from '../../src/resources/policies.js';
+import { migrateCommand } from '../../src/cli/commands/migrate.js';
+import { tasksListCommand, tasksStopCommand } from '../../src/cli/commands/tasks.js';
+import { verifyCommand } from '../../src/cli/commands/verify.js';
 import { awsCliHarness, type AwsCliHarness } from '../support/aws-cli.js';
+import { awsFleetHarness } from '../support/aws-fleet.js';
 
 let h: AwsCliHarness;
 afterEach(async () => {
@@ -84,12 +88,33 @@ describe('berth iam ci-policy', () => {
         'arn:aws:logs:us-east-1:123456789012:log-group:/ecs/startupwebapp-migrations:*',
       ],
     });
+    // Tags on create (RegisterTaskDefinition, RunTask), on berth's family and cluster only.
+    expect(bySid.EcsTagWhatBerthCreates).toEqual({
+      Sid: 'EcsTagWhatBerthCreates',
+      Effect: 'Allow',
+      Action: 'ecs:TagResource',
+      Resource: [
+        'arn:aws:ecs:us-east-1:123456789012:task-definition/startupwebapp-migration-task:*',
+        'arn:aws:ecs:us-east-1:123456789012:task/startupwebapp-cluster/*',
+      ],
+      Condition: { StringEquals: { 'ecs:CreateAction': ['RegisterTaskDefinition', 'RunTask'] } },
+    });
+    expect(bySid.DescribeTheDatabaseSecret).toEqual({
+      Sid: 'DescribeTheDatabaseSecret',
+      Effect: 'Allow',
+      Action: 'secretsmanager:DescribeSecret',
+      Resource:
+        'arn:aws:secretsmanager:us-east-1:123456789012:secret:rds/startupwebapp/multi-tenant/master-??????',
+    });
+    // Never the secret's value: that is the execution role's business.
+    expect(JSON.stringify(policy)).not.toContain('GetSecretValue');
     // Nothing broader than needed: the only "*" resources are those IAM cannot scope.
     const star = policy.Statement.filter((s) => s.Resource === '*').map((s) => s.Action);
     expect(star).toEqual([
       'ecr:GetAuthorizationToken',
-      ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'],
+      ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions', 'ecs:RegisterTaskDefinition'],
       'ecs:ListTasks',
+      'ec2:DescribeSecurityGroups',
     ]);
     expect(JSON.stringify(policy)).not.toMatch(/"(ecr|ecs|iam|logs):\*"|"\*:\*"/);
   });
@@ -108,6 +133,49 @@ describe('berth iam ci-policy', () => {
     expect(await usageError(iamCiPolicyCommand(h.ctx(), { account: '12345' }, h.deps))).toContain(
       '12-digit',
     );
+  });
+});
+
+describe('berth iam ci-policy covers what the pipeline calls', () => {
+  /** berth's service methods → the IAM actions they need (sts:GetCallerIdentity needs none). */
+  const ACTIONS: Record<string, string[]> = {
+    'ecr.describeRepository': ['ecr:DescribeRepositories'],
+    'ecr.describeImageTag': ['ecr:DescribeImages'],
+    'ecr.getAuthorizationToken': ['ecr:GetAuthorizationToken'],
+    'ecs.describeTaskDefinition': ['ecs:DescribeTaskDefinition'],
+    'ecs.listTaskDefinitionArns': ['ecs:ListTaskDefinitions'],
+    'ecs.registerTaskDefinition': ['ecs:RegisterTaskDefinition', 'ecs:TagResource', 'iam:PassRole'],
+    'ecs.runTask': ['ecs:RunTask', 'ecs:TagResource', 'iam:PassRole'],
+    'ecs.describeTasks': ['ecs:DescribeTasks'],
+    'ecs.stopTask': ['ecs:StopTask'],
+    'ecs.listTaskArns': ['ecs:ListTasks'],
+    'logs.getLogEvents': ['logs:GetLogEvents'],
+    'secrets.describeSecret': ['secretsmanager:DescribeSecret'],
+    'ec2.describeSecurityGroups': ['ec2:DescribeSecurityGroups'],
+    'sts.getCallerIdentity': [],
+  };
+
+  it('allows every call migrate, verify, logs and tasks make on AWS', async () => {
+    const f = await awsFleetHarness({ checkCommand: true });
+    h = f;
+    await migrateCommand(f.ctx(), { all: true }, f.fleetDeps);
+    await verifyCommand(f.ctx(), { all: true }, f.fleetDeps);
+    await tasksListCommand(f.ctx(), {}, f.fleetDeps);
+    await tasksStopCommand(f.ctx(), [], { all: true, yes: true }, f.fleetDeps);
+    const methods = [...new Set(f.fake.calls.map((c) => `${c.service}.${c.method}`))].sort();
+    f.fake.resetCalls();
+    expect(await iamCiPolicyCommand(f.ctx(), {}, f.deps)).toBe(ExitCode.ok);
+    const { policy } = f.json<{ policy: PolicyDocument }>();
+    const allowed = new Set(
+      policy.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])),
+    );
+    for (const method of methods) {
+      const needed = ACTIONS[method];
+      expect(needed, `no IAM mapping for ${method}`).toBeDefined();
+      for (const action of needed ?? [])
+        expect(allowed, `${method} needs ${action}`).toContain(action);
+    }
+    expect(methods).toEqual(expect.arrayContaining(['ecs.runTask', 'logs.getLogEvents']));
   });
 });
 

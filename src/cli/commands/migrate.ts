@@ -8,6 +8,7 @@ import { openLocal } from '../../providers/local/open-local.js';
 import { runtimeFactory } from '../../providers/local/select-runtime.js';
 import type { Context } from '../context.js';
 import { renderFleet } from '../render-fleet.js';
+import type { AwsFleetDeps } from './aws-fleet.js';
 
 export interface MigrateOptions {
   database?: string[];
@@ -20,52 +21,25 @@ export interface MigrateOptions {
   image?: string;
 }
 
-export async function migrateCommand(ctx: Context, options: MigrateOptions): Promise<number> {
+export async function migrateCommand(
+  ctx: Context,
+  options: MigrateOptions,
+  deps: AwsFleetDeps = {},
+): Promise<number> {
   const loaded = await ctx.config();
-  if (ctx.provider(loaded) === 'aws') {
-    throw new BerthError(
-      'USAGE',
-      'migrate --provider aws is not available yet in this version of berth',
-      { hint: 'use the local provider' },
-    );
-  }
+  if (ctx.provider(loaded) === 'aws')
+    return (await import('./aws-fleet.js')).awsMigrateCommand(ctx, options, deps);
   const { config } = loaded;
   const local = openLocal(loaded, {
-    runtime: await runtimeFactory(loaded, options.runtime, options.image),
+    runtime: await runtimeFactory(loaded, options.runtime, options.image, (m) => ctx.out.note(m)),
   });
 
-  let databases: string[];
-  let resumedFrom: string | undefined;
-  if (options.resume) {
-    if (options.all || options.database?.length)
-      throw new BerthError(
-        'USAGE',
-        '--resume continues the last run; do not combine it with --all or --database',
-      );
-    const last = (await listRuns(local.paths.runs))
-      .filter((r) => r.state === 'running' || r.state === 'interrupted')
-      .pop();
-    if (!last)
-      throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', {
-        hint: 'see `berth runs list`; start a new run with --all',
-      });
-    const { results } = await readRun(local.paths.runs, last.id);
-    const done = new Set(
-      results
-        .filter((r) => r.status === 'applied' || r.status === 'up-to-date')
-        .map((r) => r.database),
-    );
-    databases = last.databases.filter((d) => !done.has(d));
-    resumedFrom = last.id;
-    ctx.out.note(
-      `resuming ${last.id}: ${databases.length} of ${last.databases.length} database(s) left`,
-    );
-  } else {
-    databases = selectDatabases(await local.fleet(), {
-      databases: options.database,
-      all: options.all,
-    });
-  }
+  const { databases, resumedFrom } = await selectMigrateDatabases(
+    ctx,
+    options,
+    local.paths.runs,
+    () => local.fleet(),
+  );
 
   const result = await migrateFleet(local.backend, {
     databases,
@@ -80,6 +54,54 @@ export async function migrateCommand(ctx: Context, options: MigrateOptions): Pro
     signal: ctx.signal,
     ...(resumedFrom ? { resumedFrom } : {}),
   });
+  printFleet(ctx, result);
+  return fleetExitCode(result, ctx.interrupted());
+}
+
+/** --all / --database, or --resume: the unfinished databases of the last interrupted run. */
+export async function selectMigrateDatabases(
+  ctx: Context,
+  options: MigrateOptions,
+  runsDir: string,
+  fleet: () => Promise<string[]>,
+): Promise<{ databases: string[]; resumedFrom?: string }> {
+  let databases: string[];
+  let resumedFrom: string | undefined;
+  if (options.resume) {
+    if (options.all || options.database?.length)
+      throw new BerthError(
+        'USAGE',
+        '--resume continues the last run; do not combine it with --all or --database',
+      );
+    const last = (await listRuns(runsDir))
+      .filter((r) => r.state === 'running' || r.state === 'interrupted')
+      .pop();
+    if (!last)
+      throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', {
+        hint: 'see `berth runs list`; start a new run with --all',
+      });
+    const { results } = await readRun(runsDir, last.id);
+    const done = new Set(
+      results
+        .filter((r) => r.status === 'applied' || r.status === 'up-to-date')
+        .map((r) => r.database),
+    );
+    databases = last.databases.filter((d) => !done.has(d));
+    resumedFrom = last.id;
+    ctx.out.note(
+      `resuming ${last.id}: ${databases.length} of ${last.databases.length} database(s) left`,
+    );
+  } else {
+    databases = selectDatabases(await fleet(), {
+      databases: options.database,
+      all: options.all,
+    });
+  }
+  return { databases, ...(resumedFrom ? { resumedFrom } : {}) };
+}
+
+/** The result table (or, with --json, the summary line after the per-database NDJSON). */
+export function printFleet(ctx: Context, result: FleetResult): void {
   if (ctx.out.json)
     ctx.out.data({
       type: 'summary',
@@ -90,7 +112,6 @@ export async function migrateCommand(ctx: Context, options: MigrateOptions): Pro
       databases: result.databases,
     });
   else renderFleet(ctx.out, result);
-  return fleetExitCode(result, ctx.interrupted());
 }
 
 export function fleetExitCode(result: FleetResult, interrupted: boolean): number {

@@ -51,11 +51,7 @@ const STAGE_EXIT: Record<StageName, number> = {
 export async function pipelineCommand(ctx: Context, options: PipelineOptions): Promise<number> {
   const loaded = await ctx.config();
   if (ctx.provider(loaded) === 'aws') {
-    throw new BerthError(
-      'USAGE',
-      'pipeline --provider aws is not available yet in this version of berth',
-      { hint: 'use the local provider' },
-    );
+    return (await import('./pipeline-aws.js')).runAwsPipeline(ctx, options);
   }
   const { config, dir } = loaded;
   const requested = parseRuntime(options.runtime, config.local.runtime);

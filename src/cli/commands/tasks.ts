@@ -4,6 +4,7 @@ import { openLocal } from '../../providers/local/open-local.js';
 import type { TaskRecord } from '../../tasks/task.js';
 import { confirmByTyping } from '../confirm.js';
 import type { Context } from '../context.js';
+import type { AwsFleetDeps } from './aws-fleet.js';
 import { table } from '../output.js';
 
 function alive(record: TaskRecord): boolean {
@@ -19,8 +20,12 @@ function alive(record: TaskRecord): boolean {
 export async function tasksListCommand(
   ctx: Context,
   options: { running?: boolean },
+  deps: AwsFleetDeps = {},
 ): Promise<number> {
-  const local = openLocal(await ctx.config());
+  const loaded = await ctx.config();
+  if (ctx.provider(loaded) === 'aws')
+    return (await import('./aws-fleet.js')).awsTasksListCommand(ctx, options, deps);
+  const local = openLocal(loaded);
   // A RUNNING record whose process is gone belonged to a berth that was killed.
   const records = (await local.store.list()).map((r) =>
     r.status === 'RUNNING' && !alive(r) ? { ...r, status: 'LOST' as const } : r,
@@ -54,8 +59,11 @@ export async function tasksStopCommand(
   ctx: Context,
   ids: string[],
   options: { all?: boolean; yes?: boolean },
+  deps: AwsFleetDeps = {},
 ): Promise<number> {
   const loaded = await ctx.config();
+  if (ctx.provider(loaded) === 'aws')
+    return (await import('./aws-fleet.js')).awsTasksStopCommand(ctx, ids, options, deps);
   const local = openLocal(loaded);
   if (ids.length === 0 && !options.all)
     throw new BerthError('USAGE', 'name the tasks to stop, or pass --all');

@@ -1,4 +1,3 @@
-import { BerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { selectDatabases } from '../../fleet/tenants.js';
 import { verifyFleet } from '../../fleet/verify.js';
@@ -6,6 +5,7 @@ import { openLocal } from '../../providers/local/open-local.js';
 import { runtimeFactory } from '../../providers/local/select-runtime.js';
 import type { Context } from '../context.js';
 import { renderVerify } from '../render-fleet.js';
+import type { AwsFleetDeps } from './aws-fleet.js';
 
 export interface VerifyCommandOptions {
   database?: string[];
@@ -15,18 +15,17 @@ export interface VerifyCommandOptions {
   image?: string;
 }
 
-export async function verifyCommand(ctx: Context, options: VerifyCommandOptions): Promise<number> {
+export async function verifyCommand(
+  ctx: Context,
+  options: VerifyCommandOptions,
+  deps: AwsFleetDeps = {},
+): Promise<number> {
   const loaded = await ctx.config();
-  if (ctx.provider(loaded) === 'aws') {
-    throw new BerthError(
-      'USAGE',
-      'verify --provider aws is not available yet in this version of berth',
-      { hint: 'use the local provider' },
-    );
-  }
+  if (ctx.provider(loaded) === 'aws')
+    return (await import('./aws-fleet.js')).awsVerifyCommand(ctx, options, deps);
   const { config } = loaded;
   const local = openLocal(loaded, {
-    runtime: await runtimeFactory(loaded, options.runtime, options.image),
+    runtime: await runtimeFactory(loaded, options.runtime, options.image, (m) => ctx.out.note(m)),
   });
   const databases = selectDatabases(await local.fleet(), {
     databases: options.database,

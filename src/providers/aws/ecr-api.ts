@@ -20,6 +20,13 @@ export interface CreateRepositoryInput {
   tags: Tags;
 }
 
+export interface EcrImage {
+  /** sha256:… of the manifest. */
+  digest: string;
+  tags: string[];
+  pushedAt?: Date;
+}
+
 export interface EcrAuthorizationToken {
   /** base64("AWS:<password>") — a credential: registered with the redactor when read. */
   token: string;
@@ -38,6 +45,8 @@ export interface EcrApi {
   putLifecyclePolicy(name: string, policyText: string): Promise<void>;
   listTags(arn: string): Promise<Tags>;
   tagResource(arn: string, tags: Tags): Promise<void>;
+  /** The image a tag points to; undefined when the tag or the repository does not exist. */
+  describeImageTag(name: string, tag: string): Promise<EcrImage | undefined>;
   /** Images (distinct digests) in the repository. */
   countImages(name: string): Promise<number>;
   /** `force` deletes the images too (the seed's `--force`). */

@@ -1,4 +1,4 @@
-/** The CloudWatch Logs calls berth makes for the stack's log group. */
+/** The CloudWatch Logs calls berth makes: the stack's log group, and the task logs in it. */
 import type { Tags } from './types.js';
 
 export interface LogGroup {
@@ -10,7 +10,32 @@ export interface LogGroup {
   storedBytes: number;
 }
 
+export interface LogEvent {
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  message: string;
+}
+
+export interface GetLogEventsInput {
+  group: string;
+  stream: string;
+  /** The previous page's nextForwardToken; absent for the first page. */
+  nextToken?: string;
+  /** true: read forward from the oldest event (how berth follows a stream). */
+  startFromHead: boolean;
+  /** Events per page (CloudWatch's default and maximum: 10,000). */
+  limit?: number;
+}
+
+export interface LogEventsPage {
+  events: LogEvent[];
+  /** The same token you passed in once the end of the stream is reached. */
+  nextForwardToken?: string;
+}
+
 export interface LogsApi {
+  /** One page of a stream; undefined while the stream (or its group) does not exist. */
+  getLogEvents(input: GetLogEventsInput): Promise<LogEventsPage | undefined>;
   describeLogGroup(name: string): Promise<LogGroup | undefined>;
   createLogGroup(name: string, tags: Tags): Promise<void>;
   putRetentionPolicy(name: string, days: number): Promise<void>;

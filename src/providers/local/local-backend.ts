@@ -3,12 +3,11 @@
  * created on demand, probes over short-lived connections with bounded concurrency, a
  * session-level advisory lock per database, and tasks on the process (or container) runtime.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import pg from 'pg';
 import pLimit from 'p-limit';
 import type { Config } from '../../config/schema.js';
 import { BerthError, errorMessage } from '../../core/errors.js';
+import { readKnownMigrations } from '../../fleet/probe-protocol.js';
 import { probeDatabase, type HistorySpec } from '../../fleet/probe-sql.js';
 import type { FleetBackend, Lease, ProbeResult } from '../../fleet/types.js';
 import type { TaskRuntime } from '../../tasks/task.js';
@@ -47,28 +46,8 @@ export class LocalBackend implements FleetBackend {
     return this.known;
   }
 
-  private async readMigrations(): Promise<string[] | undefined> {
-    const { directory } = this.options.config.migrations;
-    if (!directory) return undefined;
-    const dir = path.resolve(this.options.configDir, directory);
-    let files: string[];
-    try {
-      files = await readdir(dir);
-    } catch (error) {
-      throw new BerthError(
-        'CONFIG_INVALID',
-        `migrations.directory: cannot read ${dir}: ${errorMessage(error)}`,
-        {
-          hint: 'point migrations.directory at the folder holding the migration files',
-        },
-      );
-    }
-    return files
-      .filter(
-        (f) => /\.(sql|js|cjs|mjs|ts|py)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('__'),
-      )
-      .map((f) => f.replace(/\.[^.]+$/, ''))
-      .sort();
+  private readMigrations(): Promise<string[] | undefined> {
+    return readKnownMigrations(this.options.config, this.options.configDir);
   }
 
   private get history(): HistorySpec {

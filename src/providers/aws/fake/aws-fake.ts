@@ -19,6 +19,15 @@ import type { LogGroup, LogsApi } from '../logs-api.js';
 import type { SecretDescription, SecretsApi } from '../secrets-api.js';
 import type { StsApi } from '../sts-api.js';
 import type { Tags } from '../types.js';
+import { FakeTasks, type FakeClock, type FakeRunTaskHook } from './fake-tasks.js';
+
+export type {
+  FakeClock,
+  FakeRunTaskHook,
+  FakeTaskInfo,
+  FakeTaskRun,
+  FakeTaskScript,
+} from './fake-tasks.js';
 
 export type FakeService = keyof AwsClients;
 
@@ -85,6 +94,8 @@ export class AwsFake {
   readonly securityGroups = new Map<string, SecurityGroup>();
   readonly rules = new Map<string, SecurityGroupRule>();
   readonly secrets = new Map<string, SecretDescription>();
+  /** ECS tasks and their CloudWatch log streams, on a scriptable clock. */
+  readonly ecsTasks: FakeTasks;
 
   readonly clients: AwsClients;
 
@@ -92,6 +103,14 @@ export class AwsFake {
     this.account = options.account ?? '123456789012';
     this.region = options.region ?? 'us-east-1';
     this.latencyMs = options.latencyMs ?? 0;
+    this.ecsTasks = new FakeTasks({
+      account: this.account,
+      region: this.region,
+      partition: this.partition,
+      clusters: this.clusters,
+      taskDefinitions: this.taskDefinitions,
+      hasLogGroup: (name) => this.logGroups.has(name),
+    });
     this.clients = {
       ecr: this.instrument('ecr', this.ecrApi()),
       ecs: this.instrument('ecs', this.ecsApi()),
@@ -104,6 +123,21 @@ export class AwsFake {
   }
 
   // ---- Test controls -------------------------------------------------------------------
+
+  /** The clock task states and log delivery follow; tests advance it (see fake-tasks.ts). */
+  get clock(): FakeClock {
+    return this.ecsTasks.clock;
+  }
+
+  /** Scripts every task RunTask starts from now on (see FakeTaskScript). */
+  onRunTask(hook: FakeRunTaskHook): void {
+    this.ecsTasks.onRunTask(hook);
+  }
+
+  /** The next `count` RunTask calls answer with `failures[]` (capacity, by default). */
+  failNextRunTasks(count?: number, reason?: string): void {
+    this.ecsTasks.failNextRunTasks(count, reason);
+  }
 
   /** Calls of one kind since the last resetCalls(). */
   writes(): FakeCall[] {
@@ -281,6 +315,14 @@ export class AwsFake {
         Object.assign(byArn(arn).tags, tags);
         return Promise.resolve();
       },
+      describeImageTag: (name, tag) => {
+        const entry = [...(this.repositories.get(name)?.images ?? [])]
+          .reverse()
+          .find((i) => i.endsWith(`@${tag}`));
+        return Promise.resolve(
+          entry ? { digest: entry.slice(0, entry.indexOf('@')), tags: [tag] } : undefined,
+        );
+      },
       countImages: (name) => Promise.resolve(get(name).images.length),
       deleteRepository: (name, force) => {
         const repo = this.repositories.get(name);
@@ -412,6 +454,7 @@ export class AwsFake {
         this.taskDefinitions.push(td);
         return Promise.resolve(td);
       },
+      ...this.ecsTasks.api(),
       deregisterTaskDefinition: (arn) => {
         const td = this.taskDefinitions.find((t) => t.arn === arn);
         if (!td)
@@ -523,6 +566,7 @@ export class AwsFake {
       return g;
     };
     return {
+      getLogEvents: (input) => Promise.resolve(this.ecsTasks.getLogEvents(input)),
       describeLogGroup: (name) => Promise.resolve(this.logGroups.get(name)?.group),
       createLogGroup: (name, tags) => {
         if (this.logGroups.has(name))

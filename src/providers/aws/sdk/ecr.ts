@@ -110,6 +110,23 @@ export function createSdkEcrApi(
         ),
       );
     },
+    async describeImageTag(name, tag) {
+      const out = await awsCall(
+        op('DescribeImages', `${name}:${tag}`),
+        () =>
+          client.send(
+            new DescribeImagesCommand({ repositoryName: name, imageIds: [{ imageTag: tag }] }),
+          ),
+        ['ImageNotFoundException', 'RepositoryNotFoundException'],
+      );
+      const detail = out?.imageDetails?.[0];
+      if (!detail?.imageDigest) return undefined;
+      return {
+        digest: detail.imageDigest,
+        tags: detail.imageTags ?? [],
+        ...(detail.imagePushedAt ? { pushedAt: detail.imagePushedAt } : {}),
+      };
+    },
     async countImages(name) {
       let count = 0;
       let nextToken: string | undefined;

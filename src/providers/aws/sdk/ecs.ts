@@ -4,12 +4,19 @@ import {
   DeregisterTaskDefinitionCommand,
   DescribeClustersCommand,
   DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
   ECSClient,
   ListTaskDefinitionsCommand,
+  ListTasksCommand,
   PutClusterCapacityProvidersCommand,
   RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
   TagResourceCommand,
   type Cluster,
+  type ContainerOverride as SdkContainerOverride,
+  type Failure,
+  type Task,
   type Compatibility,
   type ContainerDefinition as SdkContainerDefinition,
   type LogDriver,
@@ -19,8 +26,11 @@ import {
 } from '@aws-sdk/client-ecs';
 import type {
   ContainerDefinition,
+  ContainerOverride,
   EcsApi,
   EcsCluster,
+  EcsFailure,
+  EcsTask,
   TaskDefinition,
   TaskDefinitionSpec,
 } from '../ecs-api.js';
@@ -103,6 +113,51 @@ function taskDefinition(t: SdkTaskDefinition, tags: Tag[] | undefined): TaskDefi
     tags: fromEcsTags(tags),
   };
 }
+
+function override(o: SdkContainerOverride): ContainerOverride {
+  return {
+    name: o.name ?? '',
+    ...(o.command ? { command: o.command } : {}),
+    ...(o.environment
+      ? { environment: o.environment.map((e) => ({ name: e.name ?? '', value: e.value ?? '' })) }
+      : {}),
+  };
+}
+
+export function ecsTask(t: Task): EcsTask {
+  const arn = t.taskArn ?? '';
+  return {
+    arn,
+    id: arn.split('/').pop() ?? arn,
+    clusterArn: t.clusterArn ?? '',
+    taskDefinitionArn: t.taskDefinitionArn ?? '',
+    lastStatus: t.lastStatus ?? 'PROVISIONING',
+    desiredStatus: t.desiredStatus ?? 'RUNNING',
+    ...(t.startedBy ? { startedBy: t.startedBy } : {}),
+    ...(t.stopCode ? { stopCode: t.stopCode } : {}),
+    ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
+    ...(t.createdAt ? { createdAt: t.createdAt } : {}),
+    ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+    ...(t.stoppedAt ? { stoppedAt: t.stoppedAt } : {}),
+    containers: (t.containers ?? []).map((c) => ({
+      name: c.name ?? '',
+      ...(c.lastStatus ? { lastStatus: c.lastStatus } : {}),
+      ...(c.exitCode !== undefined && c.exitCode !== null ? { exitCode: c.exitCode } : {}),
+      ...(c.reason ? { reason: c.reason } : {}),
+    })),
+    containerOverrides: (t.overrides?.containerOverrides ?? []).map(override),
+    tags: fromEcsTags(t.tags),
+  };
+}
+
+const failure = (f: Failure): EcsFailure => ({
+  ...(f.arn ? { arn: f.arn } : {}),
+  reason: f.reason ?? 'unknown',
+  ...(f.detail ? { detail: f.detail } : {}),
+});
+
+/** DescribeTasks takes at most 100 tasks per call. */
+const DESCRIBE_TASKS_MAX = 100;
 
 function sdkContainer(c: ContainerDefinition): SdkContainerDefinition {
   return {
@@ -236,6 +291,85 @@ export function createSdkEcsApi(
       if (!out.taskDefinition)
         throw new Error(`ECS returned no task definition for ${spec.family}`);
       return taskDefinition(out.taskDefinition, out.tags ?? ecsTags(tags));
+    },
+    async runTask(input) {
+      const out = await awsCallStrict(op('RunTask', input.taskDefinition), () =>
+        client.send(
+          new RunTaskCommand({
+            cluster: input.cluster,
+            taskDefinition: input.taskDefinition,
+            launchType: input.launchType,
+            count: 1,
+            networkConfiguration: {
+              awsvpcConfiguration: {
+                subnets: input.subnets,
+                securityGroups: input.securityGroups,
+                assignPublicIp: input.assignPublicIp ? 'ENABLED' : 'DISABLED',
+              },
+            },
+            overrides: {
+              containerOverrides: input.containerOverrides.map((o) => ({
+                name: o.name,
+                ...(o.command ? { command: o.command } : {}),
+                ...(o.environment ? { environment: o.environment } : {}),
+              })),
+            },
+            ...(input.startedBy ? { startedBy: input.startedBy } : {}),
+            ...(Object.keys(input.tags).length ? { tags: ecsTags(input.tags) } : {}),
+          }),
+        ),
+      );
+      return { tasks: (out.tasks ?? []).map(ecsTask), failures: (out.failures ?? []).map(failure) };
+    },
+    async describeTasks(cluster, arns) {
+      const tasks: EcsTask[] = [];
+      const failures: EcsFailure[] = [];
+      for (let i = 0; i < arns.length; i += DESCRIBE_TASKS_MAX) {
+        const chunk = arns.slice(i, i + DESCRIBE_TASKS_MAX);
+        const out = await awsCallStrict(op('DescribeTasks', cluster), () =>
+          client.send(new DescribeTasksCommand({ cluster, tasks: chunk, include: ['TAGS'] })),
+        );
+        tasks.push(...(out.tasks ?? []).map(ecsTask));
+        failures.push(...(out.failures ?? []).map(failure));
+      }
+      return { tasks, failures };
+    },
+    async stopTask(cluster, arn, reason) {
+      try {
+        const out = await client.send(
+          new StopTaskCommand({ cluster, task: arn, reason: reason.slice(0, 255) }),
+        );
+        return out.task ? ecsTask(out.task) : undefined;
+      } catch (error) {
+        // A task ECS has already forgotten (stopped more than about an hour ago).
+        if (
+          errorCodeOf(error) === 'InvalidParameterException' &&
+          /not found|does not exist/i.test((error as Error).message)
+        )
+          return undefined;
+        return awsCallStrict(op('StopTask', arn), () => Promise.reject(error as Error));
+      }
+    },
+    async listTaskArns(cluster, query) {
+      const arns: string[] = [];
+      let nextToken: string | undefined;
+      do {
+        const token = nextToken;
+        const out = await awsCallStrict(op('ListTasks', cluster), () =>
+          client.send(
+            new ListTasksCommand({
+              cluster,
+              desiredStatus: query.desiredStatus,
+              ...(query.family ? { family: query.family } : {}),
+              maxResults: 100,
+              ...(token ? { nextToken: token } : {}),
+            }),
+          ),
+        );
+        arns.push(...(out.taskArns ?? []));
+        nextToken = out.nextToken;
+      } while (nextToken);
+      return arns;
     },
     async deregisterTaskDefinition(arn) {
       await awsCallStrict(op('DeregisterTaskDefinition', arn), () =>

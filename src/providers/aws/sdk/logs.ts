@@ -3,6 +3,7 @@ import {
   CreateLogGroupCommand,
   DeleteLogGroupCommand,
   DescribeLogGroupsCommand,
+  GetLogEventsCommand,
   ListTagsForResourceCommand,
   PutRetentionPolicyCommand,
   TagResourceCommand,
@@ -24,6 +25,31 @@ export function createSdkLogsApi(
   client = new CloudWatchLogsClient(sdkClientConfig(settings)),
 ): LogsApi {
   return {
+    async getLogEvents(input) {
+      const out = await awsCall(
+        op('GetLogEvents', `${input.group}:${input.stream}`),
+        () =>
+          client.send(
+            new GetLogEventsCommand({
+              logGroupName: input.group,
+              logStreamName: input.stream,
+              startFromHead: input.startFromHead,
+              ...(input.nextToken ? { nextToken: input.nextToken } : {}),
+              ...(input.limit ? { limit: input.limit } : {}),
+            }),
+          ),
+        // The stream appears with the task's first line; until then it does not exist.
+        NOT_FOUND,
+      );
+      if (!out) return undefined;
+      return {
+        events: (out.events ?? []).map((e) => ({
+          timestamp: e.timestamp ?? 0,
+          message: e.message ?? '',
+        })),
+        ...(out.nextForwardToken ? { nextForwardToken: out.nextForwardToken } : {}),
+      };
+    },
     async describeLogGroup(name) {
       let nextToken: string | undefined;
       // The exact name sorts first among the names it prefixes, so this is one page in practice.

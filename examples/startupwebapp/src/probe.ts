@@ -1,0 +1,128 @@
+// The probe a berth task runs inside the VPC to read many tenant databases at once (berth's
+// probe line protocol, see berth's docs/aws.md):
+//
+//   DATABASE_NAMES=a,b,c node dist/probe.js
+//
+// prints, for every database, one line on stdout:
+//
+//   ::berth-probe {"database":"a","exists":true,"tables":57,"applied":["0001_auth",...]}
+//   ::berth-probe {"database":"b","exists":false}
+//   ::berth-probe {"database":"c","error":"..."}
+//
+// with the same DATABASE_HOST/PORT/USER/PASSWORD as the migrate command. It only reads:
+// the table count of the public schema and node-pg-migrate's history table. Exit code 0 when
+// every database got its line (an unreadable database is a line, not a crash), 2 when the
+// environment is unusable. Nothing printed may contain the password.
+import pg from 'pg';
+import { ConfigError, loadDatabaseConfig, redact, toClientConfig } from './config.js';
+
+const MARKER = '::berth-probe';
+const SCHEMA = 'public';
+const HISTORY_TABLE = 'pgmigrations';
+/** Same rule as berth's: the names end up in JSON berth validates, and in SQL. */
+const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Databases read at once: a few connections, never a burst against the server. */
+const CONCURRENCY = 4;
+
+const EXIT_OK = 0;
+const EXIT_USAGE = 2;
+
+type Report =
+  | { database: string; exists: true; tables: number; applied: string[] }
+  | { database: string; exists: false }
+  | { database: string; error: string };
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads one database; never throws. */
+export async function probeDatabase(database: string, env: Env): Promise<Report> {
+  let config;
+  try {
+    config = loadDatabaseConfig({ ...env, DATABASE_NAME: database });
+  } catch (error) {
+    return { database, error: error instanceof Error ? error.message : String(error) };
+  }
+  const client = new pg.Client({
+    ...toClientConfig(config),
+    application_name: 'startupwebapp-probe',
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const head = await client.query<{ tables: number; history: boolean }>(
+      `SELECT (SELECT count(*)::int FROM information_schema.tables
+                WHERE table_schema = $1 AND table_type = 'BASE TABLE') AS tables,
+              to_regclass($2) IS NOT NULL AS history`,
+      [SCHEMA, `${SCHEMA}.${HISTORY_TABLE}`],
+    );
+    const row = head.rows[0] ?? { tables: 0, history: false };
+    let applied: string[] = [];
+    if (row.history) {
+      const names = await client.query<{ name: string }>(
+        `SELECT name FROM ${SCHEMA}.${HISTORY_TABLE} ORDER BY run_on, id`,
+      );
+      applied = names.rows.map((r) => r.name);
+    }
+    return { database, exists: true, tables: row.tables, applied };
+  } catch (error) {
+    // 3D000: invalid_catalog_name, the database does not exist.
+    if ((error as { code?: string }).code === '3D000') return { database, exists: false };
+    const message = error instanceof Error ? error.message : String(error);
+    return { database, error: redact(message, config) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export function probeLine(report: Report): string {
+  return `${MARKER} ${JSON.stringify(report)}`;
+}
+
+async function main(env: Env): Promise<number> {
+  const names = (env.DATABASE_NAMES ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (names.length === 0) {
+    process.stderr.write('Error: DATABASE_NAMES must list the databases to probe (a,b,c)\n');
+    return EXIT_USAGE;
+  }
+  const invalid = names.filter((n) => !DATABASE_NAME.test(n));
+  if (invalid.length > 0) {
+    process.stderr.write(`Error: not database names: ${invalid.join(', ')}\n`);
+    return EXIT_USAGE;
+  }
+  // Missing connection settings are one problem, not one per database.
+  try {
+    loadDatabaseConfig({ ...env, DATABASE_NAME: names[0] });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`Error: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const database = names[next++] as string;
+      process.stdout.write(`${probeLine(await probeDatabase(database, env))}\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, names.length) }, worker));
+  return EXIT_OK;
+}
+
+// Only when run as a program (the tests import probeDatabase and probeLine).
+if (process.argv[1] && /probe\.js$/.test(process.argv[1])) {
+  main(process.env).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      const secret = { password: process.env.DATABASE_PASSWORD ?? '' };
+      process.stderr.write(
+        `Error: ${redact(error instanceof Error ? error.message : String(error), secret)}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,187 @@
+/**
+ * The probe line protocol: how a task inside the VPC tells berth what it saw in a batch of
+ * databases berth itself cannot reach (AWS: the databases sit in private subnets).
+ *
+ * berth starts `task.probeCommand` once for many databases, with
+ *
+ *   DATABASE_NAMES=a,b,c        (plus the usual DATABASE_HOST/PORT/USER/PASSWORD)
+ *
+ * and the command prints, for each of them, one line on stdout:
+ *
+ *   ::berth-probe {"database":"a","exists":true,"tables":57,"applied":["0001_auth","0002_sessions_admin"]}
+ *   ::berth-probe {"database":"b","exists":false}
+ *   ::berth-probe {"database":"c","error":"connection refused"}
+ *
+ * `tables` counts the base tables in the configured schema (the history table included);
+ * `applied` lists the history table's migration names (empty when it does not exist). Any
+ * other output is ignored, so a probe may log freely. berth computes pending migrations from
+ * the names it knows (migrations.directory, read from the local checkout — CI has the
+ * source) exactly as the local provider's SQL probe does.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
+import { BerthError, errorMessage } from '../core/errors.js';
+import type { ProbeResult } from './types.js';
+
+export const PROBE_MARKER = '::berth-probe';
+/** The environment variable carrying the comma-separated databases a probe task reads. */
+export const PROBE_DATABASES_ENV = 'DATABASE_NAMES';
+
+/** What one probe line says about one database. */
+export type ProbeReport =
+  | { database: string; exists: true; tables: number; applied: string[] }
+  | { database: string; exists: false }
+  | { database: string; error: string };
+
+export function formatProbeLine(report: ProbeReport): string {
+  return `${PROBE_MARKER} ${JSON.stringify(report)}`;
+}
+
+/**
+ * A probe line → its report; undefined for any other line. A line that carries the marker
+ * but not a valid report is returned as an error for its database when the database can be
+ * read from it (so a broken probe is a visible failure, not a silent "no answer").
+ */
+export function parseProbeLine(line: string): ProbeReport | undefined {
+  const text = line.trimEnd();
+  if (!text.startsWith(`${PROBE_MARKER} `)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text.slice(PROBE_MARKER.length + 1));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const database = v.database;
+  if (typeof database !== 'string' || !DATABASE_NAME_PATTERN.test(database)) return undefined;
+  if (typeof v.error === 'string') return { database, error: v.error };
+  if (v.exists === false) return { database, exists: false };
+  const applied = v.applied ?? [];
+  if (
+    v.exists !== true ||
+    typeof v.tables !== 'number' ||
+    !Number.isInteger(v.tables) ||
+    v.tables < 0 ||
+    !Array.isArray(applied) ||
+    !applied.every((a): a is string => typeof a === 'string')
+  ) {
+    return { database, error: `the probe printed an invalid line: ${text.slice(0, 200)}` };
+  }
+  return { database, exists: true, tables: v.tables, applied };
+}
+
+/** A report → the ProbeResult the fleet runner uses; `known` as in probeDatabase (probe-sql.ts). */
+export function probeResultFrom(
+  report: ProbeReport,
+  known: readonly string[] | undefined,
+): ProbeResult {
+  const pendingKnown = known !== undefined;
+  if ('error' in report) {
+    return {
+      database: report.database,
+      exists: false,
+      tables: 0,
+      applied: [],
+      pending: [...(known ?? [])],
+      pendingKnown,
+      error: report.error,
+    };
+  }
+  if (!report.exists) {
+    return {
+      database: report.database,
+      exists: false,
+      tables: 0,
+      applied: [],
+      pending: [...(known ?? [])],
+      pendingKnown,
+    };
+  }
+  const done = new Set(report.applied);
+  return {
+    database: report.database,
+    exists: true,
+    tables: report.tables,
+    applied: [...report.applied],
+    pending: known ? known.filter((m) => !done.has(m)) : [],
+    pendingKnown,
+  };
+}
+
+/** Collects the reports of a probe task's log; the last line about a database wins. */
+export class ProbeLogParser {
+  private readonly reports = new Map<string, ProbeReport>();
+
+  line(text: string): void {
+    const report = parseProbeLine(text);
+    if (report) this.reports.set(report.database, report);
+  }
+
+  report(database: string): ProbeReport | undefined {
+    return this.reports.get(database);
+  }
+
+  get size(): number {
+    return this.reports.size;
+  }
+}
+
+/**
+ * Splits databases into probe batches whose DATABASE_NAMES value stays under `maxChars`
+ * (RunTask's container overrides are limited to 8 KiB in all) and `maxDatabases`.
+ */
+export function probeBatches(
+  databases: readonly string[],
+  maxDatabases = 200,
+  maxChars = 4000,
+): string[][] {
+  const batches: string[][] = [];
+  let current: string[] = [];
+  let chars = 0;
+  for (const database of databases) {
+    const extra = database.length + (current.length > 0 ? 1 : 0);
+    if (current.length > 0 && (current.length >= maxDatabases || chars + extra > maxChars)) {
+      batches.push(current);
+      current = [];
+      chars = 0;
+    }
+    chars += database.length + (current.length > 0 ? 1 : 0);
+    current.push(database);
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * The migrations berth knows (migrations.directory, relative to berth.yaml), in order; the
+ * file names without extension, as node-pg-migrate and friends record them. undefined when
+ * no directory is configured: berth then cannot compute pending migrations itself.
+ */
+export async function readKnownMigrations(
+  config: Config,
+  configDir: string,
+): Promise<string[] | undefined> {
+  const { directory } = config.migrations;
+  if (!directory) return undefined;
+  const dir = path.resolve(configDir, directory);
+  let files: string[];
+  try {
+    files = await readdir(dir);
+  } catch (error) {
+    throw new BerthError(
+      'CONFIG_INVALID',
+      `migrations.directory: cannot read ${dir}: ${errorMessage(error)}`,
+      {
+        hint: 'point migrations.directory at the folder holding the migration files',
+      },
+    );
+  }
+  return files
+    .filter(
+      (f) => /\.(sql|js|cjs|mjs|ts|py)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('__'),
+    )
+    .map((f) => f.replace(/\.[^.]+$/, ''))
+    .sort();
+}

@@ -1,0 +1,96 @@
+/**
+ * Assembles the aws provider for fleet commands (migrate, verify, the pipeline), like
+ * open-local.ts does for the local one: the run context (revision, network), the ECS task
+ * runtime, the backend, and the local state directory where task records, logs and run
+ * journals live — so `berth logs`, `berth runs` and `--resume` work the same on both.
+ */
+import path from 'node:path';
+import type { LoadedConfig } from '../../config/load-config.js';
+import type { Reporter } from '../../core/events.js';
+import { discoverTenants } from '../../fleet/tenants.js';
+import { TaskStore } from '../../tasks/task-store.js';
+import { statePaths, type StatePaths } from '../local/state-dir.js';
+import { AwsBackend } from './aws-backend.js';
+import type { AwsClients } from './clients.js';
+import { prepareEcsRun, type EcsRunContext } from './ecs-run-context.js';
+import { EcsTaskRuntime, type Sleep } from './ecs-task-runtime.js';
+
+export interface OpenAwsOptions {
+  loaded: LoadedConfig;
+  clients: AwsClients;
+  region: string;
+  /** The image to run (a new revision is registered for it); undefined: the latest revision. */
+  image?: string;
+  reporter: Reporter;
+  now?: () => number;
+  sleep?: Sleep;
+  /** DescribeTasks / GetLogEvents interval (default 5 s). */
+  pollMs?: number;
+  lockPollMs?: number;
+}
+
+export interface AwsProvider {
+  paths: StatePaths;
+  store: TaskStore;
+  runtime: EcsTaskRuntime;
+  backend: AwsBackend;
+  /** Resolved once, on first use. */
+  context(): Promise<EcsRunContext>;
+  /** The tenant databases (inline or file; a SQL query needs a connection berth has not got here). */
+  fleet(): Promise<string[]>;
+}
+
+export function openAws(options: OpenAwsOptions): AwsProvider {
+  const { loaded, clients } = options;
+  const { config, dir } = loaded;
+  const paths = statePaths(path.resolve(dir, config.local.dataDir));
+  const store = new TaskStore(paths.tasks, paths.logs);
+  let prepared: Promise<EcsRunContext> | undefined;
+  const context = () => {
+    prepared ??= prepareEcsRun({
+      clients,
+      config,
+      region: options.region,
+      configFile: loaded.file,
+      ...(options.image !== undefined ? { image: options.image } : {}),
+      reporter: options.reporter,
+    });
+    // A failure is not remembered: the next command (or call) tries again.
+    prepared.catch(() => {
+      prepared = undefined;
+    });
+    return prepared;
+  };
+  const timing = {
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  };
+  const runtime = new EcsTaskRuntime({
+    ecs: clients.ecs,
+    logs: clients.logs,
+    context,
+    store,
+    reporter: options.reporter,
+    ...timing,
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+  });
+  const backend = new AwsBackend({
+    config,
+    configDir: dir,
+    ecs: clients.ecs,
+    runtime,
+    context,
+    ownTasks: runtime.started,
+    reporter: options.reporter,
+    ...timing,
+    ...(options.lockPollMs !== undefined ? { lockPollMs: options.lockPollMs } : {}),
+  });
+  return {
+    paths,
+    store,
+    runtime,
+    backend,
+    context,
+    fleet: () => discoverTenants(config, dir),
+  };
+}
