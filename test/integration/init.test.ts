@@ -1,0 +1,65 @@
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BERTH, collect } from '../support/project.js';
+
+const berth = (cwd: string, args: string[]) =>
+  collect(
+    spawn(process.execPath, [BERTH, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+
+describe('berth init', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = path.join(await mkdtemp(path.join(os.tmpdir(), 'berth-init-')), 'my-shop');
+    await (await import('node:fs/promises')).mkdir(dir);
+  });
+  afterAll(() => rm(path.dirname(dir), { recursive: true, force: true }));
+
+  it('writes a commented starter berth.yaml named after the directory that validates', async () => {
+    const run = await berth(dir, ['init']);
+    expect(run.code).toBe(0);
+    const text = await readFile(path.join(dir, 'berth.yaml'), 'utf8');
+    expect(text).toContain('app: my-shop');
+    expect(text).toMatch(/^# berth.yaml/);
+    const validate = await berth(dir, ['config', 'validate', '--json']);
+    expect(validate.code).toBe(0);
+    expect(JSON.parse(validate.stdout)).toMatchObject({
+      ok: true,
+      config: { app: 'my-shop', registry: { name: 'my-shop-backend' } },
+    });
+  });
+
+  it('refuses to overwrite an existing file (exit 2) unless --force', async () => {
+    const again = await berth(dir, ['init']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already exists; nothing was changed');
+    expect((await berth(dir, ['init', '--force'])).code).toBe(0);
+  });
+
+  it('prints the JSON Schema for editors', async () => {
+    const run = await berth(dir, ['config', 'schema']);
+    expect(run.code).toBe(0);
+    const schema = JSON.parse(run.stdout) as { properties: Record<string, unknown> };
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['app', 'registry', 'database', 'fleet']),
+    );
+  });
+
+  it('status before anything ran: the server is not initialised and nothing is started', async () => {
+    const run = await berth(dir, ['status', '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      provider: 'local',
+      postgres: { state: 'not initialised' },
+    });
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(path.join(dir, '.berth', 'postgres'))).toBe(false);
+  });
+});
