@@ -32,3 +32,8 @@ export {
 } from './providers/aws/clients.js';
 export { createAwsFake, AwsFake } from './providers/aws/fake/aws-fake.js';
 export { countPlanCalls, type PlanCallCount } from './providers/aws/fake/count-plan-calls.js';
+// Images and workflows.
+export { detectEngine } from './image/engine.js';
+export { runMigrationsWorkflow, renderRunMigrations } from './ci/run-migrations.js';
+export { buildImages } from './image/build.js';
+export { pushImage, pushToEcr } from './image/push.js';

@@ -25,6 +25,7 @@ const FARGATE_MEMORY: Record<number, (memory: number) => boolean> = {
 /** Variables berth sets itself: from the secret, or per run. */
 const RESERVED_ENV = [
   'DATABASE_NAME',
+  'DATABASE_NAMES',
   'DATABASE_PASSWORD',
   'DATABASE_USER',
   'DATABASE_HOST',
