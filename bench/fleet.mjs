@@ -5,6 +5,7 @@
 //   - berth migrate --all on N up-to-date tenants (target ≤ 10 ms per tenant);
 //   - berth's peak RSS at N tenants against 10 tenants (target within 1.5×).
 // BENCH_TENANTS (default 1000) and BENCH_CONCURRENCY (default: the number of CPUs) scale it.
+import { execFileSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,17 @@ import { EXAMPLE, createProject, median } from './lib.mjs';
 
 const N = Number(process.env.BENCH_TENANTS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? os.cpus().length);
+// A fleet configured for scale: the app's batch command migrates BATCH tenants per process.
+const BATCH = Number(process.env.BENCH_BATCH ?? 25);
+const fleetConfig = {
+  fleet: { concurrency: CONCURRENCY, batchSize: BATCH },
+  task: {
+    family: 'startupwebapp-migration-task',
+    command: ['node', 'dist/migrate.js'],
+    batchCommand: ['node', 'dist/migrate.js', '--batch'],
+    environment: { NODE_ENV: 'production' },
+  },
+};
 const names = (prefix, n) =>
   Array.from({ length: n }, (_, i) => `${prefix}_${String(i + 1).padStart(4, '0')}`);
 
@@ -32,6 +44,21 @@ async function dropDatabases(project, list) {
   } finally {
     await c.end();
   }
+}
+
+/**
+ * Settles the machine before a timed phase: a CHECKPOINT writes out what the setup left in
+ * shared buffers, and `sync` waits for the kernel to write back its dirty pages (creating
+ * thousands of databases dirties gigabytes), so no phase pays for another's writes.
+ */
+async function checkpoint(project) {
+  const c = await project.client();
+  try {
+    await c.query('CHECKPOINT');
+  } finally {
+    await c.end();
+  }
+  execFileSync('sync');
 }
 
 async function upSections() {
@@ -75,30 +102,39 @@ async function rawFloor(project, list, ups) {
 export async function run(log) {
   const figures = {};
   const tenants = names('tenant', N);
-  const project = await createProject(tenants, { fleet: { concurrency: CONCURRENCY } });
+  const project = await createProject(tenants, fleetConfig);
   try {
     // Start the server and create the fleet (setup, not measured).
     await project.run(['status']);
     await project.run(['migrate', '--database', tenants[0]]);
     await dropDatabases(project, [tenants[0]]);
-    log(`creating ${N} tenant databases and ${N} floor databases…`);
+    // The disk and CPU of a shared VM drift: the floor is measured before AND after berth's
+    // run, and berth is compared with their mean.
+    log(`creating ${N} tenant databases and 2 × ${N} floor databases…`);
     await createDatabases(project, tenants);
-    const floorDbs = names('floor', N);
-    await createDatabases(project, floorDbs);
+    const floorA = names('floora', N);
+    const floorB = names('floorb', N);
+    await createDatabases(project, floorA);
+    await createDatabases(project, floorB);
 
     const ups = await upSections();
-    const floorMs = await rawFloor(project, floorDbs, ups);
-    log(
-      `raw floor: ${N} databases in ${(floorMs / 1000).toFixed(1)} s at concurrency ${CONCURRENCY}`,
-    );
-    await dropDatabases(project, floorDbs);
+    await checkpoint(project);
+    const floorBeforeMs = await rawFloor(project, floorA, ups);
+    await checkpoint(project);
 
     const fresh = await project.run(['migrate', '--all', '--json'], { sampleRss: true });
     if (fresh.code !== 0)
       throw new Error(`fresh migrate failed (${fresh.code}): ${fresh.stderr.slice(-2000)}`);
+    await checkpoint(project);
+    const floorAfterMs = await rawFloor(project, floorB, ups);
+    const floorMs = (floorBeforeMs + floorAfterMs) / 2;
     log(
-      `berth migrate --all, ${N} fresh: ${(fresh.ms / 1000).toFixed(1)} s (${(fresh.ms / floorMs).toFixed(2)}× the floor), peak RSS ${fresh.peakRssMb.toFixed(0)} MB`,
+      `raw floor: ${N} databases in ${(floorBeforeMs / 1000).toFixed(1)} s before and ${(floorAfterMs / 1000).toFixed(1)} s after, at concurrency ${CONCURRENCY}`,
     );
+    log(
+      `berth migrate --all, ${N} fresh (batches of ${BATCH}): ${(fresh.ms / 1000).toFixed(1)} s (${(fresh.ms / floorMs).toFixed(2)}× the floor), peak RSS ${fresh.peakRssMb.toFixed(0)} MB`,
+    );
+    await dropDatabases(project, [...floorA, ...floorB]);
 
     const noop = [];
     let noopRss = 0;
@@ -113,7 +149,7 @@ export async function run(log) {
     );
 
     // The same berth at 10 tenants, for the memory comparison.
-    const small = await createProject(names('small', 10), { fleet: { concurrency: CONCURRENCY } });
+    const small = await createProject(names('small', 10), fleetConfig);
     let smallFresh;
     let smallNoop;
     try {
@@ -136,7 +172,10 @@ export async function run(log) {
     figures.fleet = {
       tenants: N,
       concurrency: CONCURRENCY,
+      batchSize: BATCH,
       rawFloorFreshMs: Math.round(floorMs),
+      rawFloorBeforeMs: Math.round(floorBeforeMs),
+      rawFloorAfterMs: Math.round(floorAfterMs),
       berthFreshMs: Math.round(fresh.ms),
       freshRatioToFloor: Number((fresh.ms / floorMs).toFixed(3)),
       freshTargetRatio: 1.5,

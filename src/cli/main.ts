@@ -10,6 +10,7 @@ import { redactor } from '../core/redact.js';
 import { createOutput } from './output.js';
 import { VERSION } from './version.js';
 import type { GlobalOptions } from './context.js';
+import type { CommandName } from './command-names.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const positiveInt = (name: string) => (value: string) => {
@@ -218,36 +219,16 @@ export function buildProgram(): Command {
 
   const local = program.command('local').description('the local provider');
   local
+    .command('start')
+    .description('start the embedded PostgreSQL server (initialised on first use)')
+    .action(run('local-start'));
+  local
     .command('stop')
     .description('stop the embedded PostgreSQL server (data is kept)')
     .action(run('local-stop'));
 
   return program;
 }
-
-type CommandName =
-  | 'migrate'
-  | 'verify'
-  | 'status'
-  | 'logs'
-  | 'pipeline'
-  | 'init'
-  | 'tasks-list'
-  | 'tasks-stop'
-  | 'runs-list'
-  | 'runs-show'
-  | 'config-validate'
-  | 'config-schema'
-  | 'local-stop'
-  | 'plan'
-  | 'up'
-  | 'down'
-  | 'show'
-  | 'iam-ci-policy'
-  | 'iam-github-oidc'
-  | 'build'
-  | 'push'
-  | 'ci-init';
 
 /** Wraps a lazily imported command; its return value is the exit code. */
 function run(name: CommandName) {

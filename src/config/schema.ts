@@ -213,6 +213,11 @@ export const configSchema = z
         command: command.describe(
           "The migrate command the task runs, relative to the image's working directory.",
         ),
+        batchCommand: command
+          .optional()
+          .describe(
+            "Optional: migrates every database in DATABASE_NAMES (comma-separated) in one process, framing each with '::berth-begin DB' / '::berth-end DB CODE' lines; used for batches instead of a shell loop over command.",
+          ),
         checkCommand: command
           .optional()
           .describe(

@@ -17,7 +17,8 @@ export function batchCommand(
   const script = [
     'for db in "$@"; do',
     `  echo "${BEGIN_MARKER} $db"`,
-    `  DATABASE_NAME="$db" ${command.map(quote).join(' ')}`,
+    // stderr joins stdout so a tenant's errors stay inside its own markers.
+    `  DATABASE_NAME="$db" ${command.map(quote).join(' ')} 2>&1`,
     '  code=$?',
     `  echo "${END_MARKER} $db $code"`,
     stopOnError ? '  [ "$code" -eq 0 ] || exit "$code"' : '',

@@ -31,6 +31,12 @@ import {
 export interface MigrateFleetOptions {
   databases: string[];
   command: string[];
+  /**
+   * The app's own batch command (task.batchCommand): migrates every database in
+   * DATABASE_NAMES in one process, printing berth's markers. Without it a batch is a shell
+   * loop over `command`, one process per tenant.
+   */
+  batchCommand?: string[] | undefined;
   concurrency: number;
   onError: 'stop' | 'continue';
   batchSize: number;
@@ -134,7 +140,12 @@ export async function migrateFleet(
   for (let i = 0; i < todo.length; i += options.batchSize)
     batches.push(todo.slice(i, i + options.batchSize));
   let concurrency = options.concurrency;
-  const budget = todo.length > 0 ? await backend.taskBudget?.() : undefined;
+  // Each task holds one lock connection per database in its batch, plus its own.
+  const connections = todo.length > 0 ? await backend.connectionBudget?.() : undefined;
+  const budget =
+    connections === undefined
+      ? undefined
+      : Math.max(1, Math.floor(connections / (Math.min(options.batchSize, todo.length) + 1)));
   if (budget !== undefined && concurrency > budget) {
     options.reporter.emit({
       type: 'message',
@@ -212,10 +223,17 @@ export async function migrateFleet(
       const taskId = newTaskId('migrate');
       const single = work.length === 1 && options.batchSize === 1;
       const environment = backend.taskEnvironment();
-      if (single) environment.DATABASE_NAME = work[0] ?? '';
-      const command = single
-        ? options.command
-        : batchCommand(options.command, work, options.onError === 'stop');
+      let command: string[];
+      if (single) {
+        environment.DATABASE_NAME = work[0] ?? '';
+        command = options.command;
+      } else if (options.batchCommand) {
+        environment.DATABASE_NAMES = work.join(',');
+        environment.BERTH_ON_ERROR = options.onError;
+        command = options.batchCommand;
+      } else {
+        command = batchCommand(options.command, work, options.onError === 'stop');
+      }
       options.reporter.emit({ type: 'database-started', runId, databases: work, taskId });
       let outcome: TaskOutcome;
       try {

@@ -79,10 +79,10 @@ export interface FleetBackend {
   /** Takes the migration lock on a database, waiting at most `waitMs`; undefined when still held elsewhere. */
   lock(database: string, waitMs: number, signal?: AbortSignal): Promise<Lease | undefined>;
   /**
-   * How many tasks may run at once without exhausting the database server's connections
-   * (each task holds a lock connection and opens its own); undefined when unknown.
+   * Connections the fleet's tasks may use on the database server (for locks and the tasks'
+   * own); undefined when unknown (no limit applied).
    */
-  taskBudget?(): Promise<number | undefined>;
+  connectionBudget?(): Promise<number | undefined>;
   /** The task environment without DATABASE_NAME (set per database). */
   taskEnvironment(): Record<string, string>;
   close(): Promise<void>;

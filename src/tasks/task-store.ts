@@ -9,7 +9,7 @@ import readline from 'node:readline';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { BerthError } from '../core/errors.js';
 import { TASK_ID_PATTERN } from './task-id.js';
-import type { TaskRecord } from './task.js';
+import type { TaskOutcome, TaskRecord, TaskSpec } from './task.js';
 
 export class TaskStore {
   constructor(
@@ -55,6 +55,42 @@ export class TaskStore {
     );
     return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }
+}
+
+/** The RUNNING record every runtime writes when a task starts. */
+export function startRecord(
+  spec: TaskSpec,
+  runtime: string,
+  logFile: string,
+  startedMs: number,
+  runId?: string,
+): TaskRecord {
+  return {
+    id: spec.id,
+    kind: spec.kind,
+    runtime,
+    databases: spec.databases,
+    command: spec.command,
+    status: 'RUNNING',
+    exitCode: null,
+    startedAt: new Date(startedMs).toISOString(),
+    logFile,
+    ...(runId ? { runId } : {}),
+  };
+}
+
+/** Marks a record STOPPED with the outcome's exit code and reason. */
+export function stopRecord<R extends TaskRecord>(
+  record: R,
+  outcome: Pick<TaskOutcome, 'exitCode' | 'stoppedReason'>,
+  stoppedMs: number,
+): R {
+  record.status = 'STOPPED';
+  record.exitCode = outcome.exitCode;
+  record.stoppedAt = new Date(stoppedMs).toISOString();
+  if (outcome.stoppedReason) record.stoppedReason = outcome.stoppedReason;
+  delete record.pid;
+  return record;
 }
 
 /** Streams a log file line by line (bounded memory). */

@@ -32,6 +32,7 @@ async function fleetProject(
   names: string[],
   extra: Record<string, string> = {},
   fleet: Record<string, unknown> = {},
+  task: Record<string, unknown> = {},
 ): Promise<TestProject> {
   const project = await createProject();
   const base = baseConfig();
@@ -43,7 +44,7 @@ async function fleetProject(
     project.configFile,
     stringify({
       ...base,
-      task: { ...(base.task as object), environment: { MIGRATIONS_DIR: dir } },
+      task: { ...(base.task as object), environment: { MIGRATIONS_DIR: dir }, ...task },
       database: { ...(base.database as object), tenants: { file: 'tenants.txt' } },
       migrations: { ...(base.migrations as object), directory: dir },
       fleet: { concurrency: 4, ...fleet },
@@ -139,6 +140,70 @@ describe('fleets of tenant databases', () => {
     expect([...results.values()].filter((r) => r.status === 'applied')).toHaveLength(49);
     for (const name of ['tenant_001', 'tenant_050']) {
       expect((await appliedMigrations(project.dir, name)).at(-1)).toBe('0013_fixture');
+    }
+  });
+
+  it("with the app's batch command, one process migrates a whole batch and results stay exact", async () => {
+    const names = tenants(20);
+    project = await fleetProject(
+      names,
+      { '0013_fixture.sql': failIn('tenant_012') },
+      {},
+      {
+        batchCommand: ['node', 'dist/migrate.js', '--batch'],
+      },
+    );
+    const run = await project.berth([
+      'migrate',
+      '--all',
+      '--batch-size',
+      '10',
+      '--on-error',
+      'continue',
+      '--json',
+    ]);
+    expect(run.code).toBe(4);
+    const results = byDatabase(run.stdout);
+    expect(results.size).toBe(20);
+    expect(new Set([...results.values()].map((r) => r.taskId)).size).toBe(2);
+    const failed = results.get('tenant_012');
+    expect(failed).toMatchObject({ status: 'failed', exitCode: 1, pending: ['0013_fixture'] });
+    expect((failed?.logExcerpt as string[]).join('\n')).toContain(
+      'fixture: tenant_012 refuses this migration',
+    );
+    expect([...results.values()].filter((r) => r.status === 'applied')).toHaveLength(19);
+    // The task log shows one process: a single "Applying 0001_auth" per tenant, all in one file.
+    const logs = await project.berth(['logs', String(failed?.taskId)]);
+    expect(logs.stdout.match(/::berth-begin tenant_/g)).toHaveLength(10);
+
+    // --on-error stop: the batch command stops at the failure; the rest of the batch is skipped.
+    const stop = await fleetProject(
+      tenants(5),
+      { '0013_fixture.sql': failIn('tenant_002') },
+      {},
+      {
+        batchCommand: ['node', 'dist/migrate.js', '--batch'],
+      },
+    );
+    try {
+      const r = await stop.berth([
+        'migrate',
+        '--all',
+        '--batch-size',
+        '5',
+        '--on-error',
+        'stop',
+        '--json',
+      ]);
+      expect([...byDatabase(r.stdout).values()].map((x) => [x.database, x.status])).toEqual([
+        ['tenant_001', 'applied'],
+        ['tenant_002', 'failed'],
+        ['tenant_003', 'skipped'],
+        ['tenant_004', 'skipped'],
+        ['tenant_005', 'skipped'],
+      ]);
+    } finally {
+      await stop.cleanup();
     }
   });
 

@@ -2,6 +2,10 @@
 //
 //   node dist/migrate.js           apply pending migrations        exit 0 ok, 1 failure
 //   node dist/migrate.js --check   report pending, change nothing  exit 0 none, 1 pending, 2 error
+//   node dist/migrate.js --batch   migrate every database in DATABASE_NAMES (comma-separated)
+//                                  in this one process, framing each with berth's batch markers
+//                                  (::berth-begin DB / ::berth-end DB CODE); exit 0 when all
+//                                  succeeded, else 1; BERTH_ON_ERROR=stop ends at the first failure
 //
 // stdout carries the progress lines berth and operators read; errors go to stderr. Nothing
 // printed may contain the database password, so every line passes through redact().
@@ -14,7 +18,12 @@ import {
   migrationStatus,
 } from './migrations.js';
 
-const USAGE = 'Usage: migrate [--check]';
+const USAGE = 'Usage: migrate [--check | --batch]';
+// berth's batch protocol (see berth's src/fleet/batch-script.ts); a per-tenant Node process
+// costs more than the tenant's DDL, so a batch reuses this one.
+const BEGIN_MARKER = '::berth-begin';
+const END_MARKER = '::berth-end';
+const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 // Exit codes. --check keeps "pending" (1) distinct from "could not tell" (2), so a pipeline
 // gate never mistakes an unreachable database for one that merely needs migrating.
@@ -25,13 +34,20 @@ const EXIT_CHECK_ERROR = 2;
 const EXIT_USAGE = 2;
 
 async function main(argv: readonly string[]): Promise<number> {
-  const unknown = argv.filter((arg) => arg !== '--check');
+  const unknown = argv.filter((arg) => arg !== '--check' && arg !== '--batch');
   if (unknown.length > 0) {
     printError(`unknown argument ${unknown.join(' ')}\n${USAGE}`);
     return EXIT_USAGE;
   }
   const check = argv.includes('--check');
   const failure = check ? EXIT_CHECK_ERROR : EXIT_FAILED;
+  if (argv.includes('--batch')) {
+    if (check) {
+      printError(`--batch and --check do not go together\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    return runBatch();
+  }
 
   let config: DatabaseConfig;
   try {
@@ -77,6 +93,52 @@ async function runApply(
       : `Applied ${applied.length} migration(s) to ${config.database}`,
   );
   return EXIT_OK;
+}
+
+async function runBatch(): Promise<number> {
+  const names = (process.env.DATABASE_NAMES ?? '').split(',').filter(Boolean);
+  const invalid = names.filter((name) => !DATABASE_NAME.test(name));
+  if (names.length === 0 || invalid.length > 0) {
+    printError(
+      names.length === 0
+        ? 'Missing required environment variable: DATABASE_NAMES'
+        : `DATABASE_NAMES has invalid database names: ${invalid.join(', ')}`,
+    );
+    return EXIT_USAGE;
+  }
+  let base: DatabaseConfig;
+  try {
+    base = loadDatabaseConfig({ ...process.env, DATABASE_NAME: names[0] });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    printError(error.message);
+    return EXIT_FAILED;
+  }
+  const dir = process.env.MIGRATIONS_DIR
+    ? resolve(process.env.MIGRATIONS_DIR)
+    : DEFAULT_MIGRATIONS_DIR;
+  const stopOnError = process.env.BERTH_ON_ERROR === 'stop';
+  // Everything goes to stdout in a batch, so a tenant's error lines can never land in
+  // another tenant's section of the log.
+  let worst = EXIT_OK;
+  for (const database of names) {
+    const config = { ...base, database };
+    const out = (line: string): void => void process.stdout.write(`${redact(line, config)}\n`);
+    out(`${BEGIN_MARKER} ${database}`);
+    let code: number;
+    try {
+      code = await runApply(config, dir, out, out);
+    } catch (error) {
+      out(`Error: ${errorMessage(error)}`);
+      code = EXIT_FAILED;
+    }
+    out(`${END_MARKER} ${database} ${code}`);
+    if (code !== EXIT_OK) {
+      worst = code;
+      if (stopOnError) break;
+    }
+  }
+  return worst;
 }
 
 async function runCheck(

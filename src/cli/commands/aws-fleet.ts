@@ -171,6 +171,7 @@ export async function awsMigrateCommand(
   const result = await migrateFleet(aws.backend, {
     databases,
     command: config.task.command,
+    batchCommand: config.task.batchCommand,
     concurrency: options.concurrency ?? config.fleet.concurrency,
     onError: options.onError ?? config.fleet.onError,
     batchSize: options.batchSize ?? config.fleet.batchSize,

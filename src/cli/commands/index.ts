@@ -1,38 +1,17 @@
 /** Routes a parsed command to its implementation; every command returns its exit code. */
 import { assertNever } from '../../core/errors.js';
+import type { CommandName } from '../command-names.js';
 import { createContext, type GlobalOptions } from '../context.js';
 
 export async function dispatch(
-  name: string,
+  name: CommandName,
   options: GlobalOptions & Record<string, unknown>,
   args: unknown[],
 ): Promise<number> {
   const ctx = createContext(options);
   // Commander validated the options against each command's declaration.
   const o = <T>(): T => options as unknown as T;
-  const command = name as
-    | 'migrate'
-    | 'verify'
-    | 'status'
-    | 'logs'
-    | 'pipeline'
-    | 'init'
-    | 'tasks-list'
-    | 'tasks-stop'
-    | 'runs-list'
-    | 'runs-show'
-    | 'config-validate'
-    | 'config-schema'
-    | 'local-stop'
-    | 'plan'
-    | 'up'
-    | 'down'
-    | 'show'
-    | 'iam-ci-policy'
-    | 'iam-github-oidc'
-    | 'build'
-    | 'push'
-    | 'ci-init';
+  const command = name;
   switch (command) {
     case 'migrate':
       return (await import('./migrate.js')).migrateCommand(ctx, o());
@@ -62,6 +41,8 @@ export async function dispatch(
       return (await import('./config.js')).configValidateCommand(ctx);
     case 'config-schema':
       return (await import('./config.js')).configSchemaCommand(ctx);
+    case 'local-start':
+      return (await import('./local.js')).localStartCommand(ctx);
     case 'local-stop':
       return (await import('./local.js')).localStopCommand(ctx);
     case 'plan':

@@ -14,3 +14,21 @@ export async function localStopCommand(ctx: Context): Promise<number> {
     );
   return ExitCode.ok;
 }
+
+export async function localStartCommand(ctx: Context): Promise<number> {
+  const local = openLocal(await ctx.config());
+  const secret = await local.postgres.ensureRunning();
+  const where = {
+    host: secret.host,
+    port: secret.port,
+    user: secret.username,
+    dataDir: local.paths.pgdata,
+    secretFile: local.paths.secret,
+  };
+  if (ctx.out.json) ctx.out.data({ running: true, ...where });
+  else
+    ctx.out.result(
+      `PostgreSQL 16 is up on ${where.host}:${where.port} (user ${where.user}; password in ${where.secretFile})`,
+    );
+  return ExitCode.ok;
+}

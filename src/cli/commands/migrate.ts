@@ -44,6 +44,7 @@ export async function migrateCommand(
   const result = await migrateFleet(local.backend, {
     databases,
     command: config.task.command,
+    batchCommand: config.task.batchCommand,
     concurrency: options.concurrency ?? config.fleet.concurrency,
     onError: options.onError ?? config.fleet.onError,
     batchSize: options.batchSize ?? config.fleet.batchSize,

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { BerthError, errorMessage, isBerthError } from '../../core/errors.js';
-import { ExitCode } from '../../core/exit-codes.js';
 import type { StageName } from '../../core/events.js';
 import { migrateFleet } from '../../fleet/run-fleet.js';
 import { selectDatabases } from '../../fleet/tenants.js';
@@ -29,8 +28,7 @@ import { ProcessRuntime } from '../../providers/local/process-runtime.js';
 import { newTaskId } from '../../tasks/task-id.js';
 import { tailLog } from '../../tasks/task-store.js';
 import type { Context } from '../context.js';
-import { formatDuration, table } from '../output.js';
-import { renderFleet, renderVerify } from '../render-fleet.js';
+import { pipelineExitCode, renderPipeline, tailOf } from '../render-pipeline.js';
 
 export interface PipelineOptions {
   database?: string[];
@@ -39,14 +37,6 @@ export interface PipelineOptions {
   concurrency?: number;
   runtime?: string;
 }
-
-const STAGE_EXIT: Record<StageName, number> = {
-  test: ExitCode.pipelineTestFailed,
-  build: ExitCode.pipelineBuildFailed,
-  push: ExitCode.pipelinePushFailed,
-  migrate: ExitCode.pipelineMigrateFailed,
-  verify: ExitCode.pipelineVerifyFailed,
-};
 
 export async function pipelineCommand(ctx: Context, options: PipelineOptions): Promise<number> {
   const loaded = await ctx.config();
@@ -213,6 +203,7 @@ export async function pipelineCommand(ctx: Context, options: PipelineOptions): P
       fleet = await migrateFleet(local.backend, {
         databases,
         command: config.task.command,
+        batchCommand: config.task.batchCommand,
         concurrency: options.concurrency ?? config.fleet.concurrency,
         onError: config.fleet.onError,
         batchSize: config.fleet.batchSize,
@@ -256,48 +247,7 @@ export async function pipelineCommand(ctx: Context, options: PipelineOptions): P
       verify: verify ?? null,
     });
   } else {
-    if (fleet) {
-      ctx.out.result('');
-      renderFleet(ctx.out, fleet);
-    }
-    if (verify) {
-      ctx.out.result('');
-      renderVerify(ctx.out, verify);
-    }
-    const c = ctx.out.color;
-    ctx.out.result('\nPipeline summary');
-    ctx.out.result(
-      table(
-        ['STAGE', 'RESULT', 'TIME', 'DETAIL'],
-        result.stages.map((s) => [
-          s.name,
-          s.status === 'passed'
-            ? c.green(s.status)
-            : s.status === 'failed'
-              ? c.red(s.status)
-              : c.yellow(s.status),
-          formatDuration(s.durationMs),
-          (s.detail ?? '').split('\n')[0] ?? '',
-        ]),
-      ),
-    );
-    const failed = result.stages.find((s) => s.status === 'failed');
-    if (failed?.detail?.includes('\n'))
-      ctx.out.result(
-        `\n${failed.name} output (tail):\n${failed.detail.split('\n').slice(1).join('\n')}`,
-      );
-    ctx.out.result(
-      result.ok
-        ? `\n${c.green('✓')} pipeline passed in ${formatDuration(result.durationMs)}`
-        : `\n${c.red('✗')} pipeline failed at ${result.failedStage ?? 'interrupt'}`,
-    );
+    renderPipeline(ctx.out, result, { fleet, verify, title: 'Pipeline summary' });
   }
-  if (ctx.interrupted()) return ExitCode.interrupted;
-  return result.failedStage ? STAGE_EXIT[result.failedStage] : ExitCode.ok;
-}
-
-/** The log tail a build error carries in its details, for the stage's detail lines. */
-function tailOf(details: Record<string, unknown> | undefined): string[] {
-  const tail = details?.tail;
-  return Array.isArray(tail) ? tail.filter((l): l is string => typeof l === 'string') : [];
+  return pipelineExitCode(result, ctx.interrupted());
 }

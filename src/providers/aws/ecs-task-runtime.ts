@@ -26,7 +26,7 @@ import { mkdir } from 'node:fs/promises';
 import { BerthError, errorMessage } from '../../core/errors.js';
 import type { Reporter } from '../../core/events.js';
 import { redactor } from '../../core/redact.js';
-import type { TaskStore } from '../../tasks/task-store.js';
+import { startRecord, stopRecord, type TaskStore } from '../../tasks/task-store.js';
 import type { TaskOutcome, TaskRecord, TaskRuntime, TaskSpec } from '../../tasks/task.js';
 import { startedBy, taskTags } from './aws-tasks.js';
 import type { ContainerOverride, EcsFailure, EcsTask, EcsTasksApi } from './ecs-api.js';
@@ -114,16 +114,7 @@ export class EcsTaskRuntime implements TaskRuntime {
     const write = (line: string) => log.write(`${redactor.redact(line)}\n`);
     const started = this.now();
     const record: EcsTaskRecord = {
-      id: spec.id,
-      kind: spec.kind,
-      runtime: this.name,
-      databases: spec.databases,
-      command: spec.command,
-      status: 'RUNNING',
-      exitCode: null,
-      startedAt: new Date(started).toISOString(),
-      logFile,
-      ...(this.options.runId ? { runId: this.options.runId } : {}),
+      ...startRecord(spec, this.name, logFile, started, this.options.runId),
       cluster: context.cluster,
       taskDefinitionArn: context.taskDefinitionArn,
       image: context.image,
@@ -141,11 +132,12 @@ export class EcsTaskRuntime implements TaskRuntime {
       throw error;
     } finally {
       await closeLog(log);
-      record.status = 'STOPPED';
-      record.exitCode = outcome?.exitCode ?? null;
-      record.stoppedAt = new Date(this.now()).toISOString();
       const reason = outcome ? outcome.stoppedReason : `could not run: ${failure ?? 'unknown'}`;
-      if (reason) record.stoppedReason = reason;
+      stopRecord(
+        record,
+        { exitCode: outcome?.exitCode ?? null, ...(reason ? { stoppedReason: reason } : {}) },
+        this.now(),
+      );
       await store.save(record);
     }
   }

@@ -19,7 +19,7 @@ import { BerthError } from '../../core/errors.js';
 import { redactor } from '../../core/redact.js';
 import { engineEnv, exec as defaultExec, type Exec } from '../../image/exec.js';
 import type { TaskOutcome, TaskRecord, TaskRuntime, TaskSpec } from '../../tasks/task.js';
-import type { TaskStore } from '../../tasks/task-store.js';
+import { startRecord, stopRecord, type TaskStore } from '../../tasks/task-store.js';
 
 export interface ContainerRuntimeOptions {
   /** The container CLI (local.containerCli); honours DOCKER_HOST. */
@@ -108,18 +108,7 @@ export class ContainerRuntime implements TaskRuntime {
     await mkdir(store.logsDir, { recursive: true });
     const log = createWriteStream(logFile, { flags: 'a' });
     const started = Date.now();
-    const record: TaskRecord = {
-      id: spec.id,
-      kind: spec.kind,
-      runtime: this.name,
-      databases: spec.databases,
-      command: spec.command,
-      status: 'RUNNING',
-      exitCode: null,
-      startedAt: new Date(started).toISOString(),
-      logFile,
-      ...(this.options.runId ? { runId: this.options.runId } : {}),
-    };
+    const record: TaskRecord = startRecord(spec, this.name, logFile, started, this.options.runId);
     const name = containerName(spec.id);
     const env = cliEnvironment(spec);
     const args = runArgs(this.options, spec);
@@ -195,12 +184,7 @@ export class ContainerRuntime implements TaskRuntime {
     });
 
     await new Promise<void>((r) => log.end(r));
-    record.status = 'STOPPED';
-    record.exitCode = outcome.exitCode;
-    record.stoppedAt = new Date().toISOString();
-    if (outcome.stoppedReason) record.stoppedReason = outcome.stoppedReason;
-    delete record.pid;
-    await store.save(record);
+    await store.save(stopRecord(record, outcome, Date.now()));
     return outcome;
   }
 }

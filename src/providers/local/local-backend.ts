@@ -175,7 +175,7 @@ export class LocalBackend implements FleetBackend {
     return undefined;
   }
 
-  async taskBudget(): Promise<number> {
+  async connectionBudget(): Promise<number> {
     const secret = await this.connectionSecret();
     const client = new pg.Client(clientConfig(secret, 'postgres'));
     await client.connect();
@@ -184,8 +184,8 @@ export class LocalBackend implements FleetBackend {
         "SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved",
       );
       const row = rows[0] ?? { max: 100, reserved: 3 };
-      // Per task: berth's lock connection plus the migrate command's own; probes share the rest.
-      return Math.max(1, Math.floor((row.max - row.reserved - this.probeConcurrency) / 2));
+      // Probes keep their share; locks and the tasks' own connections get the rest.
+      return Math.max(2, row.max - row.reserved - this.probeConcurrency);
     } finally {
       await client.end();
     }

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import readline from 'node:readline';
 import { redactor } from '../../core/redact.js';
 import type { TaskOutcome, TaskRecord, TaskRuntime, TaskSpec } from '../../tasks/task.js';
-import type { TaskStore } from '../../tasks/task-store.js';
+import { startRecord, stopRecord, type TaskStore } from '../../tasks/task-store.js';
 
 export interface ProcessRuntimeOptions {
   cwd: string;
@@ -30,18 +30,7 @@ export class ProcessRuntime implements TaskRuntime {
     await mkdir(store.logsDir, { recursive: true });
     const log = createWriteStream(logFile, { flags: 'a' });
     const started = Date.now();
-    const record: TaskRecord = {
-      id: spec.id,
-      kind: spec.kind,
-      runtime: this.name,
-      databases: spec.databases,
-      command: spec.command,
-      status: 'RUNNING',
-      exitCode: null,
-      startedAt: new Date(started).toISOString(),
-      logFile,
-      ...(this.options.runId ? { runId: this.options.runId } : {}),
-    };
+    const record: TaskRecord = startRecord(spec, this.name, logFile, started, this.options.runId);
 
     const [program, ...args] = spec.command;
     const env: Record<string, string> = { ...spec.environment };
@@ -108,12 +97,7 @@ export class ProcessRuntime implements TaskRuntime {
     });
 
     await new Promise<void>((r) => log.end(r));
-    record.status = 'STOPPED';
-    record.exitCode = outcome.exitCode;
-    record.stoppedAt = new Date().toISOString();
-    if (outcome.stoppedReason) record.stoppedReason = outcome.stoppedReason;
-    delete record.pid;
-    await store.save(record);
+    await store.save(stopRecord(record, outcome, Date.now()));
     return outcome;
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * The pipeline's human summary and exit code, shared by the local and aws pipelines: the
+ * fleet and verify tables, one row per stage, the failing stage's output tail.
+ */
+import { ExitCode } from '../core/exit-codes.js';
+import type { StageName } from '../core/events.js';
+import type { FleetResult } from '../fleet/types.js';
+import type { VerifyResult } from '../fleet/verify.js';
+import type { PipelineResult } from '../pipeline/run-pipeline.js';
+import { formatDuration, table, type Output } from './output.js';
+import { renderFleet, renderVerify } from './render-fleet.js';
+
+const STAGE_EXIT: Record<StageName, number> = {
+  test: ExitCode.pipelineTestFailed,
+  build: ExitCode.pipelineBuildFailed,
+  push: ExitCode.pipelinePushFailed,
+  migrate: ExitCode.pipelineMigrateFailed,
+  verify: ExitCode.pipelineVerifyFailed,
+};
+
+export function pipelineExitCode(result: PipelineResult, interrupted: boolean): number {
+  if (interrupted) return ExitCode.interrupted;
+  return result.failedStage ? STAGE_EXIT[result.failedStage] : ExitCode.ok;
+}
+
+export function renderPipeline(
+  out: Output,
+  result: PipelineResult,
+  parts: { fleet?: FleetResult | undefined; verify?: VerifyResult | undefined; title: string },
+): void {
+  if (parts.fleet) {
+    out.result('');
+    renderFleet(out, parts.fleet);
+  }
+  if (parts.verify) {
+    out.result('');
+    renderVerify(out, parts.verify);
+  }
+  const c = out.color;
+  out.result(`\n${parts.title}`);
+  out.result(
+    table(
+      ['STAGE', 'RESULT', 'TIME', 'DETAIL'],
+      result.stages.map((s) => [
+        s.name,
+        s.status === 'passed'
+          ? c.green(s.status)
+          : s.status === 'failed'
+            ? c.red(s.status)
+            : c.yellow(s.status),
+        formatDuration(s.durationMs),
+        (s.detail ?? '').split('\n')[0] ?? '',
+      ]),
+    ),
+  );
+  const failed = result.stages.find((s) => s.status === 'failed');
+  if (failed?.detail?.includes('\n')) {
+    out.result(`\n${failed.name} output (tail):\n${failed.detail.split('\n').slice(1).join('\n')}`);
+  }
+  out.result(
+    result.ok
+      ? `\n${c.green('✓')} pipeline passed in ${formatDuration(result.durationMs)}`
+      : `\n${c.red('✗')} pipeline failed at ${result.failedStage ?? 'interrupt'}`,
+  );
+}
+
+/** The log tail a build error carries in its details, for the stage's detail lines. */
+export function tailOf(details: Record<string, unknown> | undefined): string[] {
+  const tail = details?.tail;
+  return Array.isArray(tail) ? tail.filter((l): l is string => typeof l === 'string') : [];
+}
