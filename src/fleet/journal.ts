@@ -3,7 +3,7 @@
  * (run.json) and one line per finished database (results.ndjson, appended as each finishes,
  * so a SIGKILL loses at most the databases in flight). `migrate --resume` reads it back.
  */
-import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../core/atomic-write.js';
@@ -46,8 +46,17 @@ export class RunJournal {
     await writeFileAtomic(path.join(this.dir, 'run.json'), `${JSON.stringify(meta, null, 2)}\n`);
   }
 
+  private results: Promise<FileHandle> | undefined;
+
+  /** Appends one result; the file stays open for the run (one open, not one per database). */
   async record(result: DatabaseResult): Promise<void> {
-    await appendFile(path.join(this.dir, 'results.ndjson'), `${JSON.stringify(result)}\n`);
+    this.results ??= open(path.join(this.dir, 'results.ndjson'), 'a');
+    await (await this.results).write(`${JSON.stringify(result)}\n`);
+  }
+
+  async close(): Promise<void> {
+    if (this.results) await (await this.results).close();
+    this.results = undefined;
   }
 }
 

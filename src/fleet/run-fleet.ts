@@ -185,21 +185,39 @@ export async function migrateFleet(
     try {
       // 3a. Locks, then a fresh look under the lock.
       const ready: string[] = [];
-      for (const database of batch) {
-        const lease = await backend.lock(database, options.lockWaitMs, options.signal);
-        if (!lease) {
+      // All of the batch's locks at once: each is a connection to a different database.
+      const attempts = await Promise.allSettled(
+        batch.map((database) => backend.lock(database, options.lockWaitMs, options.signal)),
+      );
+      batch.forEach((database, i) => {
+        const attempt = attempts[i];
+        if (attempt?.status === 'fulfilled' && attempt.value) leases.set(database, attempt.value);
+      });
+      for (const [i, database] of batch.entries()) {
+        if (leases.has(database)) {
+          ready.push(database);
+          continue;
+        }
+        const attempt = attempts[i];
+        if (attempt?.status === 'rejected') {
           await finish({
             database,
-            status: 'locked',
+            status: 'failed',
             applied: [],
             pending: before.get(database)?.pending ?? [],
-            reason: `another migration run held the lock for more than ${Math.round(options.lockWaitMs / 1000)}s; nothing was applied`,
+            reason: `could not take the migration lock: ${errorMessage(attempt.reason)}`,
             durationMs: now() - batchStart,
           });
           continue;
         }
-        leases.set(database, lease);
-        ready.push(database);
+        await finish({
+          database,
+          status: 'locked',
+          applied: [],
+          pending: before.get(database)?.pending ?? [],
+          reason: `another migration run held the lock for more than ${Math.round(options.lockWaitMs / 1000)}s; nothing was applied`,
+          durationMs: now() - batchStart,
+        });
       }
       if (ready.length === 0) return;
       const underLock = await probeLeased(ready, leases);
@@ -375,6 +393,7 @@ export async function migrateFleet(
   for (const database of options.databases) {
     if (!results.has(database)) await skip(database, 'not started');
   }
+  await journal.close();
   meta.state = options.signal?.aborted ? 'interrupted' : 'finished';
   meta.finishedAt = new Date(now()).toISOString();
   meta.counts = { ...counts };
