@@ -100,52 +100,13 @@ export async function migrateFleet(
   await backend.prepare(options.databases, { create: true });
   const known = await backend.migrations();
 
-  // 1. Probe: who has work to do?
-  const before = new Map<string, ProbeResult>();
-  await backend.probe(options.databases, (p) => before.set(p.database, p), options.signal);
-  const todo: string[] = [];
-  const unreadable: ProbeResult[] = [];
-  const upToDate: string[] = [];
-  for (const database of options.databases) {
-    const probe = before.get(database);
-    if (probe?.error) unreadable.push(probe);
-    else if (probe && probe.exists && probe.pendingKnown && probe.pending.length === 0)
-      upToDate.push(database);
-    else todo.push(database);
-  }
-  options.reporter.emit({
-    type: 'fleet-probed',
-    runId,
-    pending: todo.length,
-    upToDate: upToDate.length,
-    missing: options.databases.filter(
-      (d) => before.get(d)?.exists === false && !before.get(d)?.error,
-    ).length,
-  });
-  for (const probe of unreadable) {
-    await finish({
-      database: probe.database,
-      status: 'failed',
-      applied: [],
-      pending: [],
-      reason: `could not read the database: ${probe.error}`,
-      durationMs: 0,
-    });
-  }
-  for (const database of upToDate)
-    await finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: 0 });
-
-  // 2. Batches, bounded concurrency.
-  const batches: string[][] = [];
-  for (let i = 0; i < todo.length; i += options.batchSize)
-    batches.push(todo.slice(i, i + options.batchSize));
+  // Connections: each task holds one lock connection per database in its batch, plus its own.
   let concurrency = options.concurrency;
-  // Each task holds one lock connection per database in its batch, plus its own.
-  const connections = todo.length > 0 ? await backend.connectionBudget?.() : undefined;
+  const connections = total > 0 ? await backend.connectionBudget?.() : undefined;
   const budget =
     connections === undefined
       ? undefined
-      : Math.max(1, Math.floor(connections / (Math.min(options.batchSize, todo.length) + 1)));
+      : Math.max(1, Math.floor(connections / (Math.min(options.batchSize, total) + 1)));
   if (budget !== undefined && concurrency > budget) {
     options.reporter.emit({
       type: 'message',
@@ -155,6 +116,7 @@ export async function migrateFleet(
     concurrency = budget;
   }
   const limit = pLimit(concurrency);
+  const before = new Map<string, ProbeResult>();
   const skip = (database: string, reason: string) =>
     finish({
       database,
@@ -165,8 +127,12 @@ export async function migrateFleet(
       durationMs: 0,
     });
 
-  await Promise.all(
-    batches.map((batch) =>
+  // 1 + 2. Probe and migrate overlap: databases are taken in fleet order as soon as their
+  // probe has answered (up-to-date ones are reported at once, the rest fill batches), so the
+  // first task starts while the rest of a large fleet is still being probed.
+  const finishing: Promise<unknown>[] = [];
+  const dispatch = (batch: string[]) =>
+    finishing.push(
       limit(async () => {
         if (options.signal?.aborted)
           return Promise.all(batch.map((d) => skip(d, 'interrupted before it started')));
@@ -176,8 +142,76 @@ export async function migrateFleet(
           );
         return runBatch(batch);
       }),
-    ),
+    );
+  let cursor = 0;
+  let filling: string[] = [];
+  let pendingCount = 0;
+  let upToDateCount = 0;
+  let missing = 0;
+  const advance = () => {
+    for (; cursor < total; cursor++) {
+      const database = options.databases[cursor] ?? '';
+      const probe = before.get(database);
+      if (!probe) return;
+      if (probe.error) {
+        finishing.push(
+          finish({
+            database,
+            status: 'failed',
+            applied: [],
+            pending: [],
+            reason: `could not read the database: ${probe.error}`,
+            durationMs: 0,
+          }),
+        );
+      } else if (probe.exists && probe.pendingKnown && probe.pending.length === 0) {
+        upToDateCount++;
+        finishing.push(
+          finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: 0 }),
+        );
+      } else {
+        pendingCount++;
+        if (!probe.exists) missing++;
+        filling.push(database);
+        if (filling.length >= options.batchSize) {
+          dispatch(filling);
+          filling = [];
+        }
+      }
+    }
+  };
+  await backend.probe(
+    options.databases,
+    (p) => {
+      before.set(p.database, p);
+      advance();
+    },
+    options.signal,
   );
+  // A database the probe never answered for (an interrupt) joins a batch, which reports it
+  // skipped: every database gets exactly one result.
+  for (const database of options.databases) {
+    if (!before.has(database)) {
+      before.set(database, {
+        database,
+        exists: false,
+        tables: 0,
+        applied: [],
+        pending: known ?? [],
+        pendingKnown: false,
+      });
+    }
+  }
+  advance();
+  if (filling.length > 0) dispatch(filling);
+  options.reporter.emit({
+    type: 'fleet-probed',
+    runId,
+    pending: pendingCount,
+    upToDate: upToDateCount,
+    missing,
+  });
+  await Promise.all(finishing);
 
   async function runBatch(batch: string[]): Promise<void> {
     const batchStart = now();
