@@ -1,7 +1,7 @@
 // npm run bench: start-up, migrate on fresh and up-to-date fleets, written to
 // bench/results/latest.json (figures are medians of several runs). Pass section names to run
 // only some: `node bench/run.mjs startup migrate3`.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, createProject, dropDatabases, median, runBerth } from './lib.mjs';
@@ -67,5 +67,10 @@ for (const section of ['fleet', 'aws']) {
 
 const out = path.join(ROOT, 'bench/results/latest.json');
 await mkdir(path.dirname(out), { recursive: true });
+if (only.length > 0) {
+  // A partial run updates its own figures and keeps the others.
+  const previous = await readFile(out, 'utf8').then(JSON.parse, () => ({ figures: {} }));
+  results.figures = { ...previous.figures, ...results.figures };
+}
 await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
 log('wrote', path.relative(ROOT, out));
