@@ -8,6 +8,7 @@
  * AWS SDK (tests pass the in-memory fake), `clock` and `sleep` replace time (tests drive
  * ECS time with the fake's clock), `exec` replaces git, `confirm` the terminal prompt.
  */
+import { migrateOptions, verifyOptions } from '../../fleet/fleet-options.js';
 import path from 'node:path';
 import { assertAwsReady, type LoadedConfig } from '../../config/load-config.js';
 import { BerthError } from '../../core/errors.js';
@@ -168,20 +169,15 @@ export async function awsMigrateCommand(
   const aws = openAwsFleet(ctx, opened, deps, image);
   // The revision and the network first: a stack that is not there is an error, not a run.
   await aws.context();
-  const result = await migrateFleet(aws.backend, {
-    databases,
-    command: config.task.command,
-    batchCommand: config.task.batchCommand,
-    concurrency: options.concurrency ?? config.fleet.concurrency,
-    onError: options.onError ?? config.fleet.onError,
-    batchSize: options.batchSize ?? config.fleet.batchSize,
-    lockWaitMs: config.migrations.lockWaitSeconds * 1000,
-    timeoutMs: config.task.timeoutSeconds * 1000,
-    runsDir: aws.paths.runs,
-    reporter: ctx.reporter,
-    signal: ctx.signal,
-    ...(resumedFrom ? { resumedFrom } : {}),
-  });
+  const result = await migrateFleet(
+    aws.backend,
+    migrateOptions(
+      config,
+      aws.paths.runs,
+      { databases, reporter: ctx.reporter, signal: ctx.signal },
+      { ...options, resumedFrom },
+    ),
+  );
   printFleet(ctx, result);
   return fleetExitCode(result, ctx.interrupted());
 }
@@ -204,15 +200,14 @@ export async function awsVerifyCommand(
     all: options.all,
   });
   const aws = openAwsFleet(ctx, opened, deps, options.image);
-  const result = await verifyFleet(aws.backend, {
-    databases,
-    expectedTables: config.database.expectedTables,
-    checkCommand: options.skipCheck ? undefined : config.task.checkCommand,
-    concurrency: config.fleet.concurrency,
-    timeoutMs: config.task.timeoutSeconds * 1000,
-    reporter: ctx.reporter,
-    signal: ctx.signal,
-  });
+  const result = await verifyFleet(
+    aws.backend,
+    verifyOptions(
+      config,
+      { databases, reporter: ctx.reporter, signal: ctx.signal },
+      { skipCheck: Boolean(options.skipCheck) },
+    ),
+  );
   if (ctx.out.json) ctx.out.data(result);
   else renderVerify(ctx.out, result);
   if (ctx.interrupted()) return ExitCode.interrupted;

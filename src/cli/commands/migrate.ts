@@ -1,3 +1,4 @@
+import { migrateOptions } from '../../fleet/fleet-options.js';
 import { BerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { listRuns, readRun } from '../../fleet/journal.js';
@@ -41,20 +42,15 @@ export async function migrateCommand(
     () => local.fleet(),
   );
 
-  const result = await migrateFleet(local.backend, {
-    databases,
-    command: config.task.command,
-    batchCommand: config.task.batchCommand,
-    concurrency: options.concurrency ?? config.fleet.concurrency,
-    onError: options.onError ?? config.fleet.onError,
-    batchSize: options.batchSize ?? config.fleet.batchSize,
-    lockWaitMs: config.migrations.lockWaitSeconds * 1000,
-    timeoutMs: config.task.timeoutSeconds * 1000,
-    runsDir: local.paths.runs,
-    reporter: ctx.reporter,
-    signal: ctx.signal,
-    ...(resumedFrom ? { resumedFrom } : {}),
-  });
+  const result = await migrateFleet(
+    local.backend,
+    migrateOptions(
+      config,
+      local.paths.runs,
+      { databases, reporter: ctx.reporter, signal: ctx.signal },
+      { ...options, resumedFrom },
+    ),
+  );
   printFleet(ctx, result);
   return fleetExitCode(result, ctx.interrupted());
 }

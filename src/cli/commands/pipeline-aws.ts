@@ -9,6 +9,7 @@
  * Build and push are injected (`deps.build`, `deps.push`), so the sequencing is tested
  * without a container engine; by default they are src/image's buildStack and pushStack.
  */
+import { migrateOptions, verifyOptions } from '../../fleet/fleet-options.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedConfig } from '../../config/load-config.js';
@@ -149,19 +150,15 @@ export async function runAwsPipeline(
       // Exactly what was pushed (`<ECR uri>@sha256:…` of the git SHA tag), as the workflow
       // `berth ci init` writes passes it to `migrate --image`.
       aws = openAwsFleet(ctx, opened, deps, pushed.imageRef);
-      fleet = await migrateFleet(aws.backend, {
-        databases,
-        command: config.task.command,
-        batchCommand: config.task.batchCommand,
-        concurrency: options.concurrency ?? config.fleet.concurrency,
-        onError: config.fleet.onError,
-        batchSize: config.fleet.batchSize,
-        lockWaitMs: config.migrations.lockWaitSeconds * 1000,
-        timeoutMs: config.task.timeoutSeconds * 1000,
-        runsDir: paths.runs,
-        reporter: ctx.reporter,
-        ...(signal ? { signal } : {}),
-      });
+      fleet = await migrateFleet(
+        aws.backend,
+        migrateOptions(
+          config,
+          paths.runs,
+          { databases, reporter: ctx.reporter, signal },
+          { concurrency: options.concurrency },
+        ),
+      );
       const n = fleet.counts;
       const context = await aws.context();
       return {
@@ -171,15 +168,10 @@ export async function runAwsPipeline(
     },
     verify: async (signal) => {
       if (!aws) return { status: 'failed', detail: 'migrate did not run' };
-      verify = await verifyFleet(aws.backend, {
-        databases,
-        expectedTables: config.database.expectedTables,
-        checkCommand: config.task.checkCommand,
-        concurrency: config.fleet.concurrency,
-        timeoutMs: config.task.timeoutSeconds * 1000,
-        reporter: ctx.reporter,
-        ...(signal ? { signal } : {}),
-      });
+      verify = await verifyFleet(
+        aws.backend,
+        verifyOptions(config, { databases, reporter: ctx.reporter, signal }),
+      );
       const complete = verify.databases.filter((d) => d.ok).length;
       return {
         status: verify.ok ? 'passed' : 'failed',

@@ -1,3 +1,4 @@
+import { migrateOptions, verifyOptions } from '../../fleet/fleet-options.js';
 import path from 'node:path';
 import { BerthError, errorMessage, isBerthError } from '../../core/errors.js';
 import type { StageName } from '../../core/events.js';
@@ -200,34 +201,25 @@ export async function pipelineCommand(ctx: Context, options: PipelineOptions): P
             ? `tasks run as containers from ${runtime.image ?? ''} (${runtime.reason})`
             : `tasks run as host processes: ${runtime.reason}`,
       });
-      fleet = await migrateFleet(local.backend, {
-        databases,
-        command: config.task.command,
-        batchCommand: config.task.batchCommand,
-        concurrency: options.concurrency ?? config.fleet.concurrency,
-        onError: config.fleet.onError,
-        batchSize: config.fleet.batchSize,
-        lockWaitMs: config.migrations.lockWaitSeconds * 1000,
-        timeoutMs: config.task.timeoutSeconds * 1000,
-        runsDir: local.paths.runs,
-        reporter: ctx.reporter,
-        ...(signal ? { signal } : {}),
-      });
+      fleet = await migrateFleet(
+        local.backend,
+        migrateOptions(
+          config,
+          local.paths.runs,
+          { databases, reporter: ctx.reporter, signal },
+          { concurrency: options.concurrency },
+        ),
+      );
       const n = fleet.counts;
       const on = runtime.runtime === 'container' ? 'as containers' : 'as host processes';
       const detail = `${n.applied} applied, ${n.upToDate} up to date, ${n.failed} failed, ${n.locked} locked, ${n.skipped} skipped (${on})`;
       return { status: fleet.ok ? 'passed' : 'failed', detail };
     },
     verify: async (signal) => {
-      verify = await verifyFleet(local.backend, {
-        databases,
-        expectedTables: config.database.expectedTables,
-        checkCommand: config.task.checkCommand,
-        concurrency: config.fleet.concurrency,
-        timeoutMs: config.task.timeoutSeconds * 1000,
-        reporter: ctx.reporter,
-        ...(signal ? { signal } : {}),
-      });
+      verify = await verifyFleet(
+        local.backend,
+        verifyOptions(config, { databases, reporter: ctx.reporter, signal }),
+      );
       const complete = verify.databases.filter((d) => d.ok).length;
       return {
         status: verify.ok ? 'passed' : 'failed',

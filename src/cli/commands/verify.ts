@@ -1,3 +1,4 @@
+import { verifyOptions } from '../../fleet/fleet-options.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { selectDatabases } from '../../fleet/tenants.js';
 import { verifyFleet } from '../../fleet/verify.js';
@@ -31,15 +32,14 @@ export async function verifyCommand(
     databases: options.database,
     all: options.all,
   });
-  const result = await verifyFleet(local.backend, {
-    databases,
-    expectedTables: config.database.expectedTables,
-    checkCommand: options.skipCheck ? undefined : config.task.checkCommand,
-    concurrency: config.fleet.concurrency,
-    timeoutMs: config.task.timeoutSeconds * 1000,
-    reporter: ctx.reporter,
-    signal: ctx.signal,
-  });
+  const result = await verifyFleet(
+    local.backend,
+    verifyOptions(
+      config,
+      { databases, reporter: ctx.reporter, signal: ctx.signal },
+      { skipCheck: Boolean(options.skipCheck) },
+    ),
+  );
   if (ctx.out.json) ctx.out.data(result);
   else renderVerify(ctx.out, result);
   if (ctx.interrupted()) return ExitCode.interrupted;
