@@ -42,7 +42,8 @@ export interface FleetResult {
 export interface ProbeResult {
   database: string;
   exists: boolean;
-  tables: number;
+  /** Tables in the schema; absent when not counted (migrate's reads under its lock). */
+  tables?: number;
   applied: string[];
   pending: string[];
   /** False when berth does not know the app's migrations: `pending` is then empty, not "none". */
@@ -62,6 +63,13 @@ export interface Lease {
   probe?: () => Promise<ProbeResult>;
 }
 
+/** A database read under its migration lock, when the lock was free: see FleetBackend.claim. */
+export interface Claim {
+  probe: ProbeResult;
+  /** Absent when another session holds the lock or the database could not be read. */
+  lease?: Lease;
+}
+
 /** What the fleet runner needs from a provider; local and aws implement it. */
 export interface FleetBackend {
   readonly provider: 'local' | 'aws';
@@ -76,6 +84,14 @@ export interface FleetBackend {
     onResult: (result: ProbeResult) => void,
     signal?: AbortSignal,
   ): Promise<void>;
+  /**
+   * Optional, for providers that reach the databases directly (local): one connection tries
+   * the migration lock and probes. migrate then holds a database with pending work from the
+   * moment it is found until its batch has run, instead of probing it, connecting again to
+   * lock it and probing it again under the lock. Called at most `claimConcurrency` at a time.
+   */
+  claim?(database: string): Promise<Claim>;
+  readonly claimConcurrency?: number;
   /** Takes the migration lock on a database, waiting at most `waitMs`; undefined when still held elsewhere. */
   lock(database: string, waitMs: number, signal?: AbortSignal): Promise<Lease | undefined>;
   /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecordingReporter } from '../../src/core/events.js';
 import { migrateFleet } from '../../src/fleet/run-fleet.js';
-import type { FleetBackend, Lease, ProbeResult } from '../../src/fleet/types.js';
+import type { Claim, FleetBackend, Lease, ProbeResult } from '../../src/fleet/types.js';
 import type { TaskOutcome, TaskSpec } from '../../src/tasks/task.js';
 
 const MIGRATIONS = ['0001_a', '0002_b'];
@@ -16,6 +16,8 @@ class FakeBackend implements FleetBackend {
   readonly locked = new Set<string>();
   readonly specs: TaskSpec[] = [];
   unreadable = new Set<string>();
+  /** How long each task "runs": long enough for claims to run ahead of the batches. */
+  taskMs = 0;
   constructor(
     private readonly dir: string,
     private readonly behave: (
@@ -27,6 +29,7 @@ class FakeBackend implements FleetBackend {
     name: 'fake',
     run: async (spec: TaskSpec): Promise<TaskOutcome> => {
       this.specs.push(spec);
+      if (this.taskMs > 0) await new Promise((r) => setTimeout(r, this.taskMs));
       const { exitCode, log, stoppedReason } = this.behave(spec, this);
       const logFile = path.join(this.dir, `${spec.id}.log`);
       await writeFile(logFile, log.map((l) => `${l}\n`).join(''));
@@ -76,6 +79,67 @@ class FakeBackend implements FleetBackend {
   migrate(database: string, upTo = MIGRATIONS.length): void {
     this.applied.set(database, MIGRATIONS.slice(0, upTo));
   }
+}
+
+/**
+ * A provider that claims (local's shape): one "connection" per claim that takes the lock and
+ * probes. Counts the connections open at once and every lock() call.
+ */
+class ClaimingBackend extends FakeBackend {
+  readonly claimConcurrency = 4;
+  open = 0;
+  peakOpen = 0;
+  lockCalls: string[] = [];
+  failClaim = new Set<string>();
+  private connect(): void {
+    this.open++;
+    this.peakOpen = Math.max(this.peakOpen, this.open);
+  }
+  claim = async (database: string): Promise<Claim> => {
+    this.connect();
+    await new Promise((r) => setTimeout(r, 1));
+    if (this.failClaim.has(database)) {
+      this.open--;
+      throw new Error('the server closed the connection');
+    }
+    const probe = this.read(database);
+    if (this.locked.has(database) || probe.error) {
+      this.open--;
+      return { probe };
+    }
+    let released = false;
+    return {
+      probe,
+      lease: {
+        probe: () => Promise.resolve(this.read(database)),
+        release: () => {
+          if (released) throw new Error(`lease on ${database} released twice`);
+          released = true;
+          this.open--;
+          return Promise.resolve();
+        },
+      },
+    };
+  };
+  override lock = (database: string): Promise<Lease | undefined> => {
+    this.lockCalls.push(database);
+    return Promise.resolve(undefined);
+  };
+}
+
+/** A batch task that migrates every database it was given, with berth's markers. */
+const migrateBatch = (spec: TaskSpec, b: FakeBackend) => {
+  const log: string[] = [];
+  for (const database of spec.databases) {
+    b.migrate(database);
+    log.push(`::berth-begin ${database}`, 'Applying 0001_a', `::berth-end ${database} 0`);
+  }
+  return { exitCode: 0, log };
+};
+
+async function claimingFleet(behave: ConstructorParameters<typeof FakeBackend>[1]) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-unit-fleet-'));
+  return { backend: new ClaimingBackend(dir, behave), runsDir: path.join(dir, 'runs') };
 }
 
 async function fleet(behave: ConstructorParameters<typeof FakeBackend>[1]) {
@@ -195,5 +259,86 @@ describe('migrateFleet', () => {
     expect(
       finished.map((e) => (e.type === 'database-finished' ? e.counts.total : 0)).sort(),
     ).toEqual([1, 2, 3]);
+  });
+
+  describe('with a provider that claims databases', () => {
+    const names = (n: number) =>
+      Array.from({ length: n }, (_, i) => `t${String(i).padStart(3, '0')}`);
+
+    it('holds each database with work from its claim until its batch ran, within the gate, and releases every one', async () => {
+      const { backend, runsDir } = await claimingFleet(migrateBatch);
+      backend.taskMs = 20;
+      const databases = names(60);
+      for (const d of databases.slice(0, 10)) backend.migrate(d);
+      const result = await migrateFleet(
+        backend,
+        options(runsDir, databases, { concurrency: 2, batchSize: 5 }),
+      );
+      expect(result.ok).toBe(true);
+      expect(result.counts).toMatchObject({ upToDate: 10, applied: 50 });
+      // Up-to-date databases got no task; every other one exactly one, in batches of 5.
+      expect(backend.specs.flatMap((s) => s.databases).sort()).toEqual(databases.slice(10));
+      expect(backend.specs.every((s) => s.databases.length === 5)).toBe(true);
+      // Claimed databases were already locked: no second connection to lock them.
+      expect(backend.lockCalls).toEqual([]);
+      // Running batches, one waiting, and the claims in flight: (2 + 1) × 5 + 4.
+      expect(backend.peakOpen).toBeGreaterThan(5);
+      expect(backend.peakOpen).toBeLessThanOrEqual(19);
+      expect(backend.open).toBe(0);
+    });
+
+    it('keeps within the connections the server has left, never deadlocking on a partial batch', async () => {
+      const { backend, runsDir } = await claimingFleet(migrateBatch);
+      backend.taskMs = 20;
+      const withBudget = Object.assign(backend, { connectionBudget: () => Promise.resolve(8) });
+      const result = await migrateFleet(
+        withBudget,
+        options(runsDir, names(23), { concurrency: 2, batchSize: 5 }),
+      );
+      expect(result.counts.applied).toBe(23);
+      // 8 connections: one task at a time (5 locks + its own), 7 held at most.
+      expect(backend.peakOpen).toBeLessThanOrEqual(7);
+      expect(backend.open).toBe(0);
+    });
+
+    it('a database locked elsewhere at claim time waits for the lock the usual way (then locked)', async () => {
+      const { backend, runsDir } = await claimingFleet(migrateBatch);
+      backend.locked.add('t001');
+      const result = await migrateFleet(backend, options(runsDir, names(3), { batchSize: 3 }));
+      expect(result.databases.map((d) => [d.database, d.status])).toEqual([
+        ['t000', 'applied'],
+        ['t001', 'locked'],
+        ['t002', 'applied'],
+      ]);
+      expect(backend.lockCalls).toEqual(['t001']);
+      expect(backend.open).toBe(0);
+    });
+
+    it('a claim that throws fails that database only', async () => {
+      const { backend, runsDir } = await claimingFleet(migrateBatch);
+      backend.failClaim.add('t000');
+      const result = await migrateFleet(backend, options(runsDir, names(2), { batchSize: 2 }));
+      expect(result.databases.map((d) => [d.database, d.status])).toEqual([
+        ['t000', 'failed'],
+        ['t001', 'applied'],
+      ]);
+      expect(result.databases[0]?.reason).toContain('the server closed the connection');
+      expect(backend.open).toBe(0);
+    });
+
+    it('an abort while databases are held skips the rest and releases every lease', async () => {
+      const controller = new AbortController();
+      const { backend, runsDir } = await claimingFleet((spec, b) => {
+        controller.abort();
+        return migrateBatch(spec, b);
+      });
+      const result = await migrateFleet(
+        backend,
+        options(runsDir, names(40), { concurrency: 1, batchSize: 5, signal: controller.signal }),
+      );
+      expect(result.counts.applied).toBe(5);
+      expect(result.counts.skipped).toBe(35);
+      expect(backend.open).toBe(0);
+    });
   });
 });

@@ -29,7 +29,7 @@ export async function statusCommand(ctx: Context): Promise<number> {
       ? {
           name,
           exists: p.exists,
-          tables: p.tables,
+          tables: p.tables ?? null,
           expectedTables: expected,
           pending: p.pendingKnown ? p.pending.length : null,
         }

@@ -8,15 +8,19 @@ import pLimit from 'p-limit';
 import type { Config } from '../../config/schema.js';
 import { BerthError, errorMessage } from '../../core/errors.js';
 import { readKnownMigrations } from '../../fleet/probe-protocol.js';
-import { probeDatabase, type HistorySpec } from '../../fleet/probe-sql.js';
-import type { FleetBackend, Lease, ProbeResult } from '../../fleet/types.js';
+import {
+  claimDatabase,
+  probeDatabase,
+  type HistorySpec,
+  type LockKey,
+} from '../../fleet/probe-sql.js';
+import type { Claim, FleetBackend, Lease, ProbeResult } from '../../fleet/types.js';
 import type { TaskRuntime } from '../../tasks/task.js';
 import { secretEnvironment, type DatabaseSecret } from './credentials.js';
 import { clientConfig, type LocalPostgres } from './postgres-server.js';
 
 /** Advisory lock key (two-int form): "bert" and 1 = the migration lock. */
-const LOCK_CLASS = 0x62657274;
-const LOCK_OBJECT = 1;
+const LOCK: LockKey = [0x62657274, 1];
 const LOCK_POLL_MS = 100;
 
 export interface LocalBackendOptions {
@@ -39,6 +43,10 @@ export class LocalBackend implements FleetBackend {
   /** Connections berth itself may use at once, leaving room for the tasks' own. */
   get probeConcurrency(): number {
     return Math.max(2, Math.min(32, Math.floor(this.options.config.local.maxConnections / 4)));
+  }
+
+  get claimConcurrency(): number {
+    return this.probeConcurrency;
   }
 
   migrations(): Promise<string[] | undefined> {
@@ -109,26 +117,7 @@ export class LocalBackend implements FleetBackend {
             await client.connect();
             onResult(await probeDatabase(client, database, history, known));
           } catch (error) {
-            if ((error as { code?: string }).code === '3D000') {
-              onResult({
-                database,
-                exists: false,
-                tables: 0,
-                applied: [],
-                pending: [...(known ?? [])],
-                pendingKnown: known !== undefined,
-              });
-            } else {
-              onResult({
-                database,
-                exists: false,
-                tables: 0,
-                applied: [],
-                pending: [...(known ?? [])],
-                pendingKnown: known !== undefined,
-                error: errorMessage(error),
-              });
-            }
+            onResult(unreadable(database, error, known));
           } finally {
             await client.end().catch(() => undefined);
           }
@@ -137,8 +126,26 @@ export class LocalBackend implements FleetBackend {
     );
   }
 
+  async claim(database: string): Promise<Claim> {
+    const secret = await this.connectionSecret();
+    const known = await this.migrations();
+    const client = new pg.Client(clientConfig(secret, database));
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { locked, probe } = await claimDatabase(client, database, this.history, known, LOCK);
+      if (locked) return { probe, lease: this.leaseOn(client, database, known) };
+      await client.end().catch(() => undefined);
+      return { probe };
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      return { probe: unreadable(database, error, known) };
+    }
+  }
+
   async lock(database: string, waitMs: number, signal?: AbortSignal): Promise<Lease | undefined> {
     const secret = await this.connectionSecret();
+    const known = await this.migrations();
     const client = new pg.Client(clientConfig(secret, database));
     client.on('error', () => undefined);
     await client.connect();
@@ -147,23 +154,9 @@ export class LocalBackend implements FleetBackend {
       for (;;) {
         const { rows } = await client.query<{ locked: boolean }>(
           'SELECT pg_try_advisory_lock($1, $2) AS locked',
-          [LOCK_CLASS, LOCK_OBJECT],
+          [...LOCK],
         );
-        if (rows[0]?.locked) {
-          const known = await this.migrations();
-          const history = this.history;
-          // Session-level: held until released or until this connection dies with berth.
-          return {
-            probe: () => probeDatabase(client, database, history, known),
-            release: async () => {
-              try {
-                await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, LOCK_OBJECT]);
-              } finally {
-                await client.end().catch(() => undefined);
-              }
-            },
-          };
-        }
+        if (rows[0]?.locked) return this.leaseOn(client, database, known);
         if (Date.now() >= deadline || signal?.aborted) break;
         await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
       }
@@ -173,6 +166,21 @@ export class LocalBackend implements FleetBackend {
     }
     await client.end().catch(() => undefined);
     return undefined;
+  }
+
+  /** The lock held by `client`'s session: held until released or until the connection dies with berth. */
+  private leaseOn(client: pg.Client, database: string, known: string[] | undefined): Lease {
+    const history = this.history;
+    return {
+      probe: () => probeDatabase(client, database, history, known, { countTables: false }),
+      release: async () => {
+        try {
+          await client.query('SELECT pg_advisory_unlock($1, $2)', [...LOCK]);
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+    };
   }
 
   async connectionBudget(): Promise<number> {
@@ -202,4 +210,19 @@ export class LocalBackend implements FleetBackend {
   async close(): Promise<void> {
     // Connections are per operation; the server keeps running for the next command.
   }
+}
+
+/** The probe result for a database that could not be read: missing (3D000) or an error. */
+function unreadable(database: string, error: unknown, known: string[] | undefined): ProbeResult {
+  const result: ProbeResult = {
+    database,
+    exists: false,
+    tables: 0,
+    applied: [],
+    pending: [...(known ?? [])],
+    pendingKnown: known !== undefined,
+  };
+  return (error as { code?: string }).code === '3D000'
+    ? result
+    : { ...result, error: errorMessage(error) };
 }
