@@ -76,7 +76,14 @@ export async function createProject(tenants, extra = {}) {
 export function runBerth(args, { cwd = ROOT, sampleRss = false } = {}) {
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [BERTH, ...args], {
+    // berth runs as users run it: the launcher through its shebang (which sets berth's Node
+    // flags). BENCH_NODE_ARGS runs it with `node <args>` instead (e.g. --cpu-prof, or none
+    // at all to see V8's default sizing) when investigating a figure.
+    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean);
+    const [program, argv] = nodeArgs
+      ? [process.execPath, [...nodeArgs, BERTH, ...args]]
+      : [BERTH, args];
+    const child = spawn(program, argv, {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
