@@ -7,7 +7,7 @@
  * loading per database, which at a thousand tenants was most of berth's own work.
  */
 import type pg from 'pg';
-import { escapeIdentifier } from 'pg';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 import type { ProbeResult } from './types.js';
 
 export interface HistorySpec {
@@ -29,7 +29,7 @@ const HEAD = `SELECT (SELECT count(*)::int FROM pg_catalog.pg_class c
 /**
  * `known` undefined: the migrations are not known to berth (no migrations.directory), so
  * pending cannot be computed here and `pendingKnown` is false. `countTables: false` reads the
- * history only (migrate's reads under its lock need nothing else).
+ * history only (migrate's reads under its lock need nothing else), in one round trip.
  */
 export async function probeDatabase(
   client: pg.ClientBase,
@@ -38,39 +38,23 @@ export async function probeDatabase(
   known: readonly string[] | undefined,
   { countTables = true }: { countTables?: boolean } = {},
 ): Promise<ProbeResult> {
-  const { schema, table: historyTable } = history;
-  const qualified = `${escapeIdentifier(schema)}.${escapeIdentifier(historyTable)}`;
-  const head = countTables
-    ? await client.query<{ tables?: number; history: boolean }>(HEAD, [schema, qualified])
-    : await client.query<{ tables?: number; history: boolean }>(
-        'SELECT to_regclass($1) IS NOT NULL AS history',
-        [qualified],
-      );
-  const row = head.rows[0] ?? { history: false };
-  let applied: string[] = [];
-  if (row.history) {
-    const names = await client.query<{ name: string }>(
-      `SELECT concat_ws('.', ${history.nameColumns.map((c) => escapeIdentifier(c)).join(', ')}) AS name FROM ${escapeIdentifier(schema)}.${escapeIdentifier(historyTable)}`,
-    );
-    applied = names.rows.map((r) => r.name);
-  }
-  const done = new Set(applied);
-  return {
-    database,
-    exists: true,
-    ...(row.tables === undefined ? {} : { tables: row.tables }),
-    applied,
-    pending: known ? known.filter((m) => !done.has(m)) : [],
-    pendingKnown: known !== undefined,
-  };
+  if (!countTables) return result(database, known, await historyNames(client, history, true));
+  const head = await client.query<{ tables: number; history: boolean }>(HEAD, [
+    history.schema,
+    qualifiedHistory(history),
+  ]);
+  const row = head.rows[0] ?? { tables: 0, history: false };
+  const applied = row.history ? await historyNames(client, history) : [];
+  return { ...result(database, known, applied), tables: row.tables };
 }
 
 /**
  * Tries the migration lock once, then reads the history over the same connection: what migrate
- * needs to decide whether a database has work and to hold it while it waits for its batch. The lock
- * comes first, in its own statement, so the probe's snapshot is taken under it and sees
+ * needs to decide whether a database has work and to hold it while it waits for its batch.
+ * The lock and the history table's existence go in one message as two statements: each
+ * statement takes its own snapshot, so the second (and the read of the names after it) sees
  * everything a run that held the lock before committed. `locked` false: another session holds
- * the lock (the probe is then a reading without it).
+ * the lock (the reading is then one without it).
  */
 export async function claimDatabase(
   client: pg.ClientBase,
@@ -79,12 +63,53 @@ export async function claimDatabase(
   known: readonly string[] | undefined,
   lock: LockKey,
 ): Promise<{ locked: boolean; probe: ProbeResult }> {
-  const { rows } = await client.query<{ locked: boolean }>(
-    'SELECT pg_try_advisory_lock($1, $2) AS locked',
-    [lock[0], lock[1]],
-  );
+  if (!lock.every(Number.isInteger)) throw new Error(`invalid advisory lock key ${lock.join(',')}`);
+  // A multi-statement simple query resolves to one result per statement.
+  const [lockRow, historyRow] = (await client.query(
+    `SELECT pg_try_advisory_lock(${lock[0]}, ${lock[1]}) AS locked;
+     SELECT to_regclass(${escapeLiteral(qualifiedHistory(history))}) IS NOT NULL AS history`,
+  )) as unknown as [pg.QueryResult<{ locked: boolean }>, pg.QueryResult<{ history: boolean }>];
+  const applied = historyRow.rows[0]?.history ? await historyNames(client, history) : [];
   return {
-    locked: rows[0]?.locked === true,
-    probe: await probeDatabase(client, database, history, known, { countTables: false }),
+    locked: lockRow.rows[0]?.locked === true,
+    probe: result(database, known, applied),
+  };
+}
+
+function qualifiedHistory(history: HistorySpec): string {
+  return `${escapeIdentifier(history.schema)}.${escapeIdentifier(history.table)}`;
+}
+
+/** The applied migrations' names; with `missingIsEmpty`, a missing history table reads as none. */
+async function historyNames(
+  client: pg.ClientBase,
+  history: HistorySpec,
+  missingIsEmpty = false,
+): Promise<string[]> {
+  try {
+    const names = await client.query<{ name: string }>(
+      `SELECT concat_ws('.', ${history.nameColumns.map((c) => escapeIdentifier(c)).join(', ')}) AS name FROM ${qualifiedHistory(history)}`,
+    );
+    return names.rows.map((r) => r.name);
+  } catch (error) {
+    // 42P01 undefined_table, 3F000 invalid_schema_name: nothing was ever recorded.
+    const code = (error as { code?: string }).code;
+    if (missingIsEmpty && (code === '42P01' || code === '3F000')) return [];
+    throw error;
+  }
+}
+
+function result(
+  database: string,
+  known: readonly string[] | undefined,
+  applied: string[],
+): ProbeResult {
+  const done = new Set(applied);
+  return {
+    database,
+    exists: true,
+    applied,
+    pending: known ? known.filter((m) => !done.has(m)) : [],
+    pendingKnown: known !== undefined,
   };
 }
