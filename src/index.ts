@@ -7,7 +7,14 @@ export { ExitCode } from './core/exit-codes.js';
 export type { BerthEvent, Reporter } from './core/events.js';
 export { migrateFleet, type MigrateFleetOptions } from './fleet/run-fleet.js';
 export { verifyFleet, type VerifyResult, type VerifyDatabase } from './fleet/verify.js';
-export type { DatabaseResult, FleetResult, FleetBackend, ProbeResult } from './fleet/types.js';
+export type {
+  Claim,
+  DatabaseResult,
+  FleetResult,
+  FleetBackend,
+  Lease,
+  ProbeResult,
+} from './fleet/types.js';
 export { openLocal } from './providers/local/open-local.js';
 export type { TaskRuntime, TaskSpec, TaskOutcome } from './tasks/task.js';
 // The aws provider's stack (no AWS SDK is loaded until a real client makes its first call).

@@ -22,6 +22,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
 import { BerthError, errorMessage } from '../core/errors.js';
+import { absentProbe, readProbe } from './probe-result.js';
 import type { ProbeResult } from './types.js';
 
 export const PROBE_MARKER = '::berth-probe';
@@ -77,37 +78,9 @@ export function probeResultFrom(
   report: ProbeReport,
   known: readonly string[] | undefined,
 ): ProbeResult {
-  const pendingKnown = known !== undefined;
-  if ('error' in report) {
-    return {
-      database: report.database,
-      exists: false,
-      tables: 0,
-      applied: [],
-      pending: [...(known ?? [])],
-      pendingKnown,
-      error: report.error,
-    };
-  }
-  if (!report.exists) {
-    return {
-      database: report.database,
-      exists: false,
-      tables: 0,
-      applied: [],
-      pending: [...(known ?? [])],
-      pendingKnown,
-    };
-  }
-  const done = new Set(report.applied);
-  return {
-    database: report.database,
-    exists: true,
-    tables: report.tables,
-    applied: [...report.applied],
-    pending: known ? known.filter((m) => !done.has(m)) : [],
-    pendingKnown,
-  };
+  if ('error' in report) return absentProbe(report.database, known, report.error);
+  if (!report.exists) return absentProbe(report.database, known);
+  return readProbe(report.database, known, [...report.applied], report.tables);
 }
 
 /** Collects the reports of a probe task's log; the last line about a database wins. */

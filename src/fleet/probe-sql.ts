@@ -8,6 +8,7 @@
  */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
+import { readProbe } from './probe-result.js';
 import type { ProbeResult } from './types.js';
 
 export interface HistorySpec {
@@ -38,14 +39,14 @@ export async function probeDatabase(
   known: readonly string[] | undefined,
   { countTables = true }: { countTables?: boolean } = {},
 ): Promise<ProbeResult> {
-  if (!countTables) return result(database, known, await historyNames(client, history, true));
+  if (!countTables) return readProbe(database, known, await historyNames(client, history, true));
   const head = await client.query<{ tables: number; history: boolean }>(HEAD, [
     history.schema,
     qualifiedHistory(history),
   ]);
   const row = head.rows[0] ?? { tables: 0, history: false };
   const applied = row.history ? await historyNames(client, history) : [];
-  return { ...result(database, known, applied), tables: row.tables };
+  return readProbe(database, known, applied, row.tables);
 }
 
 /**
@@ -72,7 +73,7 @@ export async function claimDatabase(
   const applied = historyRow.rows[0]?.history ? await historyNames(client, history) : [];
   return {
     locked: lockRow.rows[0]?.locked === true,
-    probe: result(database, known, applied),
+    probe: readProbe(database, known, applied),
   };
 }
 
@@ -97,19 +98,4 @@ async function historyNames(
     if (missingIsEmpty && (code === '42P01' || code === '3F000')) return [];
     throw error;
   }
-}
-
-function result(
-  database: string,
-  known: readonly string[] | undefined,
-  applied: string[],
-): ProbeResult {
-  const done = new Set(applied);
-  return {
-    database,
-    exists: true,
-    applied,
-    pending: known ? known.filter((m) => !done.has(m)) : [],
-    pendingKnown: known !== undefined,
-  };
 }

@@ -20,6 +20,7 @@ import { readLogLines, tailLog } from '../tasks/task-store.js';
 import type { TaskOutcome } from '../tasks/task.js';
 import { BatchLogParser, batchCommand } from './batch-script.js';
 import { ClaimGate } from './claim-gate.js';
+import { absentProbe } from './probe-result.js';
 import { RunJournal, markResumed, newRunId, type RunMeta } from './journal.js';
 import {
   countResult,
@@ -209,14 +210,8 @@ export async function migrateFleet(
   // skipped: every database gets exactly one result.
   for (const database of options.databases) {
     if (!before.has(database)) {
-      before.set(database, {
-        database,
-        exists: false,
-        tables: 0,
-        applied: [],
-        pending: known ?? [],
-        pendingKnown: false,
-      });
+      // pendingKnown false: nothing was read, so its batch must not call it up to date.
+      before.set(database, { ...absentProbe(database, known), pendingKnown: false });
     }
   }
   advance();
@@ -251,17 +246,7 @@ export async function migrateFleet(
         try {
           claimedNow = await claim(database);
         } catch (error) {
-          claimedNow = {
-            probe: {
-              database,
-              exists: false,
-              tables: 0,
-              applied: [],
-              pending: known ?? [],
-              pendingKnown: known !== undefined,
-              error: errorMessage(error),
-            },
-          };
+          claimedNow = { probe: absentProbe(database, known, errorMessage(error)) };
         }
         const { probe, lease } = claimedNow;
         if (lease && !isUpToDate(probe)) {

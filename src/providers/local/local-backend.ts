@@ -14,6 +14,7 @@ import {
   type HistorySpec,
   type LockKey,
 } from '../../fleet/probe-sql.js';
+import { absentProbe } from '../../fleet/probe-result.js';
 import type { Claim, FleetBackend, Lease, ProbeResult } from '../../fleet/types.js';
 import type { TaskRuntime } from '../../tasks/task.js';
 import { secretEnvironment, type DatabaseSecret } from './credentials.js';
@@ -111,8 +112,7 @@ export class LocalBackend implements FleetBackend {
       databases.map((database) =>
         limit(async () => {
           if (signal?.aborted) return;
-          const client = new pg.Client(clientConfig(secret, database));
-          client.on('error', () => undefined);
+          const client = tenantClient(secret, database);
           try {
             await client.connect();
             onResult(await probeDatabase(client, database, history, known));
@@ -129,8 +129,7 @@ export class LocalBackend implements FleetBackend {
   async claim(database: string): Promise<Claim> {
     const secret = await this.connectionSecret();
     const known = await this.migrations();
-    const client = new pg.Client(clientConfig(secret, database));
-    client.on('error', () => undefined);
+    const client = tenantClient(secret, database);
     try {
       await client.connect();
       const { locked, probe } = await claimDatabase(client, database, this.history, known, LOCK);
@@ -146,8 +145,7 @@ export class LocalBackend implements FleetBackend {
   async lock(database: string, waitMs: number, signal?: AbortSignal): Promise<Lease | undefined> {
     const secret = await this.connectionSecret();
     const known = await this.migrations();
-    const client = new pg.Client(clientConfig(secret, database));
-    client.on('error', () => undefined);
+    const client = tenantClient(secret, database);
     await client.connect();
     const deadline = Date.now() + waitMs;
     try {
@@ -212,17 +210,18 @@ export class LocalBackend implements FleetBackend {
   }
 }
 
+/**
+ * A connection to one tenant database. A backend that dies while berth holds the client idle
+ * (a server restart, the reaper) emits 'error'; the next query reports it instead.
+ */
+function tenantClient(secret: DatabaseSecret, database: string): pg.Client {
+  const client = new pg.Client(clientConfig(secret, database));
+  client.on('error', () => undefined);
+  return client;
+}
+
 /** The probe result for a database that could not be read: missing (3D000) or an error. */
 function unreadable(database: string, error: unknown, known: string[] | undefined): ProbeResult {
-  const result: ProbeResult = {
-    database,
-    exists: false,
-    tables: 0,
-    applied: [],
-    pending: [...(known ?? [])],
-    pendingKnown: known !== undefined,
-  };
-  return (error as { code?: string }).code === '3D000'
-    ? result
-    : { ...result, error: errorMessage(error) };
+  const missing = (error as { code?: string }).code === '3D000';
+  return absentProbe(database, known, missing ? undefined : errorMessage(error));
 }
