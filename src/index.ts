@@ -24,21 +24,20 @@ export {
   downStack,
   stackStatus,
   showStack,
+  STACK_RESOURCES,
   type StackOptions,
   type StackPlan,
   type UpResult,
   type DownResult,
   type StackStatus,
   type StackDetails,
-} from './resources/stack.js';
+} from './providers/aws/stack/stack.js';
 export {
   createAwsClients,
   resolveAwsSettings,
   type AwsClients,
   type AwsClientsFactory,
-} from './providers/aws/clients.js';
-export { createAwsFake, AwsFake } from './providers/aws/fake/aws-fake.js';
-export { countPlanCalls, type PlanCallCount } from './providers/aws/fake/count-plan-calls.js';
+} from './providers/aws/api/clients.js';
 // Images and workflows.
 export { detectEngine } from './image/engine.js';
 export { runMigrationsWorkflow, renderRunMigrations } from './ci/run-migrations.js';

@@ -16,12 +16,12 @@ import type { Reporter } from '../core/events.js';
 import { errorMessage } from '../core/errors.js';
 import { redactor } from '../core/redact.js';
 import { newTaskId } from '../tasks/task-id.js';
-import { readLogLines, tailLog } from '../tasks/task-store.js';
+import { readLogLines, tailLog } from '../state/task-store.js';
 import type { TaskOutcome } from '../tasks/task.js';
 import { BatchLogParser, batchCommand } from './batch-script.js';
 import { ClaimGate } from './claim-gate.js';
 import { absentProbe } from './probe-result.js';
-import { RunJournal, markResumed, newRunId, type RunMeta } from './journal.js';
+import { RunJournal, markResumed, newRunId, type RunMeta } from '../state/journal.js';
 import {
   countResult,
   emptyCounts,

@@ -7,7 +7,7 @@ import pLimit from 'p-limit';
 import type { Reporter } from '../core/events.js';
 import { errorMessage } from '../core/errors.js';
 import { newTaskId } from '../tasks/task-id.js';
-import { tailLog } from '../tasks/task-store.js';
+import { tailLog } from '../state/task-store.js';
 import type { FleetBackend, ProbeResult } from './types.js';
 
 export interface VerifyDatabase {

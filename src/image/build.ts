@@ -13,7 +13,7 @@ import { BerthError } from '../core/errors.js';
 import type { Reporter } from '../core/events.js';
 import { redactor } from '../core/redact.js';
 import { prepareContext, type PreparedContext } from './context.js';
-import { exec as defaultExec, engineEnv, lastLines, type Exec } from './exec.js';
+import { exec as defaultExec, engineEnv, lastLines, type Exec } from '../core/exec.js';
 import { inspectImage } from './inspect.js';
 import {
   configChecks,
@@ -22,7 +22,7 @@ import {
   reductionCheck,
   type PolicyReport,
 } from './policy.js';
-import { updateImageState } from './state.js';
+import { updateImageState } from '../state/image-state.js';
 import { gitInfo, imageTags, targetTag, type GitInfo, type ImageTarget } from './tags.js';
 
 export interface BuildImagesOptions {

@@ -9,8 +9,8 @@
  */
 import { BerthError } from '../core/errors.js';
 import { redactor } from '../core/redact.js';
-import type { EcrApi } from '../providers/aws/ecr-api.js';
-import { engineEnv, lastLines, type Exec } from './exec.js';
+import type { EcrApi } from '../providers/aws/api/ecr-api.js';
+import { engineEnv, lastLines, type Exec } from '../core/exec.js';
 
 export interface EcrAuthorization {
   username: string;

@@ -3,7 +3,7 @@
  * one) must exist and its daemon must answer `info` (honouring DOCKER_HOST).
  */
 import { BerthError } from '../core/errors.js';
-import { exec as defaultExec, type Exec } from './exec.js';
+import { exec as defaultExec, type Exec } from '../core/exec.js';
 
 export interface EngineStatus {
   available: boolean;

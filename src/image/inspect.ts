@@ -1,6 +1,6 @@
 /** What berth reads about a local image from `docker image inspect`. */
 import { BerthError } from '../core/errors.js';
-import { engineEnv, lastLines, type Exec } from './exec.js';
+import { engineEnv, lastLines, type Exec } from '../core/exec.js';
 
 export interface ImageInfo {
   id: string;

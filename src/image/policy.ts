@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BerthError } from '../core/errors.js';
-import { engineEnv, lastLines, type Exec } from './exec.js';
+import { engineEnv, lastLines, type Exec } from '../core/exec.js';
 import { formatSize, type ImageInfo } from './inspect.js';
 
 export type PolicyCheckName = 'non-root-user' | 'healthcheck' | 'forbidden-path' | 'size-reduction';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { BerthError } from '../core/errors.js';
 import { redactor } from '../core/redact.js';
 import { dockerLogin, type GetEcrAuthorization } from './ecr-login.js';
-import { exec as defaultExec, engineEnv, lastLines, type Exec } from './exec.js';
+import { exec as defaultExec, engineEnv, lastLines, type Exec } from '../core/exec.js';
 import { inspectImage } from './inspect.js';
 
 export interface PushImageOptions {

@@ -8,14 +8,14 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
 import { BerthError } from '../core/errors.js';
 import type { Reporter } from '../core/events.js';
-import type { AwsClientsFactory, AwsOverrides } from '../providers/aws/clients.js';
-import { statePaths } from '../providers/local/state-dir.js';
+import type { AwsClientsFactory, AwsOverrides } from '../providers/aws/api/clients.js';
+import { statePaths } from '../state/paths.js';
 import { buildImages, resolveBaseImage, resolveCaFile, type BuildResult } from './build.js';
 import { requireEngine } from './engine.js';
-import { exec as defaultExec, type Exec } from './exec.js';
+import { exec as defaultExec, type Exec } from '../core/exec.js';
 import { authorizationFromEcr, type GetEcrAuthorization } from './ecr-login.js';
 import { pushImage, pushToEcr, type PushResult } from './push.js';
-import { updateImageState } from './state.js';
+import { updateImageState } from '../state/image-state.js';
 import { gitInfo, IMAGE_TARGETS, type ImageTarget } from './tags.js';
 
 export type BuildTargetOption = ImageTarget | 'all';
@@ -136,7 +136,8 @@ export async function pushStack(
       ...(options.signal ? { signal: options.signal } : {}),
     });
   } else {
-    const { createAwsClients, resolveAwsSettings } = await import('../providers/aws/clients.js');
+    const { createAwsClients, resolveAwsSettings } =
+      await import('../providers/aws/api/clients.js');
     const settings = resolveAwsSettings(config, options.aws ?? {});
     const { ecr } = (options.awsClients ?? createAwsClients)(settings);
     const repository = await ecr.describeRepository(config.registry.name);

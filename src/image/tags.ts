@@ -5,7 +5,7 @@
  * suffix in the same repository (one ECR repository; `berth push` only ever pushes
  * production).
  */
-import type { Exec } from './exec.js';
+import type { Exec } from '../core/exec.js';
 
 export type ImageTarget = 'development' | 'production';
 export const IMAGE_TARGETS: readonly ImageTarget[] = ['development', 'production'];

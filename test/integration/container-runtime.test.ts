@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASK, redactor } from '../../src/core/redact.js';
 import { ContainerRuntime, runArgs } from '../../src/providers/local/container-runtime.js';
-import { TaskStore } from '../../src/tasks/task-store.js';
+import { TaskStore } from '../../src/state/task-store.js';
 import type { TaskSpec } from '../../src/tasks/task.js';
 import {
   CLI,

@@ -8,10 +8,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AwsFleetDeps } from '../../src/cli/commands/aws-fleet.js';
-import type { Exec } from '../../src/image/exec.js';
+import type { Exec } from '../../src/core/exec.js';
 import type { FakeTaskInfo, FakeTaskScript } from '../../src/providers/aws/fake/aws-fake.js';
 import { SAMPLE_CONFIG_YAML, sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
-import { upStack } from '../../src/resources/stack.js';
+import { upStack } from '../../src/providers/aws/stack/stack.js';
 import { awsCliHarness, type AwsCliHarness } from './aws-cli.js';
 
 export const MIGRATIONS = ['0001_auth', '0002_catalog', '0003_orders'];

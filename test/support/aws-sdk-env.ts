@@ -3,7 +3,7 @@
  * credentials, no shared config, no instance metadata, and an endpoint nobody listens on, so
  * that even an unmocked call can never reach AWS.
  */
-import type { AwsSettings } from '../../src/providers/aws/types.js';
+import type { AwsSettings } from '../../src/providers/aws/api/types.js';
 
 export const UNREACHABLE_ENDPOINT = 'http://127.0.0.1:9';
 

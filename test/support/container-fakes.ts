@@ -2,7 +2,7 @@
  * A scripted container CLI for unit tests: each call is recorded, and answered by the first
  * rule whose matcher accepts its argv (unmatched calls exit 0 with no output).
  */
-import type { Exec, ExecOptions, ExecResult } from '../../src/image/exec.js';
+import type { Exec, ExecOptions, ExecResult } from '../../src/core/exec.js';
 
 export interface Call {
   program: string;

@@ -34,9 +34,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBerthError, type BerthError } from '../../src/core/errors.js';
 import { MASK, redactor } from '../../src/core/redact.js';
 import { ExitCode, exitCodeForError } from '../../src/core/exit-codes.js';
-import { createAwsClients } from '../../src/providers/aws/clients.js';
-import { toBerthError } from '../../src/providers/aws/errors.js';
-import { createSdkEcrApi } from '../../src/providers/aws/sdk/ecr.js';
+import { createAwsClients } from '../../src/providers/aws/api/clients.js';
+import { toBerthError } from '../../src/providers/aws/api/errors.js';
+import { createSdkEcrApi } from '../../src/providers/aws/api/sdk/ecr.js';
 import {
   SDK_TEST_SETTINGS,
   UNREACHABLE_ENDPOINT,

@@ -3,9 +3,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createAwsClients, resolveAwsSettings } from '../../src/providers/aws/clients.js';
-import { countPlanCalls } from '../../src/providers/aws/fake/count-plan-calls.js';
-import { sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
+import { createAwsClients, resolveAwsSettings } from '../../src/providers/aws/api/clients.js';
+import { createAwsFake } from '../../src/providers/aws/fake/aws-fake.js';
+import { sampleConfig, seedPrerequisites } from '../../src/providers/aws/fake/sample-stack.js';
+import { planStack, STACK_RESOURCES, upStack } from '../../src/providers/aws/stack/stack.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -67,9 +68,8 @@ async function sourceFiles(dir: string): Promise<string[]> {
 }
 
 describe('layering', () => {
-  it('keeps @aws-sdk imports in src/providers/aws/sdk only (domain code sees the interfaces)', async () => {
+  it('keeps @aws-sdk imports in src/providers/aws/api/sdk only (domain code sees the interfaces)', async () => {
     const files = [
-      ...(await sourceFiles('src/resources')),
       ...(await sourceFiles('src/providers/aws')),
       path.join(ROOT, 'src/cli/commands/infra.ts'),
     ];
@@ -78,7 +78,7 @@ describe('layering', () => {
       const text = await readFile(file, 'utf8');
       if (
         /from '@aws-sdk\//.test(text) &&
-        !file.includes(`${path.sep}providers${path.sep}aws${path.sep}sdk${path.sep}`)
+        !file.includes(`${path.sep}providers${path.sep}aws${path.sep}api${path.sep}sdk${path.sep}`)
       )
         offenders.push(path.relative(ROOT, file));
     }
@@ -86,21 +86,30 @@ describe('layering', () => {
   });
 
   it('loads the SDK adapters only through dynamic import()', async () => {
-    const text = await readFile(path.join(ROOT, 'src/providers/aws/clients.ts'), 'utf8');
+    const text = await readFile(path.join(ROOT, 'src/providers/aws/api/clients.ts'), 'utf8');
     expect(text).not.toMatch(/^import .*['"]\.\/sdk\//m);
     expect(text.match(/await import\('\.\/sdk\/[a-z0-9]+\.js'\)/g)).toHaveLength(7);
   });
 });
 
-describe('countPlanCalls (bench)', () => {
-  it('plans an up-to-date stack with reads only, a few per resource, in parallel', async () => {
-    const count = await countPlanCalls({ latencyMs: 2 });
-    expect(count.upToDate).toBe(true);
-    expect(count.writes).toBe(0);
-    expect(count.resources).toBe(7);
-    expect(count.total).toBe(count.reads);
-    expect(count.perResource).toBeLessThanOrEqual(3);
-    expect(count.peakConcurrency).toBeGreaterThan(5);
-    expect(count.byMethod['secrets.describeSecret']).toBe(1);
+describe('plan on an up-to-date stack', () => {
+  it('reads only, a few calls per resource, in parallel', async () => {
+    const config = sampleConfig();
+    const fake = createAwsFake({ region: config.aws.region });
+    seedPrerequisites(fake, config);
+    const stack = { clients: fake.clients, config, region: config.aws.region };
+    await upStack(stack);
+    fake.latencyMs = 2;
+    fake.resetCalls();
+    const plan = await planStack(stack);
+    const byMethod: Record<string, number> = {};
+    for (const c of fake.calls)
+      byMethod[`${c.service}.${c.method}`] = (byMethod[`${c.service}.${c.method}`] ?? 0) + 1;
+    expect(plan.pending).toBe(false);
+    expect(fake.writes()).toHaveLength(0);
+    expect(STACK_RESOURCES).toHaveLength(7);
+    expect(fake.calls.length / STACK_RESOURCES.length).toBeLessThanOrEqual(3);
+    expect(fake.peakConcurrency).toBeGreaterThan(5);
+    expect(byMethod['secrets.describeSecret']).toBe(1);
   });
 });

@@ -15,8 +15,8 @@ import { BerthError, isBerthError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import type { DatabaseResult } from '../../src/fleet/types.js';
 import type { VerifyResult } from '../../src/fleet/verify.js';
-import type { AwsTaskSummary } from '../../src/providers/aws/aws-tasks.js';
-import type { EcsTaskRecord } from '../../src/providers/aws/ecs-task-runtime.js';
+import type { AwsTaskSummary } from '../../src/providers/aws/tasks/aws-tasks.js';
+import type { EcsTaskRecord } from '../../src/providers/aws/tasks/ecs-task-runtime.js';
 import {
   awsFleetHarness,
   CANNOT_PULL,

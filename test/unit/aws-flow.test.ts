@@ -17,7 +17,7 @@ import type {
   UpResult,
   DownResult,
   StackDetails,
-} from '../../src/resources/stack.js';
+} from '../../src/providers/aws/stack/stack.js';
 import { awsCliHarness, type AwsCliHarness } from '../support/aws-cli.js';
 
 let h: AwsCliHarness;

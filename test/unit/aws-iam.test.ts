@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { iamCiPolicyCommand, iamGithubOidcCommand } from '../../src/cli/commands/infra.js';
 import { isBerthError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
-import type { PolicyDocument } from '../../src/resources/policies.js';
+import type { PolicyDocument } from '../../src/providers/aws/stack/policies.js';
 import { migrateCommand } from '../../src/cli/commands/migrate.js';
 import { tasksListCommand, tasksStopCommand } from '../../src/cli/commands/tasks.js';
 import { verifyCommand } from '../../src/cli/commands/verify.js';

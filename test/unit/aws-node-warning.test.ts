@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   isSdkNodeVersionWarning,
   silenceSdkNodeVersionWarning,
-} from '../../src/providers/aws/node-warning.js';
+} from '../../src/providers/aws/api/node-warning.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // Under the repository, so the bundle's bare imports (@aws-sdk/*) resolve from node_modules.
@@ -138,7 +138,7 @@ describe('real SDK clients in a child process', () => {
       ];
       const source = [
         ...adapters.map(
-          (a, i) => `import { ${factories[i]} } from ${src(`providers/aws/sdk/${a}.ts`)};`,
+          (a, i) => `import { ${factories[i]} } from ${src(`providers/aws/api/sdk/${a}.ts`)};`,
         ),
         `const settings = { region: 'us-east-1', endpoint: 'http://127.0.0.1:9' };`,
         ...factories.map((f) => `${f}(settings);`),

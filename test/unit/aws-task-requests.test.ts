@@ -32,8 +32,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { AwsFleetDeps } from '../../src/cli/commands/aws-fleet.js';
 import { migrateCommand } from '../../src/cli/commands/migrate.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
-import { createAwsClients } from '../../src/providers/aws/clients.js';
-import { createSdkEcrApi } from '../../src/providers/aws/sdk/ecr.js';
+import { createAwsClients } from '../../src/providers/aws/api/clients.js';
+import { createSdkEcrApi } from '../../src/providers/aws/api/sdk/ecr.js';
 import { sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
 import { awsCliHarness, type AwsCliHarness } from '../support/aws-cli.js';
 import {

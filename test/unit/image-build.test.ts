@@ -7,7 +7,7 @@ import { RecordingReporter } from '../../src/core/events.js';
 import { isBerthError } from '../../src/core/errors.js';
 import { buildArgs, buildImages, resolveBaseImage, resolveCaFile } from '../../src/image/build.js';
 import { configChecks, forbiddenPathChecks, reductionCheck } from '../../src/image/policy.js';
-import { readImageState } from '../../src/image/state.js';
+import { readImageState } from '../../src/state/image-state.js';
 import { gitInfo, imageTags } from '../../src/image/tags.js';
 import { fakeExec, first, inspectJson, sub } from '../support/container-fakes.js';
 import { baseConfig } from '../support/project.js';

@@ -16,9 +16,9 @@ import {
 } from '../../src/image/ecr-login.js';
 import { pushImage, pushToEcr } from '../../src/image/push.js';
 import { pushStack } from '../../src/image/stack.js';
-import { readImageState } from '../../src/image/state.js';
+import { readImageState } from '../../src/state/image-state.js';
 import { createAwsFake } from '../../src/providers/aws/fake/aws-fake.js';
-import { createSdkEcrApi } from '../../src/providers/aws/sdk/ecr.js';
+import { createSdkEcrApi } from '../../src/providers/aws/api/sdk/ecr.js';
 import { SDK_TEST_SETTINGS, useFakeAwsEnvironment } from '../support/aws-sdk-env.js';
 import { fakeExec, first, inspectJson, sub } from '../support/container-fakes.js';
 import { baseConfig } from '../support/project.js';

@@ -16,28 +16,28 @@ import { ExitCode } from '../../core/exit-codes.js';
 import { migrateFleet } from '../../fleet/run-fleet.js';
 import { discoverTenants, selectDatabases } from '../../fleet/tenants.js';
 import { verifyFleet } from '../../fleet/verify.js';
-import { exec as defaultExec, type Exec } from '../../image/exec.js';
-import { readImageState } from '../../image/state.js';
+import { exec as defaultExec, type Exec } from '../../core/exec.js';
+import { readImageState } from '../../state/image-state.js';
 import { gitInfo } from '../../image/tags.js';
 import {
   listFamilyTasks,
   summariseTask,
   TASK_ID_TAG,
   type AwsTaskSummary,
-} from '../../providers/aws/aws-tasks.js';
+} from '../../providers/aws/tasks/aws-tasks.js';
 import {
   createAwsClients,
   resolveAwsSettings,
   type AwsClients,
-} from '../../providers/aws/clients.js';
-import type { EcsTask } from '../../providers/aws/ecs-api.js';
-import { logStreamName } from '../../providers/aws/ecs-run-context.js';
-import type { EcsTaskRecord, Sleep } from '../../providers/aws/ecs-task-runtime.js';
-import { LogFollower } from '../../providers/aws/log-follower.js';
+} from '../../providers/aws/api/clients.js';
+import type { EcsTask } from '../../providers/aws/api/ecs-api.js';
+import { logStreamName } from '../../providers/aws/tasks/ecs-run-context.js';
+import type { EcsTaskRecord, Sleep } from '../../providers/aws/tasks/ecs-task-runtime.js';
+import { LogFollower } from '../../providers/aws/tasks/log-follower.js';
 import { openAws, type AwsProvider } from '../../providers/aws/open-aws.js';
-import { statePaths } from '../../providers/local/state-dir.js';
+import { statePaths } from '../../state/paths.js';
 import { redactor } from '../../core/redact.js';
-import { TaskStore } from '../../tasks/task-store.js';
+import { TaskStore } from '../../state/task-store.js';
 import { confirmByTyping } from '../confirm.js';
 import type { Context } from '../context.js';
 import { table } from '../output.js';

@@ -1,6 +1,6 @@
 /**
  * The aws provider's infrastructure commands: plan, up, down, status (aws), show, and the
- * IAM documents for CI. Parsing is in main.ts; the work is in src/resources (a library that
+ * IAM documents for CI. Parsing is in main.ts; the work is in src/providers/aws/stack (a library that
  * never prints); this file renders results and picks exit codes.
  *
  * Injection point: every command takes an optional `deps` — `createClients` replaces the AWS
@@ -14,10 +14,14 @@ import {
   createAwsClients,
   resolveAwsSettings,
   type AwsClientsFactory,
-} from '../../providers/aws/clients.js';
-import type { AwsSettings } from '../../providers/aws/types.js';
-import { arnParts } from '../../resources/references.js';
-import { ciPolicy, githubOidcTrustPolicy, partitionOf } from '../../resources/policies.js';
+} from '../../providers/aws/api/clients.js';
+import type { AwsSettings } from '../../providers/aws/api/types.js';
+import { arnParts } from '../../providers/aws/stack/references.js';
+import {
+  ciPolicy,
+  githubOidcTrustPolicy,
+  partitionOf,
+} from '../../providers/aws/stack/policies.js';
 import {
   downStack,
   planStack,
@@ -29,14 +33,14 @@ import {
   type StackOptions,
   type StackPlan,
   type StepStatus,
-} from '../../resources/stack.js';
+} from '../../providers/aws/stack/stack.js';
 import type {
   FieldChange,
   JsonValue,
   PlanAction,
   ResourceKind,
   ResourcePlan,
-} from '../../resources/types.js';
+} from '../../providers/aws/stack/types.js';
 import { confirmByTyping } from '../confirm.js';
 import type { Context } from '../context.js';
 import { table } from '../output.js';

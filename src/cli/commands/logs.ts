@@ -1,7 +1,7 @@
 import { isBerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { openLocal } from '../../providers/local/open-local.js';
-import { readLogLines } from '../../tasks/task-store.js';
+import { readLogLines } from '../../state/task-store.js';
 import type { Context } from '../context.js';
 import type { AwsFleetDeps } from './aws-fleet.js';
 

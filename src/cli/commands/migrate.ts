@@ -1,7 +1,7 @@
 import { migrateOptions } from '../../fleet/fleet-options.js';
 import { BerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { listRuns, readRun } from '../../fleet/journal.js';
+import { listRuns, readRun } from '../../state/journal.js';
 import { migrateFleet } from '../../fleet/run-fleet.js';
 import { selectDatabases } from '../../fleet/tenants.js';
 import type { FleetResult } from '../../fleet/types.js';

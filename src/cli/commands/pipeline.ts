@@ -27,7 +27,7 @@ import {
 import type { TaskRuntime, TaskSpec } from '../../tasks/task.js';
 import { ProcessRuntime } from '../../providers/local/process-runtime.js';
 import { newTaskId } from '../../tasks/task-id.js';
-import { tailLog } from '../../tasks/task-store.js';
+import { tailLog } from '../../state/task-store.js';
 import type { Context } from '../context.js';
 import { pipelineExitCode, renderPipeline, tailOf } from '../render-pipeline.js';
 

@@ -1,5 +1,5 @@
 import { ExitCode } from '../../core/exit-codes.js';
-import { listRuns, readRun } from '../../fleet/journal.js';
+import { listRuns, readRun } from '../../state/journal.js';
 import { openLocal } from '../../providers/local/open-local.js';
 import type { Context } from '../context.js';
 import { table } from '../output.js';

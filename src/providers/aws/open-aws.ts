@@ -8,12 +8,12 @@ import path from 'node:path';
 import type { LoadedConfig } from '../../config/load-config.js';
 import type { Reporter } from '../../core/events.js';
 import { discoverTenants } from '../../fleet/tenants.js';
-import { TaskStore } from '../../tasks/task-store.js';
-import { statePaths, type StatePaths } from '../local/state-dir.js';
-import { AwsBackend } from './aws-backend.js';
-import type { AwsClients } from './clients.js';
-import { prepareEcsRun, type EcsRunContext } from './ecs-run-context.js';
-import { EcsTaskRuntime, type Sleep } from './ecs-task-runtime.js';
+import { TaskStore } from '../../state/task-store.js';
+import { statePaths, type StatePaths } from '../../state/paths.js';
+import { AwsBackend } from './tasks/aws-backend.js';
+import type { AwsClients } from './api/clients.js';
+import { prepareEcsRun, type EcsRunContext } from './tasks/ecs-run-context.js';
+import { EcsTaskRuntime, type Sleep } from './tasks/ecs-task-runtime.js';
 
 export interface OpenAwsOptions {
   loaded: LoadedConfig;

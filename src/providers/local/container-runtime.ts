@@ -17,9 +17,9 @@ import { mkdir } from 'node:fs/promises';
 import readline from 'node:readline';
 import { BerthError } from '../../core/errors.js';
 import { redactor } from '../../core/redact.js';
-import { engineEnv, exec as defaultExec, type Exec } from '../../image/exec.js';
+import { engineEnv, exec as defaultExec, type Exec } from '../../core/exec.js';
 import type { TaskOutcome, TaskRecord, TaskRuntime, TaskSpec } from '../../tasks/task.js';
-import { startRecord, stopRecord, type TaskStore } from '../../tasks/task-store.js';
+import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 
 export interface ContainerRuntimeOptions {
   /** The container CLI (local.containerCli); honours DOCKER_HOST. */

@@ -5,13 +5,13 @@
 import path from 'node:path';
 import pg from 'pg';
 import type { LoadedConfig } from '../../config/load-config.js';
-import { TaskStore } from '../../tasks/task-store.js';
+import { TaskStore } from '../../state/task-store.js';
 import type { TaskRuntime } from '../../tasks/task.js';
 import { discoverTenants } from '../../fleet/tenants.js';
 import { LocalBackend } from './local-backend.js';
 import { LocalPostgres, clientConfig } from './postgres-server.js';
 import { ProcessRuntime } from './process-runtime.js';
-import { statePaths, type StatePaths } from './state-dir.js';
+import { statePaths, type StatePaths } from '../../state/paths.js';
 
 export interface LocalProvider {
   paths: StatePaths;

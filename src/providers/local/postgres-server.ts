@@ -24,7 +24,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { BerthError, errorMessage } from '../../core/errors.js';
 import { createSecret, readSecret, type DatabaseSecret } from './credentials.js';
-import type { StatePaths } from './state-dir.js';
+import type { StatePaths } from '../../state/paths.js';
 
 export interface LocalPostgresOptions {
   paths: StatePaths;

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import readline from 'node:readline';
 import { redactor } from '../../core/redact.js';
 import type { TaskOutcome, TaskRecord, TaskRuntime, TaskSpec } from '../../tasks/task.js';
-import { startRecord, stopRecord, type TaskStore } from '../../tasks/task-store.js';
+import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 
 export interface ProcessRuntimeOptions {
   cwd: string;

@@ -9,11 +9,11 @@ import path from 'node:path';
 import type { LoadedConfig } from '../../config/load-config.js';
 import { BerthError } from '../../core/errors.js';
 import { detectEngine, ENGINE_HINT, type EngineStatus } from '../../image/engine.js';
-import { exec as defaultExec, type Exec } from '../../image/exec.js';
+import { exec as defaultExec, type Exec } from '../../core/exec.js';
 import { inspectImage } from '../../image/inspect.js';
-import { readImageState } from '../../image/state.js';
+import { readImageState } from '../../state/image-state.js';
 import type { TaskRuntime } from '../../tasks/task.js';
-import type { TaskStore } from '../../tasks/task-store.js';
+import type { TaskStore } from '../../state/task-store.js';
 import { ContainerRuntime } from './container-runtime.js';
 
 export type RuntimeFactory = ((store: TaskStore, cwd: string) => TaskRuntime) | undefined;

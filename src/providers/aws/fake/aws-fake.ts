@@ -10,15 +10,15 @@
  * pass `() => fake.clients` wherever an AwsClientsFactory is taken.
  */
 import { BerthError } from '../../../core/errors.js';
-import type { AwsClients } from '../clients.js';
-import type { Ec2Api, RuleSpec, SecurityGroup, SecurityGroupRule } from '../ec2-api.js';
-import type { EcrApi, EcrRepository } from '../ecr-api.js';
-import type { EcsApi, EcsCluster, TaskDefinition } from '../ecs-api.js';
-import type { IamApi, IamRole } from '../iam-api.js';
-import type { LogGroup, LogsApi } from '../logs-api.js';
-import type { SecretDescription, SecretsApi } from '../secrets-api.js';
-import type { StsApi } from '../sts-api.js';
-import type { Tags } from '../types.js';
+import type { AwsClients } from '../api/clients.js';
+import type { Ec2Api, RuleSpec, SecurityGroup, SecurityGroupRule } from '../api/ec2-api.js';
+import type { EcrApi, EcrRepository } from '../api/ecr-api.js';
+import type { EcsApi, EcsCluster, TaskDefinition } from '../api/ecs-api.js';
+import type { IamApi, IamRole } from '../api/iam-api.js';
+import type { LogGroup, LogsApi } from '../api/logs-api.js';
+import type { SecretDescription, SecretsApi } from '../api/secrets-api.js';
+import type { StsApi } from '../api/sts-api.js';
+import type { Tags } from '../api/types.js';
 import { FakeTasks, type FakeClock, type FakeRunTaskHook } from './fake-tasks.js';
 
 export type {

@@ -27,9 +27,9 @@ import type {
   RunTaskInput,
   RunTaskResult,
   TaskDefinition,
-} from '../ecs-api.js';
-import type { GetLogEventsInput, LogEvent, LogEventsPage } from '../logs-api.js';
-import type { Tags } from '../types.js';
+} from '../api/ecs-api.js';
+import type { GetLogEventsInput, LogEvent, LogEventsPage } from '../api/logs-api.js';
+import type { Tags } from '../api/types.js';
 
 /** Milliseconds since the epoch; starts at 2026-01-02T03:04:05Z. */
 export class FakeClock {

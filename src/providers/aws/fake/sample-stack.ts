@@ -4,8 +4,8 @@
  */
 import { parseConfig } from '../../../config/load-config.js';
 import type { Config } from '../../../config/schema.js';
-import type { SecurityGroup } from '../ec2-api.js';
-import type { SecretDescription } from '../secrets-api.js';
+import type { SecurityGroup } from '../api/ec2-api.js';
+import type { SecretDescription } from '../api/secrets-api.js';
 import type { AwsFake } from './aws-fake.js';
 
 export const SAMPLE_CONFIG_YAML = `

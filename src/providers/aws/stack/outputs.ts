@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../core/atomic-write.js';
+import { writeFileAtomic } from '../../../core/atomic-write.js';
 import { OUTPUT_KEYS, type StackOutputs } from './types.js';
 
 export const OUTPUTS_ENV = 'outputs.env';

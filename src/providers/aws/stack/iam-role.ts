@@ -3,9 +3,9 @@
  * policies, tags. berth is authoritative on a role it owns: managed or inline policies
  * somebody else added are shown as drift and removed by `up` (least privilege).
  */
-import type { IamApi, IamRole } from '../providers/aws/iam-api.js';
-import type { Tags } from '../providers/aws/types.js';
-import type { Config } from '../config/schema.js';
+import type { IamApi, IamRole } from '../api/iam-api.js';
+import type { Tags } from '../api/types.js';
+import type { Config } from '../../../config/schema.js';
 import { decide, fieldChange, has, sortedStrings, tagChanges, tagsToSet } from './diff.js';
 import { parsePolicy, policyText, samePolicy, type PolicyDocument } from './policies.js';
 import { isOwned } from './tags.js';

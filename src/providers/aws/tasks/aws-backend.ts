@@ -17,22 +17,22 @@
  *  - re-probe under the lock and after the task: coalesced into one probe task per batch.
  */
 import pLimit from 'p-limit';
-import type { Config } from '../../config/schema.js';
-import { errorMessage } from '../../core/errors.js';
-import type { Reporter } from '../../core/events.js';
+import type { Config } from '../../../config/schema.js';
+import { errorMessage } from '../../../core/errors.js';
+import type { Reporter } from '../../../core/events.js';
 import {
   PROBE_DATABASES_ENV,
   ProbeLogParser,
   probeBatches,
   probeResultFrom,
   readKnownMigrations,
-} from '../../fleet/probe-protocol.js';
-import type { FleetBackend, Lease, ProbeResult } from '../../fleet/types.js';
-import { newTaskId } from '../../tasks/task-id.js';
-import { readLogLines } from '../../tasks/task-store.js';
-import type { TaskOutcome, TaskRuntime } from '../../tasks/task.js';
+} from '../../../fleet/probe-protocol.js';
+import type { FleetBackend, Lease, ProbeResult } from '../../../fleet/types.js';
+import { newTaskId } from '../../../tasks/task-id.js';
+import { readLogLines } from '../../../state/task-store.js';
+import type { TaskOutcome, TaskRuntime } from '../../../tasks/task.js';
 import { listFamilyTasks, taskDatabases, taskKind } from './aws-tasks.js';
-import type { EcsTasksApi } from './ecs-api.js';
+import type { EcsTasksApi } from '../api/ecs-api.js';
 import type { EcsRunContext } from './ecs-run-context.js';
 import { realSleep, type Sleep } from './ecs-task-runtime.js';
 

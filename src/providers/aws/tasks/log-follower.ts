@@ -8,8 +8,8 @@
  * The stream only exists once the container printed its first line (the awslogs driver
  * creates it), so "not found" is a normal answer at first.
  */
-import { errorMessage } from '../../core/errors.js';
-import type { LogsApi } from './logs-api.js';
+import { errorMessage } from '../../../core/errors.js';
+import type { LogsApi } from '../api/logs-api.js';
 
 /** A guard against an endpoint that never stops handing out new tokens. */
 const MAX_PAGES_PER_POLL = 1000;

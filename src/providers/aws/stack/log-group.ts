@@ -1,6 +1,6 @@
 /** Step 3 of the seed: the CloudWatch log group the tasks write to, with its retention. */
-import type { LogGroup, LogsApi } from '../providers/aws/logs-api.js';
-import type { Tags } from '../providers/aws/types.js';
+import type { LogGroup, LogsApi } from '../api/logs-api.js';
+import type { Tags } from '../api/types.js';
 import { decide, fieldChange, has, tagChanges, tagsToSet } from './diff.js';
 import { isOwned } from './tags.js';
 import type {

@@ -1,6 +1,6 @@
 /** Step 2 of the seed: the ECR repository (scan on push, AES256, lifecycle policy, tags). */
-import type { EcrApi, EcrRepository } from '../providers/aws/ecr-api.js';
-import type { Tags } from '../providers/aws/types.js';
+import type { EcrApi, EcrRepository } from '../api/ecr-api.js';
+import type { Tags } from '../api/types.js';
 import { decide, fieldChange, has, tagChanges, tagsToSet } from './diff.js';
 import { parsePolicy } from './policies.js';
 import { isOwned } from './tags.js';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-write.js';
-import type { ImageTarget } from './tags.js';
+import type { ImageTarget } from '../image/tags.js';
 
 export interface BuiltRecord {
   /** The version tag reference, e.g. startupwebapp-backend:abc1234. */

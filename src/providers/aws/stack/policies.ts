@@ -4,8 +4,8 @@
  * CI principal's least-privilege policy and the GitHub OIDC trust policy. Plus the
  * normalisation that decides whether a policy read back from IAM is "the same".
  */
-import type { Config } from '../config/schema.js';
-import { BerthError } from '../core/errors.js';
+import type { Config } from '../../../config/schema.js';
+import { BerthError } from '../../../core/errors.js';
 import type { JsonValue } from './types.js';
 
 export interface PolicyStatement {

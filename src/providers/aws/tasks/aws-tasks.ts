@@ -12,12 +12,12 @@
  * batch loop's arguments, DATABASE_NAMES), which is also how tasks other tools started on the
  * same family (the seed's workflow) are recognised.
  */
-import type { Config } from '../../config/schema.js';
-import { PROBE_DATABASES_ENV } from '../../fleet/probe-protocol.js';
-import { isOwned } from '../../resources/tags.js';
-import type { TaskKind } from '../../tasks/task.js';
-import type { EcsTask, EcsTasksApi } from './ecs-api.js';
-import type { Tags } from './types.js';
+import type { Config } from '../../../config/schema.js';
+import { PROBE_DATABASES_ENV } from '../../../fleet/probe-protocol.js';
+import { isOwned } from '../stack/tags.js';
+import type { TaskKind } from '../../../tasks/task.js';
+import type { EcsTask, EcsTasksApi } from '../api/ecs-api.js';
+import type { Tags } from '../api/types.js';
 
 export const TASK_ID_TAG = 'berth:task';
 export const TASK_KIND_TAG = 'berth:kind';

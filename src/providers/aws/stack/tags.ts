@@ -1,6 +1,6 @@
 /** berth's ownership tags: `down` deletes, and `up` changes, only what carries both. */
-import type { Config } from '../config/schema.js';
-import type { Tags } from '../providers/aws/types.js';
+import type { Config } from '../../../config/schema.js';
+import type { Tags } from '../api/types.js';
 
 export const MANAGED_BY_KEY = 'managed-by';
 export const MANAGED_BY_VALUE = 'berth';

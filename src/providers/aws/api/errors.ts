@@ -6,8 +6,8 @@
  *  - anything else                → AWS_ERROR (exit 8), with the AWS error code and request ID
  * Not-found errors are not errors for berth: adapters turn them into `undefined` reads.
  */
-import { BerthError, isBerthError } from '../../core/errors.js';
-import { ExitCode } from '../../core/exit-codes.js';
+import { BerthError, isBerthError } from '../../../core/errors.js';
+import { ExitCode } from '../../../core/exit-codes.js';
 
 export interface AwsOperation {
   /** IAM action prefix: ecr, ecs, iam, logs, ec2, secretsmanager, sts. */

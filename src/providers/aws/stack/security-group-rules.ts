@@ -7,8 +7,8 @@
  * The groups are prerequisites and never change otherwise. berth's rules carry its tags and
  * the description "managed-by berth <app>"; `down` revokes exactly those.
  */
-import type { Ec2Api, RuleSpec, SecurityGroupRule } from '../providers/aws/ec2-api.js';
-import type { Tags } from '../providers/aws/types.js';
+import type { Ec2Api, RuleSpec, SecurityGroupRule } from '../api/ec2-api.js';
+import type { Tags } from '../api/types.js';
 import { decide } from './diff.js';
 import { isOwned, ownershipTags, ruleDescription } from './tags.js';
 import type {

@@ -1,5 +1,5 @@
 /** Small pure helpers the resource modules build their plans from. */
-import type { Tags } from '../providers/aws/types.js';
+import type { Tags } from '../api/types.js';
 import type { FieldChange, JsonValue, PlanAction, ResourceKind, ResourcePlan } from './types.js';
 
 /** Structural equality for JSON-like values (object key order ignored). */

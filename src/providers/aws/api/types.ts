@@ -1,6 +1,6 @@
 /**
  * Plain data shared by the AWS service interfaces. Nothing here depends on the AWS SDK:
- * domain code (src/resources) sees only these shapes, the SDK adapters (./sdk) and the
+ * domain code (../stack, ../tasks) sees only these shapes, the SDK adapters (./sdk) and the
  * in-memory fake (./fake) both produce them.
  */
 

@@ -14,8 +14,8 @@ import type {
   EcsApi,
   TaskDefinition,
   TaskDefinitionSpec,
-} from '../providers/aws/ecs-api.js';
-import type { Tags } from '../providers/aws/types.js';
+} from '../api/ecs-api.js';
+import type { Tags } from '../api/types.js';
 import { decide, fieldChange, tagChanges } from './diff.js';
 import { isOwned } from './tags.js';
 import type {

@@ -3,10 +3,10 @@
  * created or deleted. `plan` and `up` resolve them before anything else, so a typo in
  * berth.yaml is an AWS_REFERENCE_INVALID naming the field, before any write.
  */
-import type { Config } from '../config/schema.js';
-import { BerthError } from '../core/errors.js';
-import type { AwsClients } from '../providers/aws/clients.js';
-import type { SecurityGroup } from '../providers/aws/ec2-api.js';
+import type { Config } from '../../../config/schema.js';
+import { BerthError } from '../../../core/errors.js';
+import type { AwsClients } from '../api/clients.js';
+import type { SecurityGroup } from '../api/ec2-api.js';
 import type { StackRefs } from './types.js';
 
 export interface ReferenceProblem {

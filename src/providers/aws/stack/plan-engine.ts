@@ -2,7 +2,7 @@
  * The dependency graph: `up` walks it in order, `down` in reverse. Kahn's algorithm, stable
  * (ties keep declaration order), so the order is deterministic and matches the seed's steps.
  */
-import { BerthError } from '../core/errors.js';
+import { BerthError } from '../../../core/errors.js';
 
 export interface GraphNode<K extends string = string> {
   kind: K;

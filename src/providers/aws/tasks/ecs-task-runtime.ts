@@ -23,16 +23,16 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { BerthError, errorMessage } from '../../core/errors.js';
-import type { Reporter } from '../../core/events.js';
-import { redactor } from '../../core/redact.js';
-import { startRecord, stopRecord, type TaskStore } from '../../tasks/task-store.js';
-import type { TaskOutcome, TaskRecord, TaskRuntime, TaskSpec } from '../../tasks/task.js';
+import { BerthError, errorMessage } from '../../../core/errors.js';
+import type { Reporter } from '../../../core/events.js';
+import { redactor } from '../../../core/redact.js';
+import { startRecord, stopRecord, type TaskStore } from '../../../state/task-store.js';
+import type { TaskOutcome, TaskRecord, TaskRuntime, TaskSpec } from '../../../tasks/task.js';
 import { startedBy, taskTags } from './aws-tasks.js';
-import type { ContainerOverride, EcsFailure, EcsTask, EcsTasksApi } from './ecs-api.js';
+import type { ContainerOverride, EcsFailure, EcsTask, EcsTasksApi } from '../api/ecs-api.js';
 import { logStreamName, type EcsRunContext } from './ecs-run-context.js';
 import { LogFollower } from './log-follower.js';
-import type { LogsApi } from './logs-api.js';
+import type { LogsApi } from '../api/logs-api.js';
 
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 

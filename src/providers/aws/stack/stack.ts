@@ -6,10 +6,10 @@
  *
  * Prerequisites (secret, security groups) are resolved first and are never written.
  */
-import type { Config } from '../config/schema.js';
-import { BerthError } from '../core/errors.js';
-import { silentReporter, type Reporter } from '../core/events.js';
-import type { AwsClients } from '../providers/aws/clients.js';
+import type { Config } from '../../../config/schema.js';
+import { BerthError } from '../../../core/errors.js';
+import { silentReporter, type Reporter } from '../../../core/events.js';
+import type { AwsClients } from '../api/clients.js';
 import { ecrRepository } from './ecr-repository.js';
 import { ecsCluster } from './ecs-cluster.js';
 import { executionRole } from './execution-role.js';

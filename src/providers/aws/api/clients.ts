@@ -5,7 +5,7 @@
  * every local command never load it, and `plan` never loads a client it does not use.
  * Tests pass the in-memory fake (./fake/aws-fake.ts) or mock the SDK clients.
  */
-import type { Config } from '../../config/schema.js';
+import type { Config } from '../../../config/schema.js';
 import type { Ec2Api } from './ec2-api.js';
 import type { EcrApi } from './ecr-api.js';
 import type { EcsApi } from './ecs-api.js';

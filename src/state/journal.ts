@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { BerthError } from '../core/errors.js';
-import type { DatabaseResult, FleetCounts } from './types.js';
+import type { DatabaseResult, FleetCounts } from '../fleet/types.js';
 
 export interface RunMeta {
   id: string;

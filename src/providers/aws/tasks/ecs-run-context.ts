@@ -4,25 +4,25 @@
  * resolved by ID or Name tag), the container and where its logs go.
  *
  * With an image (migrate, the pipeline) berth registers a revision from berth.yaml — the same
- * desired definition `berth up` builds (src/resources/task-definition.ts) with the image to
+ * desired definition `berth up` builds (../stack/task-definition.ts) with the image to
  * run in place of `:latest`, as the seed's workflow registers `<ECR uri>:<git sha>` — unless
  * the family's latest revision is already exactly that, so running twice registers nothing
  * the second time. Without an image (verify) the latest revision runs as it is.
  */
-import type { Config } from '../../config/schema.js';
-import { BerthError } from '../../core/errors.js';
-import type { Reporter } from '../../core/events.js';
-import { assertReferences, resolveReferences } from '../../resources/references.js';
-import { stackTags } from '../../resources/tags.js';
+import type { Config } from '../../../config/schema.js';
+import { BerthError } from '../../../core/errors.js';
+import type { Reporter } from '../../../core/events.js';
+import { assertReferences, resolveReferences } from '../stack/references.js';
+import { stackTags } from '../stack/tags.js';
 import {
   desiredTaskDefinition,
   diffTaskDefinition,
   readTaskDefinition,
-} from '../../resources/task-definition.js';
-import type { StackSpec } from '../../resources/types.js';
-import type { AwsClients } from './clients.js';
-import type { TaskDefinition } from './ecs-api.js';
-import type { Tags } from './types.js';
+} from '../stack/task-definition.js';
+import type { StackSpec } from '../stack/types.js';
+import type { AwsClients } from '../api/clients.js';
+import type { TaskDefinition } from '../api/ecs-api.js';
+import type { Tags } from '../api/types.js';
 
 export interface EcsRunContext {
   app: string;

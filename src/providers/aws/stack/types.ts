@@ -3,12 +3,12 @@
  * berth.yaml asks for (desired state) into a ResourcePlan — plain data — and only then
  * applied. Each resource kind lives in its own module; stack.ts runs them in dependency order.
  */
-import type { Config } from '../config/schema.js';
-import type { BerthError } from '../core/errors.js';
-import type { AwsClients } from '../providers/aws/clients.js';
-import type { SecurityGroup } from '../providers/aws/ec2-api.js';
-import type { SecretDescription } from '../providers/aws/secrets-api.js';
-import type { Tags } from '../providers/aws/types.js';
+import type { Config } from '../../../config/schema.js';
+import type { BerthError } from '../../../core/errors.js';
+import type { AwsClients } from '../api/clients.js';
+import type { SecurityGroup } from '../api/ec2-api.js';
+import type { SecretDescription } from '../api/secrets-api.js';
+import type { Tags } from '../api/types.js';
 
 export type JsonValue =
   string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -1,7 +1,7 @@
 /** Step 3 of the seed: the ECS cluster, Fargate with FARGATE_SPOT available. */
-import type { CapacityProviderStrategyItem, EcsApi, EcsCluster } from '../providers/aws/ecs-api.js';
-import type { Tags } from '../providers/aws/types.js';
-import { BerthError } from '../core/errors.js';
+import type { CapacityProviderStrategyItem, EcsApi, EcsCluster } from '../api/ecs-api.js';
+import type { Tags } from '../api/types.js';
+import { BerthError } from '../../../core/errors.js';
 import { decide, fieldChange, has, sortedStrings, tagChanges, tagsToSet } from './diff.js';
 import { isOwned } from './tags.js';
 import type {

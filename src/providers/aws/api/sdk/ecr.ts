@@ -12,7 +12,7 @@ import {
   TagResourceCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
-import { redactor } from '../../../core/redact.js';
+import { redactor } from '../../../../core/redact.js';
 import type { EcrApi, EcrRepository } from '../ecr-api.js';
 import { awsCall, awsCallStrict } from '../errors.js';
 import type { AwsSettings } from '../types.js';

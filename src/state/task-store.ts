@@ -8,8 +8,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { BerthError } from '../core/errors.js';
-import { TASK_ID_PATTERN } from './task-id.js';
-import type { TaskOutcome, TaskRecord, TaskSpec } from './task.js';
+import { TASK_ID_PATTERN } from '../tasks/task-id.js';
+import type { TaskOutcome, TaskRecord, TaskSpec } from '../tasks/task.js';
 
 export class TaskStore {
   constructor(
