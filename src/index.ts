@@ -15,7 +15,34 @@ export type {
   Lease,
   ProbeResult,
 } from './fleet/types.js';
-export { openLocal } from './providers/local/open-local.js';
+export { openProvider } from './providers/open-provider.js';
+export type {
+  DatabaseServer,
+  FleetRequest,
+  ImageRegistry,
+  ListedTask,
+  OpenedFleet,
+  Provider,
+  ProviderName,
+  ProviderOptions,
+  ProviderStatus,
+  RegistryPush,
+  StopPlan,
+  TaskControl,
+  TaskListing,
+  TaskLog,
+} from './providers/provider.js';
+export type { StackOperations } from './providers/aws/stack-operations.js';
+export {
+  runDelivery,
+  defaultRunners,
+  type DeliveryOptions,
+  type DeliveryResult,
+  type StageRunners,
+} from './pipeline/delivery.js';
+export { selectRunDatabases } from './fleet/select-run.js';
+export { migrateOptions, verifyOptions } from './fleet/fleet-options.js';
+export { systemClock, type Clock } from './core/clock.js';
 export type { TaskRuntime, TaskSpec, TaskOutcome } from './tasks/task.js';
 // The aws provider's stack (no AWS SDK is loaded until a real client makes its first call).
 export {
@@ -43,3 +70,4 @@ export { detectEngine } from './image/engine.js';
 export { runMigrationsWorkflow, renderRunMigrations } from './ci/run-migrations.js';
 export { buildImages } from './image/build.js';
 export { pushImage, pushToEcr } from './image/push.js';
+export { buildStack } from './image/stack.js';

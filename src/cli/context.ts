@@ -1,20 +1,41 @@
 /**
  * What every command starts from: the parsed global options, the loaded config, output and
- * reporter, and an AbortSignal that SIGINT/SIGTERM trip so running tasks are stopped and
- * locks released (in `finally`) instead of the process vanishing mid-run.
+ * reporter, the provider, and an AbortSignal that SIGINT/SIGTERM trip so running tasks are
+ * stopped and locks released (in `finally`) instead of the process vanishing mid-run.
  */
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import type { Reporter } from '../core/events.js';
+import type { Exec } from '../core/exec.js';
+import type { AwsClientsFactory } from '../providers/aws/api/clients.js';
+import { openProvider } from '../providers/open-provider.js';
+import type { Provider, ProviderName } from '../providers/provider.js';
 import { createOutput, type Output } from './output.js';
 import { createReporter } from './progress.js';
 
 export interface GlobalOptions {
   config: string;
   json: boolean;
-  provider?: 'local' | 'aws';
+  provider?: ProviderName;
   profile?: string;
   region?: string;
   endpointUrl?: string;
+}
+
+/**
+ * What a test may replace: the AWS SDK (the in-memory fake), time, git and the container
+ * CLI, the terminal prompt. Production passes none of them.
+ */
+export interface CommandDeps {
+  createClients?: AwsClientsFactory;
+  env?: NodeJS.ProcessEnv;
+  /** Wall clock stamped on `up`'s outputs. */
+  now?: () => Date;
+  /** Milliseconds now, and the sleep between polls: both, or neither. */
+  clock?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  pollMs?: number;
+  exec?: Exec;
+  confirm?: (what: string, expected: string, yes: boolean) => Promise<void>;
 }
 
 export interface Context {
@@ -24,7 +45,8 @@ export interface Context {
   signal: AbortSignal;
   interrupted(): boolean;
   config(): Promise<LoadedConfig>;
-  provider(loaded: LoadedConfig): 'local' | 'aws';
+  /** The provider named by --provider, else by berth.yaml; `fallback` replaces berth.yaml's. */
+  open(deps?: CommandDeps, fallback?: ProviderName): Promise<Provider>;
 }
 
 export function createContext(globals: GlobalOptions): Context {
@@ -43,13 +65,45 @@ export function createContext(globals: GlobalOptions): Context {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let loaded: Promise<LoadedConfig> | undefined;
+  return contextOf(
+    globals,
+    out,
+    createReporter(out),
+    controller.signal,
+    () => (loaded ??= loadConfig(globals.config)),
+  );
+}
+
+/** A Context from its parts (the CLI's, or a test's with captured output). */
+export function contextOf(
+  globals: GlobalOptions,
+  out: Output,
+  reporter: Reporter,
+  signal: AbortSignal,
+  config: () => Promise<LoadedConfig>,
+): Context {
   return {
     globals,
     out,
-    reporter: createReporter(out),
-    signal: controller.signal,
-    interrupted: () => controller.signal.aborted,
-    config: () => (loaded ??= loadConfig(globals.config)),
-    provider: (l) => globals.provider ?? l.config.provider,
+    reporter,
+    signal,
+    interrupted: () => signal.aborted,
+    config,
+    async open(deps = {}, fallback) {
+      const l = await config();
+      return openProvider(l, {
+        name: globals.provider ?? fallback ?? l.config.provider,
+        reporter,
+        ...(globals.profile ? { profile: globals.profile } : {}),
+        ...(globals.region ? { region: globals.region } : {}),
+        ...(globals.endpointUrl ? { endpointUrl: globals.endpointUrl } : {}),
+        ...(deps.env ? { env: deps.env } : {}),
+        ...(deps.createClients ? { createClients: deps.createClients } : {}),
+        ...(deps.clock && deps.sleep ? { clock: { now: deps.clock, sleep: deps.sleep } } : {}),
+        ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+        ...(deps.exec ? { exec: deps.exec } : {}),
+        ...(deps.now ? { wallClock: deps.now } : {}),
+      });
+    },
   };
 }

@@ -8,8 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LoadedConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/schema.js';
-import type { Context, GlobalOptions } from '../../src/cli/context.js';
-import type { InfraDeps } from '../../src/cli/commands/infra.js';
+import {
+  contextOf,
+  type CommandDeps,
+  type Context,
+  type GlobalOptions,
+} from '../../src/cli/context.js';
 import { createOutput } from '../../src/cli/output.js';
 import { createReporter } from '../../src/cli/progress.js';
 import { createAwsFake, type AwsFake } from '../../src/providers/aws/fake/aws-fake.js';
@@ -50,7 +54,7 @@ export interface AwsCliHarness {
   stderr: Captured;
   /** A fresh Context per command (as the CLI makes one per run). */
   ctx(globals?: Partial<GlobalOptions>): Context;
-  deps: InfraDeps;
+  deps: CommandDeps;
   /** Parses the last stdout JSON document and clears the captures. */
   json<T = Record<string, unknown>>(): T;
   setConfig(config: Config): void;
@@ -86,16 +90,9 @@ export async function awsCliHarness(
         ...globals,
       };
       const out = createOutput(g.json, stdout, stderr);
-      const controller = new AbortController();
-      return {
-        globals: g,
-        out,
-        reporter: createReporter(out),
-        signal: controller.signal,
-        interrupted: () => false,
-        config: () => Promise.resolve(harness.loaded),
-        provider: (l) => g.provider ?? l.config.provider,
-      };
+      return contextOf(g, out, createReporter(out), new AbortController().signal, () =>
+        Promise.resolve(harness.loaded),
+      );
     },
     json<T>() {
       const lines = stdout.text().trim().split('\n').filter(Boolean);

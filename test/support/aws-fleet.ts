@@ -7,7 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { AwsFleetDeps } from '../../src/cli/commands/aws-fleet.js';
+import type { CommandDeps as AwsFleetDeps } from '../../src/cli/context.js';
 import type { Exec } from '../../src/core/exec.js';
 import type { FakeTaskInfo, FakeTaskScript } from '../../src/providers/aws/fake/aws-fake.js';
 import { SAMPLE_CONFIG_YAML, sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';

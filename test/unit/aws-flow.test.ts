@@ -1,13 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  awsStatusCommand,
-  downCommand,
-  planCommand,
-  showCommand,
-  upCommand,
-} from '../../src/cli/commands/infra.js';
+import { downCommand, planCommand, showCommand, upCommand } from '../../src/cli/commands/infra.js';
+import { statusCommand } from '../../src/cli/commands/status.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { isBerthError } from '../../src/core/errors.js';
 import { sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
@@ -115,7 +110,7 @@ describe('berth plan/up/status/down against the AWS fake', () => {
     expect(json.outputs).toEqual(up.outputs);
 
     // status: every seed step COMPLETED.
-    expect(await awsStatusCommand(h.ctx(), h.deps)).toBe(ExitCode.ok);
+    expect(await statusCommand(h.ctx(), h.deps)).toBe(ExitCode.ok);
     const done = h.json<StackStatus>();
     expect(statuses(done)).toEqual([
       'COMPLETED',
@@ -141,7 +136,7 @@ describe('berth plan/up/status/down against the AWS fake', () => {
 
     // Someone changes the log retention by hand.
     await h.fake.clients.logs.putRetentionPolicy('/ecs/startupwebapp-migrations', 14);
-    expect(await awsStatusCommand(h.ctx(), h.deps)).toBe(ExitCode.changesPending);
+    expect(await statusCommand(h.ctx(), h.deps)).toBe(ExitCode.changesPending);
     expect(statuses(h.json<StackStatus>())).toEqual([
       'COMPLETED',
       'DRIFTED',
@@ -195,7 +190,7 @@ describe('berth plan/up/status/down against the AWS fake', () => {
     await expect(readFile(path.join(h.dir, '.berth', 'outputs.env'), 'utf8')).rejects.toThrow();
 
     // status: every step NOT STARTED.
-    expect(await awsStatusCommand(h.ctx(), h.deps)).toBe(ExitCode.ok);
+    expect(await statusCommand(h.ctx(), h.deps)).toBe(ExitCode.ok);
     expect(statuses(h.json<StackStatus>())).toEqual([
       'NOT STARTED',
       'NOT STARTED',
@@ -248,7 +243,7 @@ describe('berth plan/up/status/down against the AWS fake', () => {
     expect(h.stdout.text()).toContain('retentionDays: 30 → 7');
     expect(h.stdout.text()).toContain('Plan: 0 to create, 1 to update, 6 unchanged.');
     h.stdout.clear();
-    await awsStatusCommand(h.ctx(), h.deps);
+    await statusCommand(h.ctx(), h.deps);
     expect(h.stdout.text()).toMatch(/ECS cluster and log group\s+DRIFTED/);
     h.stdout.clear();
     await showCommand(h.ctx(), h.deps);
@@ -367,7 +362,7 @@ describe('ownership', () => {
     h.json();
     expect(h.fake.writes().filter((c) => c.method === 'createLogGroup')).toEqual([]);
     expect(h.fake.writes().some((c) => c.method === 'tagRules')).toBe(true);
-    await awsStatusCommand(h.ctx(), h.deps);
+    await statusCommand(h.ctx(), h.deps);
     expect(statuses(h.json<StackStatus>())).toEqual([
       'COMPLETED',
       'COMPLETED',

@@ -5,10 +5,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runAwsPipeline, type AwsPipelineDeps } from '../../src/cli/commands/pipeline-aws.js';
+import { pipelineCommand } from '../../src/cli/commands/pipeline.js';
+import type { CommandDeps } from '../../src/cli/context.js';
+import type { StageRunners } from '../../src/pipeline/delivery.js';
+import type { RegistryPush } from '../../src/providers/provider.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import type { BuildResult } from '../../src/image/build.js';
-import type { StackPushResult } from '../../src/image/stack.js';
 import {
   awsFleetHarness,
   DATABASES,
@@ -62,34 +64,42 @@ interface Pipeline {
   verify: { ok: boolean } | null;
 }
 
-function deps(overrides: Partial<AwsPipelineDeps> = {}): AwsPipelineDeps {
+type Deps = CommandDeps & { runners: Partial<StageRunners> };
+
+function deps(overrides: Partial<StageRunners> = {}): Deps {
   const pushes: string[] = [];
+  const loaded = h.loaded;
   return {
     ...h.fleetDeps,
-    runTests: async (_command, _cwd, logFile) => {
-      await writeFile(logFile, 'all 740 tests passed\n');
-      return 0;
-    },
-    build: () => Promise.resolve(built()),
-    push: (loaded, tag) => {
-      pushes.push(tag);
-      h.fake.pushImage(loaded.config.registry.name, tag);
-      h.fake.pushImage(loaded.config.registry.name, 'latest');
-      const uri = h.imageUri.replace(/:[^:]+$/, '');
-      const result: StackPushResult = {
-        provider: 'aws',
-        source: `startupwebapp-backend:${tag}`,
-        registry: uri.split('/')[0] ?? '',
-        repository: uri,
-        tags: [tag, 'latest'],
-        uri: `${uri}:${tag}`,
-        digest: `sha256:${'a'.repeat(64)}`,
-        imageRef: `${uri}@sha256:${'a'.repeat(64)}`,
-      };
-      return Promise.resolve(result);
-    },
-    ...overrides,
+    runners: runners(overrides),
   };
+  function runners(o: Partial<StageRunners>): Partial<StageRunners> {
+    return {
+      runTests: async (_command, _cwd, logFile) => {
+        await writeFile(logFile, 'all 740 tests passed\n');
+        return 0;
+      },
+      build: () => Promise.resolve(built()),
+      push: (tag) => {
+        pushes.push(tag);
+        h.fake.pushImage(loaded.config.registry.name, tag);
+        h.fake.pushImage(loaded.config.registry.name, 'latest');
+        const uri = h.imageUri.replace(/:[^:]+$/, '');
+        const result: RegistryPush = {
+          provider: 'aws',
+          source: `startupwebapp-backend:${tag}`,
+          registry: uri.split('/')[0] ?? '',
+          repository: uri,
+          tags: [tag, 'latest'],
+          uri: `${uri}:${tag}`,
+          digest: `sha256:${'a'.repeat(64)}`,
+          imageRef: `${uri}@sha256:${'a'.repeat(64)}`,
+        };
+        return Promise.resolve(result);
+      },
+      ...o,
+    };
+  }
 }
 
 const testYaml = (y: string) => `${y}pipeline:\n  test: [npm, test]\n  testDirectory: .\n`;
@@ -97,7 +107,7 @@ const testYaml = (y: string) => `${y}pipeline:\n  test: [npm, test]\n  testDirec
 describe('berth pipeline --provider aws', () => {
   it('tests, builds, pushes the SHA tag, migrates with it on Fargate and verifies, with stage durations', async () => {
     h = await awsFleetHarness({ patch: testYaml });
-    expect(await runAwsPipeline(h.ctx(), {}, deps())).toBe(ExitCode.ok);
+    expect(await pipelineCommand(h.ctx(), {}, deps())).toBe(ExitCode.ok);
     const out = h.json<Pipeline>();
     expect(out).toMatchObject({ type: 'pipeline', provider: 'aws', ok: true });
     expect(out.stages.map((s) => [s.name, s.status])).toEqual([
@@ -127,7 +137,7 @@ describe('berth pipeline --provider aws', () => {
   it('exits 14 when a database fails to migrate, and verify is skipped', async () => {
     h = await awsFleetHarness({ patch: testYaml });
     h.tenants.behaviour.set('fintech_experiment', { kind: 'fail', exitCode: 1 });
-    expect(await runAwsPipeline(h.ctx(), {}, deps())).toBe(ExitCode.pipelineMigrateFailed);
+    expect(await pipelineCommand(h.ctx(), {}, deps())).toBe(ExitCode.pipelineMigrateFailed);
     const out = h.json<Pipeline>();
     expect(out.failedStage).toBe('migrate');
     expect(out.stages.at(-1)).toMatchObject({
@@ -150,14 +160,14 @@ describe('berth pipeline --provider aws', () => {
       if (task.tags['berth:kind'] === 'migrate') migrated = true;
       return h.tenants.script(task);
     });
-    expect(await runAwsPipeline(h.ctx(), {}, deps())).toBe(ExitCode.pipelineVerifyFailed);
+    expect(await pipelineCommand(h.ctx(), {}, deps())).toBe(ExitCode.pipelineVerifyFailed);
     expect(migrated).toBe(true);
     expect(h.json<Pipeline>().failedStage).toBe('verify');
   });
 
   it('exits 11, 12 or 13 for the stage that failed, and runs nothing on ECS', async () => {
     h = await awsFleetHarness({ patch: testYaml });
-    expect(await runAwsPipeline(h.ctx(), {}, deps({ runTests: () => Promise.resolve(1) }))).toBe(
+    expect(await pipelineCommand(h.ctx(), {}, deps({ runTests: () => Promise.resolve(1) }))).toBe(
       ExitCode.pipelineTestFailed,
     );
     expect(h.json<Pipeline>().stages.map((s) => s.status)).toEqual([
@@ -168,7 +178,7 @@ describe('berth pipeline --provider aws', () => {
       'skipped',
     ]);
     expect(
-      await runAwsPipeline(
+      await pipelineCommand(
         h.ctx(),
         { skipTests: true },
         deps({ build: () => Promise.resolve(built(false)) }),
@@ -176,7 +186,7 @@ describe('berth pipeline --provider aws', () => {
     ).toBe(ExitCode.pipelineBuildFailed);
     expect(h.json<Pipeline>().stages[1]?.detail).toContain('runs as root');
     expect(
-      await runAwsPipeline(
+      await pipelineCommand(
         h.ctx(),
         { skipTests: true },
         deps({ push: () => Promise.reject(new Error('denied: ecr:InitiateLayerUpload')) }),

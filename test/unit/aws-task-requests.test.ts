@@ -29,7 +29,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AwsFleetDeps } from '../../src/cli/commands/aws-fleet.js';
+import type { CommandDeps as AwsFleetDeps } from '../../src/cli/context.js';
 import { migrateCommand } from '../../src/cli/commands/migrate.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { createAwsClients } from '../../src/providers/aws/api/clients.js';

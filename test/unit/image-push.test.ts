@@ -15,7 +15,7 @@ import {
   dockerLogin,
 } from '../../src/image/ecr-login.js';
 import { pushImage, pushToEcr } from '../../src/image/push.js';
-import { pushStack } from '../../src/image/stack.js';
+import { ecrRegistry } from '../../src/providers/aws/ecr-registry.js';
 import { readImageState } from '../../src/state/image-state.js';
 import { createAwsFake } from '../../src/providers/aws/fake/aws-fake.js';
 import { createSdkEcrApi } from '../../src/providers/aws/api/sdk/ecr.js';
@@ -254,16 +254,13 @@ describe('ECR login', () => {
     try {
       const exec = engine();
       const config = parseConfig(stringify(baseConfig({ local: { dataDir: '.berth' } })));
-      const result = await pushStack(
-        { config, dir, file: path.join(dir, 'berth.yaml') },
-        {
-          provider: 'aws',
-          tag: 'abc1234',
-          reporter: new RecordingReporter(),
-          exec,
-          awsClients: () => fake.clients,
-        },
-      );
+      const result = await ecrRegistry({
+        loaded: { config, dir, file: path.join(dir, 'berth.yaml') },
+        clients: () => fake.clients,
+        region: 'us-east-1',
+        reporter: new RecordingReporter(),
+        exec,
+      }).push('abc1234');
       expect(result).toMatchObject({
         provider: 'aws',
         source: 'startupwebapp-backend:abc1234',
@@ -285,16 +282,13 @@ describe('ECR login', () => {
     const fake = createAwsFake();
     const config = parseConfig(stringify(baseConfig()));
     await expect(
-      pushStack(
-        { config, dir: os.tmpdir(), file: 'berth.yaml' },
-        {
-          provider: 'aws',
-          tag: 'abc1234',
-          reporter: new RecordingReporter(),
-          exec: engine(),
-          awsClients: () => fake.clients,
-        },
-      ),
+      ecrRegistry({
+        loaded: { config, dir: os.tmpdir(), file: 'berth.yaml' },
+        clients: () => fake.clients,
+        region: 'us-east-1',
+        reporter: new RecordingReporter(),
+        exec: engine(),
+      }).push('abc1234'),
     ).rejects.toMatchObject({
       code: 'AWS_REFERENCE_INVALID',
       hint: expect.stringContaining('berth up') as string,

@@ -7,8 +7,8 @@ import { BerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import type { BuildResult } from '../../image/build.js';
 import { formatSize } from '../../image/inspect.js';
-import { buildStack, pushStack } from '../../image/stack.js';
-import type { Context } from '../context.js';
+import { buildStack } from '../../image/stack.js';
+import type { CommandDeps, Context } from '../context.js';
 import { formatDuration, table, type Output } from '../output.js';
 
 export function renderBuild(out: Output, result: BuildResult): void {
@@ -76,20 +76,13 @@ export const buildCommand = async (
   return error ? ExitCode.provider : ExitCode.ok;
 };
 
-export const pushCommand = async (ctx: Context, o: { tag?: string }): Promise<number> => {
-  const loaded = await ctx.config();
-  const provider = ctx.provider(loaded);
-  const result = await pushStack(loaded, {
-    provider,
-    ...(o.tag ? { tag: o.tag } : {}),
-    reporter: ctx.reporter,
-    signal: ctx.signal,
-    aws: {
-      ...(ctx.globals.region ? { region: ctx.globals.region } : {}),
-      ...(ctx.globals.profile ? { profile: ctx.globals.profile } : {}),
-      ...(ctx.globals.endpointUrl ? { endpointUrl: ctx.globals.endpointUrl } : {}),
-    },
-  });
+export const pushCommand = async (
+  ctx: Context,
+  o: { tag?: string },
+  deps: CommandDeps = {},
+): Promise<number> => {
+  const provider = await ctx.open(deps);
+  const result = await provider.registry.push(o.tag, ctx.signal);
   if (ctx.out.json) ctx.out.data({ type: 'push', ...result });
   else {
     ctx.out.result(

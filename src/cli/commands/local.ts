@@ -1,10 +1,20 @@
+/** `berth local start|stop`: the local provider's embedded PostgreSQL server. */
+import { BerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { openLocal } from '../../providers/local/open-local.js';
+import type { DatabaseServer } from '../../providers/provider.js';
 import type { Context } from '../context.js';
 
+async function server(ctx: Context): Promise<DatabaseServer> {
+  const provider = await ctx.open({}, 'local');
+  if (!provider.server)
+    throw new BerthError('USAGE', "`berth local` manages the local provider's PostgreSQL server", {
+      hint: 'drop --provider',
+    });
+  return provider.server;
+}
+
 export async function localStopCommand(ctx: Context): Promise<number> {
-  const local = openLocal(await ctx.config());
-  const stopped = await local.postgres.stop();
+  const stopped = await (await server(ctx)).stop();
   if (ctx.out.json) ctx.out.data({ stopped });
   else
     ctx.out.result(
@@ -16,15 +26,7 @@ export async function localStopCommand(ctx: Context): Promise<number> {
 }
 
 export async function localStartCommand(ctx: Context): Promise<number> {
-  const local = openLocal(await ctx.config());
-  const secret = await local.postgres.ensureRunning();
-  const where = {
-    host: secret.host,
-    port: secret.port,
-    user: secret.username,
-    dataDir: local.paths.pgdata,
-    secretFile: local.paths.secret,
-  };
+  const where = await (await server(ctx)).start();
   if (ctx.out.json) ctx.out.data({ running: true, ...where });
   else
     ctx.out.result(

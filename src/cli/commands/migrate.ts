@@ -1,15 +1,9 @@
+/** `berth migrate`: parse → open the provider → select → migrateFleet → render. */
 import { migrateOptions } from '../../fleet/fleet-options.js';
-import { BerthError } from '../../core/errors.js';
-import { ExitCode } from '../../core/exit-codes.js';
-import { listRuns, readRun } from '../../state/journal.js';
 import { migrateFleet } from '../../fleet/run-fleet.js';
-import { selectDatabases } from '../../fleet/tenants.js';
-import type { FleetResult } from '../../fleet/types.js';
-import { openLocal } from '../../providers/local/open-local.js';
-import { runtimeFactory } from '../../providers/local/select-runtime.js';
-import type { Context } from '../context.js';
-import { renderFleet } from '../render-fleet.js';
-import type { AwsFleetDeps } from './aws-fleet.js';
+import { selectRunDatabases } from '../../fleet/select-run.js';
+import type { CommandDeps, Context } from '../context.js';
+import { fleetExitCode, printFleet } from '../render/fleet.js';
 
 export interface MigrateOptions {
   database?: string[];
@@ -25,96 +19,38 @@ export interface MigrateOptions {
 export async function migrateCommand(
   ctx: Context,
   options: MigrateOptions,
-  deps: AwsFleetDeps = {},
+  deps: CommandDeps = {},
 ): Promise<number> {
-  const loaded = await ctx.config();
-  if (ctx.provider(loaded) === 'aws')
-    return (await import('./aws-fleet.js')).awsMigrateCommand(ctx, options, deps);
-  const { config } = loaded;
-  const local = openLocal(loaded, {
-    runtime: await runtimeFactory(loaded, options.runtime, options.image, (m) => ctx.out.note(m)),
-  });
-
-  const { databases, resumedFrom } = await selectMigrateDatabases(
-    ctx,
-    options,
-    local.paths.runs,
-    () => local.fleet(),
-  );
-
-  const result = await migrateFleet(
-    local.backend,
-    migrateOptions(
-      config,
-      local.paths.runs,
-      { databases, reporter: ctx.reporter, signal: ctx.signal },
-      { ...options, resumedFrom },
-    ),
-  );
-  printFleet(ctx, result);
-  return fleetExitCode(result, ctx.interrupted());
-}
-
-/** --all / --database, or --resume: the unfinished databases of the last interrupted run. */
-export async function selectMigrateDatabases(
-  ctx: Context,
-  options: MigrateOptions,
-  runsDir: string,
-  fleet: () => Promise<string[]>,
-): Promise<{ databases: string[]; resumedFrom?: string }> {
-  let databases: string[];
-  let resumedFrom: string | undefined;
-  if (options.resume) {
-    if (options.all || options.database?.length)
-      throw new BerthError(
-        'USAGE',
-        '--resume continues the last run; do not combine it with --all or --database',
-      );
-    const last = (await listRuns(runsDir))
-      .filter((r) => r.state === 'running' || r.state === 'interrupted')
-      .pop();
-    if (!last)
-      throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', {
-        hint: 'see `berth runs list`; start a new run with --all',
-      });
-    const { results } = await readRun(runsDir, last.id);
-    const done = new Set(
-      results
-        .filter((r) => r.status === 'applied' || r.status === 'up-to-date')
-        .map((r) => r.database),
+  const provider = await ctx.open(deps);
+  try {
+    const { config } = provider.loaded;
+    const request = {
+      purpose: 'migrate' as const,
+      ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
+      ...(options.image !== undefined ? { image: options.image } : {}),
+    };
+    await provider.checkFleetRequest(request);
+    // Usage errors (unknown database, nothing to resume) before any task or AWS call.
+    const { databases, resumed } = await selectRunDatabases(
+      { databases: options.database, all: options.all, resume: options.resume },
+      provider.state.paths.runs,
+      () => provider.tenants(),
     );
-    databases = last.databases.filter((d) => !done.has(d));
-    resumedFrom = last.id;
-    ctx.out.note(
-      `resuming ${last.id}: ${databases.length} of ${last.databases.length} database(s) left`,
+    if (resumed)
+      ctx.out.note(`resuming ${resumed.runId}: ${resumed.left} of ${resumed.of} database(s) left`);
+    const fleet = await provider.openFleet(request);
+    const result = await migrateFleet(
+      fleet.backend,
+      migrateOptions(
+        config,
+        provider.state.paths.runs,
+        { databases, reporter: ctx.reporter, signal: ctx.signal },
+        { ...options, ...(resumed ? { resumedFrom: resumed.runId } : {}) },
+      ),
     );
-  } else {
-    databases = selectDatabases(await fleet(), {
-      databases: options.database,
-      all: options.all,
-    });
+    printFleet(ctx.out, result);
+    return fleetExitCode(result, ctx.interrupted());
+  } finally {
+    await provider.close();
   }
-  return { databases, ...(resumedFrom ? { resumedFrom } : {}) };
-}
-
-/** The result table (or, with --json, the summary line after the per-database NDJSON). */
-export function printFleet(ctx: Context, result: FleetResult): void {
-  if (ctx.out.json)
-    ctx.out.data({
-      type: 'summary',
-      runId: result.runId,
-      ok: result.ok,
-      counts: result.counts,
-      durationMs: result.durationMs,
-      databases: result.databases,
-    });
-  else renderFleet(ctx.out, result);
-}
-
-export function fleetExitCode(result: FleetResult, interrupted: boolean): number {
-  if (interrupted) return ExitCode.interrupted;
-  if (result.counts.failed > 0) return ExitCode.migrationFailed;
-  if (result.counts.locked > 0) return ExitCode.locked;
-  if (result.counts.skipped > 0) return ExitCode.migrationFailed;
-  return ExitCode.ok;
 }

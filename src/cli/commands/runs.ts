@@ -1,12 +1,12 @@
 import { ExitCode } from '../../core/exit-codes.js';
 import { listRuns, readRun } from '../../state/journal.js';
-import { openLocal } from '../../providers/local/open-local.js';
+import { openStateDir } from '../../state/state-dir.js';
 import type { Context } from '../context.js';
 import { table } from '../output.js';
 
 export async function runsListCommand(ctx: Context): Promise<number> {
-  const local = openLocal(await ctx.config());
-  const runs = await listRuns(local.paths.runs);
+  const state = openStateDir(await ctx.config());
+  const runs = await listRuns(state.paths.runs);
   if (ctx.out.json) ctx.out.data({ runs });
   else if (runs.length === 0) ctx.out.result('no runs yet');
   else {
@@ -29,8 +29,8 @@ export async function runsListCommand(ctx: Context): Promise<number> {
 }
 
 export async function runsShowCommand(ctx: Context, id: string): Promise<number> {
-  const local = openLocal(await ctx.config());
-  const { meta, results } = await readRun(local.paths.runs, id);
+  const state = openStateDir(await ctx.config());
+  const { meta, results } = await readRun(state.paths.runs, id);
   const finished = new Set(results.map((r) => r.database));
   const unfinished = meta.databases.filter((d) => !finished.has(d));
   if (ctx.out.json) {

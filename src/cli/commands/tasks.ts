@@ -1,93 +1,60 @@
+/** `berth tasks list|stop`: the quick rollback, for berth's own tasks only. */
 import { BerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { openLocal } from '../../providers/local/open-local.js';
-import type { TaskRecord } from '../../tasks/task.js';
 import { confirmByTyping } from '../confirm.js';
-import type { Context } from '../context.js';
-import type { AwsFleetDeps } from './aws-fleet.js';
-import { table } from '../output.js';
-
-function alive(record: TaskRecord): boolean {
-  if (record.status !== 'RUNNING' || !record.pid) return false;
-  try {
-    process.kill(record.pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import type { CommandDeps, Context } from '../context.js';
+import { renderTaskList, stopPreview } from '../render/tasks.js';
 
 export async function tasksListCommand(
   ctx: Context,
-  options: { running?: boolean },
-  deps: AwsFleetDeps = {},
+  options: { running?: boolean; limit?: number },
+  deps: CommandDeps = {},
 ): Promise<number> {
-  const loaded = await ctx.config();
-  if (ctx.provider(loaded) === 'aws')
-    return (await import('./aws-fleet.js')).awsTasksListCommand(ctx, options, deps);
-  const local = openLocal(loaded);
-  // A RUNNING record whose process is gone belonged to a berth that was killed.
-  const records = (await local.store.list()).map((r) =>
-    r.status === 'RUNNING' && !alive(r) ? { ...r, status: 'LOST' as const } : r,
-  );
-  const shown = options.running ? records.filter((r) => r.status === 'RUNNING') : records;
-  if (ctx.out.json) {
-    ctx.out.data({ tasks: shown });
-    return ExitCode.ok;
-  }
-  if (shown.length === 0) {
-    ctx.out.result(options.running ? 'no running tasks' : 'no tasks yet');
-    return ExitCode.ok;
-  }
-  ctx.out.result(
-    table(
-      ['TASK', 'KIND', 'STATUS', 'EXIT', 'DATABASES', 'STARTED'],
-      shown.map((r) => [
-        r.id,
-        r.kind,
-        r.status,
-        r.exitCode === null ? '-' : String(r.exitCode),
-        r.databases.join(','),
-        r.startedAt,
-      ]),
-    ),
-  );
+  const provider = await ctx.open(deps);
+  const listing = await provider.tasks.list({
+    running: Boolean(options.running),
+    ...(options.limit !== undefined ? { limit: options.limit } : {}),
+  });
+  if (ctx.out.json) ctx.out.data(listing);
+  else renderTaskList(ctx.out, listing, Boolean(options.running));
   return ExitCode.ok;
 }
 
+/**
+ * Asks for the stack name unless --yes (without a terminal it refuses). Each database stays
+ * at its last completed migration; `berth migrate` finishes the rest.
+ */
 export async function tasksStopCommand(
   ctx: Context,
   ids: string[],
   options: { all?: boolean; yes?: boolean },
-  deps: AwsFleetDeps = {},
+  deps: CommandDeps = {},
 ): Promise<number> {
-  const loaded = await ctx.config();
-  if (ctx.provider(loaded) === 'aws')
-    return (await import('./aws-fleet.js')).awsTasksStopCommand(ctx, ids, options, deps);
-  const local = openLocal(loaded);
   if (ids.length === 0 && !options.all)
     throw new BerthError('USAGE', 'name the tasks to stop, or pass --all');
   if (ids.length > 0 && options.all)
     throw new BerthError('USAGE', 'use either task IDs or --all, not both');
-  const targets = options.all
-    ? (await local.store.list()).filter(alive)
-    : await Promise.all(ids.map((id) => local.store.get(id)));
-  const running = targets.filter(alive);
-  if (running.length === 0) {
+  const provider = await ctx.open(deps);
+  const { app } = provider.loaded.config;
+  const plan = await provider.tasks.planStop({ ids, all: Boolean(options.all) });
+  if (plan.targets.length === 0) {
     if (ctx.out.json) ctx.out.data({ stopped: [] });
     else ctx.out.result('no running tasks to stop');
     return ExitCode.ok;
   }
-  await confirmByTyping(
-    `Stop ${running.length} running task(s): ${running.map((r) => r.id).join(', ')}?`,
-    loaded.config.app,
-    Boolean(options.yes),
-  );
-  for (const record of running) if (record.pid) process.kill(record.pid, 'SIGTERM');
-  if (ctx.out.json) ctx.out.data({ stopped: running.map((r) => r.id) });
+  if (!options.yes) {
+    ctx.out.note(stopPreview(plan.targets));
+    await (deps.confirm ?? confirmByTyping)(
+      `Stop ${plan.targets.length} running task(s)?`,
+      app,
+      false,
+    );
+  }
+  const stopped = await plan.stop();
+  if (ctx.out.json) ctx.out.data({ stopped: stopped.map((s) => s.id), tasks: stopped });
   else
     ctx.out.result(
-      `stopped ${running.length} task(s); each database stays at its last completed migration`,
+      `stopped ${stopped.length} task(s); each database stays at its last completed migration (re-run \`berth migrate\` to finish)`,
     );
   return ExitCode.ok;
 }

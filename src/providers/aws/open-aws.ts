@@ -1,15 +1,14 @@
 /**
- * Assembles the aws provider for fleet commands (migrate, verify, the pipeline), like
- * open-local.ts does for the local one: the run context (revision, network), the ECS task
- * runtime, the backend, and the local state directory where task records, logs and run
- * journals live — so `berth logs`, `berth runs` and `--resume` work the same on both.
+ * Assembles one fleet run on ECS: the run context (task-definition revision, network), the
+ * ECS task runtime and the backend, with task records and logs in the shared state
+ * directory, so `berth logs`, `berth runs` and `--resume` work the same on both providers.
  */
-import path from 'node:path';
 import type { LoadedConfig } from '../../config/load-config.js';
 import type { Reporter } from '../../core/events.js';
 import { discoverTenants } from '../../fleet/tenants.js';
-import { TaskStore } from '../../state/task-store.js';
-import { statePaths, type StatePaths } from '../../state/paths.js';
+import type { StatePaths } from '../../state/paths.js';
+import { openStateDir } from '../../state/state-dir.js';
+import type { TaskStore } from '../../state/task-store.js';
 import { AwsBackend } from './tasks/aws-backend.js';
 import type { AwsClients } from './api/clients.js';
 import { prepareEcsRun, type EcsRunContext } from './tasks/ecs-run-context.js';
@@ -43,8 +42,7 @@ export interface AwsProvider {
 export function openAws(options: OpenAwsOptions): AwsProvider {
   const { loaded, clients } = options;
   const { config, dir } = loaded;
-  const paths = statePaths(path.resolve(dir, config.local.dataDir));
-  const store = new TaskStore(paths.tasks, paths.logs);
+  const { paths, tasks: store } = openStateDir(loaded);
   let prepared: Promise<EcsRunContext> | undefined;
   const context = () => {
     prepared ??= prepareEcsRun({

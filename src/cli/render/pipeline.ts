@@ -2,13 +2,14 @@
  * The pipeline's human summary and exit code, shared by the local and aws pipelines: the
  * fleet and verify tables, one row per stage, the failing stage's output tail.
  */
-import { ExitCode } from '../core/exit-codes.js';
-import type { StageName } from '../core/events.js';
-import type { FleetResult } from '../fleet/types.js';
-import type { VerifyResult } from '../fleet/verify.js';
-import type { PipelineResult } from '../pipeline/run-pipeline.js';
-import { formatDuration, table, type Output } from './output.js';
-import { renderFleet, renderVerify } from './render-fleet.js';
+import { ExitCode } from '../../core/exit-codes.js';
+import type { StageName } from '../../core/events.js';
+import type { FleetResult } from '../../fleet/types.js';
+import type { VerifyResult } from '../../fleet/verify.js';
+import type { DeliveryResult } from '../../pipeline/delivery.js';
+import type { PipelineResult } from '../../pipeline/run-pipeline.js';
+import { formatDuration, table, type Output } from '../output.js';
+import { renderFleet, renderVerify } from './fleet.js';
 
 const STAGE_EXIT: Record<StageName, number> = {
   test: ExitCode.pipelineTestFailed,
@@ -64,8 +65,14 @@ export function renderPipeline(
   );
 }
 
-/** The log tail a build error carries in its details, for the stage's detail lines. */
-export function tailOf(details: Record<string, unknown> | undefined): string[] {
-  const tail = details?.tail;
-  return Array.isArray(tail) ? tail.filter((l): l is string => typeof l === 'string') : [];
+/** --json: one document; otherwise the tables and the stage summary. */
+export function printDelivery(out: Output, result: DeliveryResult): void {
+  const { facts, ...rest } = result;
+  if (out.json) out.data({ type: 'pipeline', ...rest, ...facts });
+  else
+    renderPipeline(out, result, {
+      fleet: result.migrate ?? undefined,
+      verify: result.verify ?? undefined,
+      title: `Pipeline summary (${result.provider})`,
+    });
 }

@@ -3,9 +3,10 @@
  * counted and only the databases that need attention listed. Failures always come with
  * their reason and log excerpt.
  */
-import type { FleetResult, DatabaseResult } from '../fleet/types.js';
-import type { VerifyResult } from '../fleet/verify.js';
-import { formatDuration, table, type Output } from './output.js';
+import type { FleetResult, DatabaseResult } from '../../fleet/types.js';
+import type { VerifyResult } from '../../fleet/verify.js';
+import { ExitCode } from '../../core/exit-codes.js';
+import { formatDuration, table, type Output } from '../output.js';
 
 const FULL_TABLE_LIMIT = 20;
 
@@ -73,4 +74,36 @@ export function renderVerify(out: Output, result: VerifyResult): void {
       ? `\n${c.green('✓')} all ${result.databases.length} database(s) complete`
       : `\n${c.red('✗')} ${bad} of ${result.databases.length} database(s) incomplete`,
   );
+}
+
+/** The result table (or, with --json, the summary line after the per-database NDJSON). */
+export function printFleet(out: Output, result: FleetResult): void {
+  if (out.json)
+    out.data({
+      type: 'summary',
+      runId: result.runId,
+      ok: result.ok,
+      counts: result.counts,
+      durationMs: result.durationMs,
+      databases: result.databases,
+    });
+  else renderFleet(out, result);
+}
+
+export function fleetExitCode(result: FleetResult, interrupted: boolean): number {
+  if (interrupted) return ExitCode.interrupted;
+  if (result.counts.failed > 0) return ExitCode.migrationFailed;
+  if (result.counts.locked > 0) return ExitCode.locked;
+  if (result.counts.skipped > 0) return ExitCode.migrationFailed;
+  return ExitCode.ok;
+}
+
+export function printVerify(out: Output, result: VerifyResult): void {
+  if (out.json) out.data(result);
+  else renderVerify(out, result);
+}
+
+export function verifyExitCode(result: VerifyResult, interrupted: boolean): number {
+  if (interrupted) return ExitCode.interrupted;
+  return result.ok ? ExitCode.ok : ExitCode.verifyFailed;
 }

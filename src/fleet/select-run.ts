@@ -1,0 +1,56 @@
+/**
+ * Which databases a migrate run takes: --all / --database, or --resume (the unfinished
+ * databases of the last interrupted run). Usage errors come before any task or AWS call.
+ */
+import { BerthError } from '../core/errors.js';
+import { listRuns, readRun } from '../state/journal.js';
+import { selectDatabases } from './tenants.js';
+
+export interface RunSelection {
+  databases?: string[] | undefined;
+  all?: boolean | undefined;
+  resume?: boolean | undefined;
+}
+
+export interface SelectedRun {
+  databases: string[];
+  /** The run this one resumes, and how much of it was left. */
+  resumed?: { runId: string; left: number; of: number };
+}
+
+export async function selectRunDatabases(
+  selection: RunSelection,
+  runsDir: string,
+  tenants: () => Promise<string[]>,
+): Promise<SelectedRun> {
+  if (!selection.resume)
+    return {
+      databases: selectDatabases(await tenants(), {
+        databases: selection.databases,
+        all: selection.all,
+      }),
+    };
+  if (selection.all || selection.databases?.length)
+    throw new BerthError(
+      'USAGE',
+      '--resume continues the last run; do not combine it with --all or --database',
+    );
+  const last = (await listRuns(runsDir))
+    .filter((r) => r.state === 'running' || r.state === 'interrupted')
+    .pop();
+  if (!last)
+    throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', {
+      hint: 'see `berth runs list`; start a new run with --all',
+    });
+  const { results } = await readRun(runsDir, last.id);
+  const done = new Set(
+    results
+      .filter((r) => r.status === 'applied' || r.status === 'up-to-date')
+      .map((r) => r.database),
+  );
+  const databases = last.databases.filter((d) => !done.has(d));
+  return {
+    databases,
+    resumed: { runId: last.id, left: databases.length, of: last.databases.length },
+  };
+}

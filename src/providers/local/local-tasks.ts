@@ -1,0 +1,59 @@
+/**
+ * `berth tasks list|stop` and `berth logs` on the local provider: the task records under
+ * `.berth/tasks`, whose processes (or container CLIs) run on this machine.
+ */
+import { BerthError } from '../../core/errors.js';
+import type { StateDir } from '../../state/state-dir.js';
+import { readLogLines } from '../../state/task-store.js';
+import type { TaskRecord } from '../../tasks/task.js';
+import type { StopPlan, TaskControl } from '../provider.js';
+
+/** A RUNNING record whose process still exists. */
+export function isAlive(record: TaskRecord): boolean {
+  if (record.status !== 'RUNNING' || !record.pid) return false;
+  try {
+    process.kill(record.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function localTaskControl(state: StateDir): TaskControl {
+  const store = state.tasks;
+  return {
+    async list({ running, limit }) {
+      // A RUNNING record whose process is gone belonged to a berth that was killed.
+      const records = (await store.list()).map((r) =>
+        r.status === 'RUNNING' && !isAlive(r) ? { ...r, status: 'LOST' as const } : r,
+      );
+      const shown = running ? records.filter((r) => r.status === 'RUNNING') : records;
+      return { tasks: limit === undefined ? shown : shown.slice(-limit) };
+    },
+
+    async log(id) {
+      const record = await store.get(id);
+      return {
+        task: record,
+        lines: readLogLines(record.logFile),
+        footer: `— task ${record.id} (${record.databases.join(', ')}): ${record.status}${record.exitCode === null ? '' : `, exit code ${record.exitCode}`}${record.stoppedReason ? `, ${record.stoppedReason}` : ''}`,
+      };
+    },
+
+    async planStop({ ids, all }): Promise<StopPlan> {
+      if (ids.length === 0 && !all)
+        throw new BerthError('USAGE', 'name the tasks to stop, or pass --all');
+      const targets = all
+        ? (await store.list()).filter(isAlive)
+        : await Promise.all(ids.map((id) => store.get(id)));
+      const running = targets.filter(isAlive);
+      return {
+        targets: running,
+        stop() {
+          for (const record of running) if (record.pid) process.kill(record.pid, 'SIGTERM');
+          return Promise.resolve(running.map((r) => ({ id: r.id })));
+        },
+      };
+    },
+  };
+}
