@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/{cli,config,core,fleet,state,pipeline,providers,image,ci}/**/*.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },

@@ -7,27 +7,30 @@
  *   2. group the rest into batches of `batchSize` and run at most `concurrency` tasks;
  *   3. for each batch: lock each database not yet held (bounded wait, else `locked`), probe
  *      under the lock (another run may have finished the work), run the task, read each
- *      database's exit code, probe again to learn exactly what was applied;
+ *      database's exit code, probe again to learn exactly what was applied (outcome.ts);
  *   4. journal every result as it lands, so an interrupted run can be resumed.
- * It never throws for one database's failure.
+ * It never throws for one database's failure. The run reads top to bottom in FleetRun.run();
+ * the state its steps share is the object's fields.
  */
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Reporter } from '../core/events.js';
 import { errorMessage } from '../core/errors.js';
 import { redactor } from '../core/redact.js';
-import { newTaskId } from '../tasks/task-id.js';
+import { RunJournal, markResumed, newRunId, type RunMeta } from '../state/journal.js';
 import { readLogLines, tailLog } from '../state/task-store.js';
+import { newTaskId } from '../tasks/task-id.js';
 import type { TaskOutcome } from '../tasks/task.js';
 import { BatchLogParser, batchCommand } from './batch-script.js';
 import { ClaimGate } from './claim-gate.js';
+import { databaseOutcome } from './outcome.js';
 import { absentProbe } from './probe-result.js';
-import { RunJournal, markResumed, newRunId, type RunMeta } from '../state/journal.js';
 import {
   countResult,
   emptyCounts,
   type Claim,
   type DatabaseResult,
   type FleetBackend,
+  type FleetCounts,
   type FleetResult,
   type Lease,
   type ProbeResult,
@@ -56,202 +59,183 @@ export interface MigrateFleetOptions {
   now?: () => number;
 }
 
-export async function migrateFleet(
+export function migrateFleet(
   backend: FleetBackend,
   options: MigrateFleetOptions,
 ): Promise<FleetResult> {
-  const now = options.now ?? Date.now;
-  const started = now();
-  const runId = newRunId();
-  const excerptLines = options.excerptLines ?? 20;
-  const meta: RunMeta = {
-    id: runId,
-    operation: 'migrate',
-    provider: backend.provider,
-    databases: options.databases,
-    options: {
-      concurrency: options.concurrency,
-      onError: options.onError,
-      batchSize: options.batchSize,
-    },
-    startedAt: new Date(started).toISOString(),
-    state: 'running',
-    ...(options.resumedFrom ? { resumedFrom: options.resumedFrom } : {}),
-  };
-  const journal = await RunJournal.create(options.runsDir, meta);
-  if (options.resumedFrom) await markResumed(options.runsDir, options.resumedFrom, runId);
-  const counts = emptyCounts();
-  const results = new Map<string, DatabaseResult>();
-  const total = options.databases.length;
-  let stopRequested = false;
+  return new FleetRun(backend, options).run();
+}
 
-  const finish = async (result: DatabaseResult) => {
-    const clean = redactor.redactDeep(result);
-    results.set(clean.database, clean);
-    countResult(counts, clean);
-    if (clean.status === 'failed' && options.onError === 'stop') stopRequested = true;
-    const snapshot = { ...counts };
-    await journal.record(clean);
-    options.reporter.emit({
-      type: 'database-finished',
-      runId,
-      result: clean,
-      counts: snapshot,
-      total,
-    });
-  };
+interface StartedBatch {
+  batchStart: number;
+  work: string[];
+  single: boolean;
+  underLock: Map<string, ProbeResult>;
+  taskId: string;
+  outcome: TaskOutcome;
+}
 
-  options.reporter.emit({ type: 'fleet-started', runId, operation: 'migrate', total });
-  await backend.prepare(options.databases, { create: true });
-  const known = await backend.migrations();
+function isUpToDate(probe: ProbeResult): boolean {
+  return probe.exists && probe.pendingKnown && probe.pending.length === 0 && !probe.error;
+}
 
-  // Connections: each task holds one lock connection per database in its batch, plus its own.
-  let concurrency = options.concurrency;
-  const connections = total > 0 ? await backend.connectionBudget?.() : undefined;
-  const budget =
-    connections === undefined
-      ? undefined
-      : Math.max(1, Math.floor(connections / (Math.min(options.batchSize, total) + 1)));
-  if (budget !== undefined && concurrency > budget) {
-    options.reporter.emit({
-      type: 'message',
-      level: 'warn',
-      text: `concurrency ${concurrency} would exhaust the database server's connections; running ${budget} tasks at a time`,
-    });
-    concurrency = budget;
+class FleetRun {
+  private readonly now: () => number;
+  private readonly started: number;
+  private readonly runId = newRunId();
+  private readonly excerptLines: number;
+  private readonly total: number;
+  private readonly meta: RunMeta;
+  private journal: RunJournal | undefined;
+  private readonly counts: FleetCounts = emptyCounts();
+  private readonly results = new Map<string, DatabaseResult>();
+  private stopRequested = false;
+  private tasksStarted = 0;
+  /** The app's migrations, in order; undefined when berth cannot list them. */
+  private known: string[] | undefined;
+  private limit: LimitFunction = pLimit(1);
+  private gate = new ClaimGate(1);
+  /** Each database's probe before its batch (under its claim, when claimed). */
+  private readonly before = new Map<string, ProbeResult>();
+  /** Databases claimed with pending work, held (locked) until their batch takes them. */
+  private readonly claimed = new Map<string, Lease>();
+  /** Every result and batch in flight; the run waits for all of them. */
+  private readonly finishing: Promise<unknown>[] = [];
+  /** Probe answers are taken in fleet order: the next database to place. */
+  private cursor = 0;
+  private filling: string[] = [];
+  private readonly tally = { pending: 0, upToDate: 0, missing: 0 };
+
+  constructor(
+    private readonly backend: FleetBackend,
+    private readonly options: MigrateFleetOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.started = this.now();
+    this.excerptLines = options.excerptLines ?? 20;
+    this.total = options.databases.length;
+    this.meta = {
+      id: this.runId,
+      operation: 'migrate',
+      provider: backend.provider,
+      databases: options.databases,
+      options: {
+        concurrency: options.concurrency,
+        onError: options.onError,
+        batchSize: options.batchSize,
+      },
+      startedAt: new Date(this.started).toISOString(),
+      state: 'running',
+      ...(options.resumedFrom ? { resumedFrom: options.resumedFrom } : {}),
+    };
   }
-  const limit = pLimit(concurrency);
-  const before = new Map<string, ProbeResult>();
-  // Databases claimed with pending work, held (locked) until their batch takes them.
-  const claimed = new Map<string, Lease>();
-  // Held: the running batches, one more waiting, and the claims in flight; never more than
-  // the connections left beside the tasks' own.
-  const claimConcurrency = backend.claimConcurrency ?? 1;
-  const lookahead = (concurrency + 1) * options.batchSize + claimConcurrency;
-  const gate = new ClaimGate(
-    connections === undefined
-      ? lookahead
-      : Math.max(options.batchSize, Math.min(lookahead, connections - concurrency)),
-  );
-  const skip = (database: string, reason: string) =>
-    finish({
-      database,
-      status: 'skipped',
-      applied: [],
-      pending: before.get(database)?.pending ?? known ?? [],
-      reason,
-      durationMs: 0,
-    });
 
-  // 1 + 2. Probe and migrate overlap: databases are taken in fleet order as soon as their
-  // probe has answered (up-to-date ones are reported at once, the rest fill batches), so the
-  // first task starts while the rest of a large fleet is still being probed.
-  const finishing: Promise<unknown>[] = [];
-  const dispatch = (batch: string[]) => {
-    const leases = new Map<string, Lease>();
-    for (const database of batch) {
-      const lease = claimed.get(database);
-      if (!lease) continue;
-      leases.set(database, lease);
-      claimed.delete(database);
-    }
-    finishing.push(runBatch(batch, leases));
-  };
-  let cursor = 0;
-  let filling: string[] = [];
-  let pendingCount = 0;
-  let upToDateCount = 0;
-  let missing = 0;
-  const advance = () => {
-    for (; cursor < total; cursor++) {
-      const database = options.databases[cursor] ?? '';
-      const probe = before.get(database);
-      if (!probe) return;
-      if (probe.error) {
-        finishing.push(
-          finish({
-            database,
-            status: 'failed',
-            applied: [],
-            pending: [],
-            reason: `could not read the database: ${probe.error}`,
-            durationMs: 0,
-          }),
-        );
-      } else if (isUpToDate(probe)) {
-        upToDateCount++;
-        finishing.push(
-          finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: 0 }),
-        );
-      } else {
-        pendingCount++;
-        if (!probe.exists) missing++;
-        filling.push(database);
-        if (filling.length >= options.batchSize) {
-          dispatch(filling);
-          filling = [];
-        }
-      }
-    }
-  };
-  const onProbe = (p: ProbeResult) => {
-    before.set(p.database, p);
-    advance();
-  };
-  const wake = () => gate.wakeAll();
-  options.signal?.addEventListener('abort', wake, { once: true });
-  try {
-    if (backend.claim) await claimAll(backend.claim.bind(backend), onProbe);
-    else await backend.probe(options.databases, onProbe, options.signal);
-  } finally {
-    options.signal?.removeEventListener('abort', wake);
-  }
-  // A database the probe never answered for (an interrupt) joins a batch, which reports it
-  // skipped: every database gets exactly one result.
-  for (const database of options.databases) {
-    if (!before.has(database)) {
-      // pendingKnown false: nothing was read, so its batch must not call it up to date.
-      before.set(database, { ...absentProbe(database, known), pendingKnown: false });
+  async run(): Promise<FleetResult> {
+    const { options, backend } = this;
+    this.journal = await RunJournal.create(options.runsDir, this.meta);
+    let error: unknown;
+    try {
+      if (options.resumedFrom) await markResumed(options.runsDir, options.resumedFrom, this.runId);
+      options.reporter.emit({
+        type: 'fleet-started',
+        runId: this.runId,
+        operation: 'migrate',
+        total: this.total,
+      });
+      await backend.prepare(options.databases, { create: true });
+      this.known = await backend.migrations();
+      await this.sizeTheRun();
+      // 1 + 2. Probe and migrate overlap: databases are placed in fleet order as soon as
+      // their probe answers, so the first task starts while the rest is still being probed.
+      await this.probeAll();
+      this.placeUnanswered();
+      this.emitProbed();
+      await Promise.all(this.finishing);
+      // Every database gets exactly one result.
+      for (const database of options.databases)
+        if (!this.results.has(database)) await this.skip(database, 'not started');
+      return this.result();
+    } catch (thrown) {
+      error = thrown;
+      throw thrown;
+    } finally {
+      // Every claimed database went into a batch, which released it; this guards the contract.
+      await Promise.all(
+        [...this.claimed.values()].map((lease) => lease.release().catch(() => undefined)),
+      );
+      await this.closeJournal(error);
     }
   }
-  advance();
-  if (filling.length > 0) dispatch(filling);
-  options.reporter.emit({
-    type: 'fleet-probed',
-    runId,
-    pending: pendingCount,
-    upToDate: upToDateCount,
-    missing,
-  });
-  await Promise.all(finishing);
-  // Every claimed database went into a batch, which released it; this only guards the contract.
-  await Promise.all([...claimed.values()].map((lease) => lease.release().catch(() => undefined)));
+
+  /** Concurrency within the server's connections; the claim gate within what is left. */
+  private async sizeTheRun(): Promise<void> {
+    const { options, backend, total } = this;
+    let concurrency = options.concurrency;
+    const connections = total > 0 ? await backend.connectionBudget?.() : undefined;
+    // Each task holds one lock connection per database in its batch, plus its own.
+    const budget =
+      connections === undefined
+        ? undefined
+        : Math.max(1, Math.floor(connections / (Math.min(options.batchSize, total) + 1)));
+    if (budget !== undefined && concurrency > budget) {
+      options.reporter.emit({
+        type: 'message',
+        level: 'warn',
+        text: `concurrency ${concurrency} would exhaust the database server's connections; running ${budget} tasks at a time`,
+      });
+      concurrency = budget;
+    }
+    this.limit = pLimit(concurrency);
+    // Held: the running batches, one more waiting, and the claims in flight; never more
+    // than the connections left beside the tasks' own.
+    const claimConcurrency = backend.claimConcurrency ?? 1;
+    const lookahead = (concurrency + 1) * options.batchSize + claimConcurrency;
+    this.gate = new ClaimGate(
+      connections === undefined
+        ? lookahead
+        : Math.max(options.batchSize, Math.min(lookahead, connections - concurrency)),
+    );
+  }
+
+  private async probeAll(): Promise<void> {
+    const { options, backend } = this;
+    const onProbe = (p: ProbeResult) => {
+      this.before.set(p.database, p);
+      this.advance();
+    };
+    const wake = () => this.gate.wakeAll();
+    options.signal?.addEventListener('abort', wake, { once: true });
+    try {
+      if (backend.claim) await this.claimAll(backend.claim.bind(backend), onProbe);
+      else await backend.probe(options.databases, onProbe, options.signal);
+    } finally {
+      options.signal?.removeEventListener('abort', wake);
+    }
+  }
 
   /** Claims every database in fleet order, `claimConcurrency` at a time, within the gate. */
-  async function claimAll(
+  private async claimAll(
     claim: NonNullable<FleetBackend['claim']>,
     onResult: (probe: ProbeResult) => void,
   ): Promise<void> {
+    const { options, gate, total } = this;
     let next = 0;
     const worker = async () => {
       for (;;) {
         if (options.signal?.aborted || next >= total) return;
         if (!(await gate.enter(options.signal))) return;
         const database = options.databases[next++];
-        if (database === undefined) {
-          gate.leave();
-          return;
-        }
+        if (database === undefined) return gate.leave();
         let claimedNow: Claim;
         try {
           claimedNow = await claim(database);
         } catch (error) {
-          claimedNow = { probe: absentProbe(database, known, errorMessage(error)) };
+          claimedNow = { probe: absentProbe(database, this.known, errorMessage(error)) };
         }
         const { probe, lease } = claimedNow;
         if (lease && !isUpToDate(probe)) {
           // Held until its batch releases it; the gate's place goes with it.
-          claimed.set(database, {
+          this.claimed.set(database, {
             ...lease,
             release: () => lease.release().finally(() => gate.leave()),
           });
@@ -262,101 +246,121 @@ export async function migrateFleet(
         onResult(probe);
       }
     };
+    const claimConcurrency = this.backend.claimConcurrency ?? 1;
     await Promise.all(Array.from({ length: Math.min(claimConcurrency, total) }, worker));
   }
 
+  /** Places every answered database, in fleet order: a result now, or a place in a batch. */
+  private advance(): void {
+    const { options } = this;
+    for (; this.cursor < this.total; this.cursor++) {
+      const database = options.databases[this.cursor] ?? '';
+      const probe = this.before.get(database);
+      if (!probe) return;
+      if (probe.error) {
+        this.finishing.push(
+          this.finish({
+            database,
+            status: 'failed',
+            applied: [],
+            pending: [],
+            reason: `could not read the database: ${probe.error}`,
+            durationMs: 0,
+          }),
+        );
+      } else if (isUpToDate(probe)) {
+        this.tally.upToDate++;
+        this.finishing.push(
+          this.finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: 0 }),
+        );
+      } else {
+        this.tally.pending++;
+        if (!probe.exists) this.tally.missing++;
+        this.filling.push(database);
+        if (this.filling.length >= options.batchSize) this.dispatch();
+      }
+    }
+  }
+
+  /** A database the probe never answered for (an interrupt) joins a batch, which skips it. */
+  private placeUnanswered(): void {
+    for (const database of this.options.databases) {
+      if (!this.before.has(database)) {
+        // pendingKnown false: nothing was read, so its batch must not call it up to date.
+        this.before.set(database, { ...absentProbe(database, this.known), pendingKnown: false });
+      }
+    }
+    this.advance();
+    if (this.filling.length > 0) this.dispatch();
+  }
+
+  private emitProbed(): void {
+    this.options.reporter.emit({
+      type: 'fleet-probed',
+      runId: this.runId,
+      pending: this.tally.pending,
+      upToDate: this.tally.upToDate,
+      missing: this.tally.missing,
+    });
+  }
+
+  /** Sends the filling batch off with the leases of its claimed databases. */
+  private dispatch(): void {
+    const batch = this.filling;
+    this.filling = [];
+    const leases = new Map<string, Lease>();
+    for (const database of batch) {
+      const lease = this.claimed.get(database);
+      if (!lease) continue;
+      leases.set(database, lease);
+      this.claimed.delete(database);
+    }
+    this.finishing.push(this.runBatch(batch, leases));
+  }
+
   /** A batch's task inside a concurrency slot, then (for cheap probes) its results outside it. */
-  async function runBatch(batch: string[], leases: Map<string, Lease>): Promise<void> {
+  private async runBatch(batch: string[], leases: Map<string, Lease>): Promise<void> {
     // Probing over the held connections costs a query, so the next batch need not wait for
     // it. Inside the slot: a provider that probes with a task (aws), so `concurrency` bounds
-    // all of its tasks; and --on-error stop, which must know a batch failed before it starts
-    // the next one.
-    const settleOutside = backend.claim !== undefined && options.onError === 'continue';
+    // all of its tasks; and --on-error stop, which must know a batch failed before it
+    // starts the next one.
+    const settleOutside = this.backend.claim !== undefined && this.options.onError === 'continue';
     try {
-      const ran = await limit(async () => {
-        if (options.signal?.aborted) {
-          await Promise.all(batch.map((d) => skip(d, 'interrupted before it started')));
+      const ran = await this.limit(async () => {
+        if (this.options.signal?.aborted) {
+          await Promise.all(batch.map((d) => this.skip(d, 'interrupted before it started')));
           return undefined;
         }
-        if (stopRequested) {
-          await Promise.all(
-            batch.map((d) => skip(d, 'not started: an earlier database failed (--on-error stop)')),
-          );
+        if (this.stopRequested) {
+          const why = 'not started: an earlier database failed (--on-error stop)';
+          await Promise.all(batch.map((d) => this.skip(d, why)));
           return undefined;
         }
-        const started = await startBatch(batch, leases);
-        if (started && !settleOutside) await settleBatch(started, leases);
+        const started = await this.startBatch(batch, leases);
+        if (started && !settleOutside) await this.settleBatch(started, leases);
         return started;
       });
-      if (ran && settleOutside) await settleBatch(ran, leases);
+      if (ran && settleOutside) await this.settleBatch(ran, leases);
     } finally {
       await Promise.all([...leases.values()].map((l) => l.release().catch(() => undefined)));
     }
   }
 
-  interface StartedBatch {
-    batchStart: number;
-    work: string[];
-    single: boolean;
-    underLock: Map<string, ProbeResult>;
-    taskId: string;
-    outcome: TaskOutcome;
-  }
-
-  /** Locks, a look under the locks, then the task; undefined when no task was needed or it could not run. */
-  async function startBatch(
+  /** Locks, a look under the locks, then the task; undefined when no task was needed or ran. */
+  private async startBatch(
     batch: string[],
     leases: Map<string, Lease>,
   ): Promise<StartedBatch | undefined> {
-    const batchStart = now();
+    const batchStart = this.now();
     // Claimed databases were probed under their lock, which has been held since.
     const underLock = new Map<string, ProbeResult>();
     for (const database of leases.keys()) {
-      const probe = before.get(database);
+      const probe = this.before.get(database);
       if (probe) underLock.set(database, probe);
     }
-    // 3a. Locks, then a fresh look under the lock.
-    const ready: string[] = [];
-    const toLock = batch.filter((database) => !leases.has(database));
-    // All of the batch's locks at once: each is a connection to a different database.
-    const attempts = new Map(
-      (
-        await Promise.allSettled(
-          toLock.map((database) => backend.lock(database, options.lockWaitMs, options.signal)),
-        )
-      ).map((attempt, i) => [toLock[i] ?? '', attempt] as const),
-    );
-    for (const [database, attempt] of attempts) {
-      if (attempt.status === 'fulfilled' && attempt.value) leases.set(database, attempt.value);
-    }
-    for (const database of batch) {
-      if (leases.has(database)) {
-        ready.push(database);
-        continue;
-      }
-      const attempt = attempts.get(database);
-      if (attempt?.status === 'rejected') {
-        await finish({
-          database,
-          status: 'failed',
-          applied: [],
-          pending: before.get(database)?.pending ?? [],
-          reason: `could not take the migration lock: ${errorMessage(attempt.reason)}`,
-          durationMs: now() - batchStart,
-        });
-        continue;
-      }
-      await finish({
-        database,
-        status: 'locked',
-        applied: [],
-        pending: before.get(database)?.pending ?? [],
-        reason: `another migration run held the lock for more than ${Math.round(options.lockWaitMs / 1000)}s; nothing was applied`,
-        durationMs: now() - batchStart,
-      });
-    }
+    const ready = await this.lockBatch(batch, leases, batchStart);
     if (ready.length === 0) return undefined;
-    const looked = await probeLeased(
+    const looked = await this.probeLeased(
       ready.filter((d) => !underLock.has(d)),
       leases,
     );
@@ -366,18 +370,72 @@ export async function migrateFleet(
       const p = underLock.get(d);
       return !p || !p.pendingKnown || p.pending.length > 0;
     });
-    for (const database of ready.filter((d) => !work.includes(d))) {
-      await finish({
+    for (const database of ready.filter((d) => !work.includes(d)))
+      await this.finish({
         database,
         status: 'up-to-date',
         applied: [],
         pending: [],
-        durationMs: now() - batchStart,
+        durationMs: this.now() - batchStart,
       });
-    }
     if (work.length === 0) return undefined;
+    return this.runTask(work, underLock, batchStart);
+  }
 
-    // 3b. The task.
+  /** 3a. The batch's locks, all at once (each is a connection to another database). */
+  private async lockBatch(
+    batch: string[],
+    leases: Map<string, Lease>,
+    batchStart: number,
+  ): Promise<string[]> {
+    const { options, backend } = this;
+    const toLock = batch.filter((database) => !leases.has(database));
+    const attempts = new Map(
+      (
+        await Promise.allSettled(
+          toLock.map((database) => backend.lock(database, options.lockWaitMs, options.signal)),
+        )
+      ).map((attempt, i) => [toLock[i] ?? '', attempt] as const),
+    );
+    for (const [database, attempt] of attempts)
+      if (attempt.status === 'fulfilled' && attempt.value) leases.set(database, attempt.value);
+    const ready: string[] = [];
+    for (const database of batch) {
+      if (leases.has(database)) {
+        ready.push(database);
+        continue;
+      }
+      const attempt = attempts.get(database);
+      const base = {
+        database,
+        applied: [],
+        pending: this.before.get(database)?.pending ?? [],
+        durationMs: this.now() - batchStart,
+      };
+      await this.finish(
+        attempt?.status === 'rejected'
+          ? {
+              ...base,
+              status: 'failed',
+              reason: `could not take the migration lock: ${errorMessage(attempt.reason)}`,
+            }
+          : {
+              ...base,
+              status: 'locked',
+              reason: `another migration run held the lock for more than ${Math.round(options.lockWaitMs / 1000)}s; nothing was applied`,
+            },
+      );
+    }
+    return ready;
+  }
+
+  /** 3b. The task: one database, the app's batch command, or a shell loop. */
+  private async runTask(
+    work: string[],
+    underLock: Map<string, ProbeResult>,
+    batchStart: number,
+  ): Promise<StartedBatch | undefined> {
+    const { options, backend } = this;
     const taskId = newTaskId('migrate');
     const single = work.length === 1 && options.batchSize === 1;
     const environment = backend.taskEnvironment();
@@ -392,10 +450,10 @@ export async function migrateFleet(
     } else {
       command = batchCommand(options.command, work, options.onError === 'stop');
     }
-    options.reporter.emit({ type: 'database-started', runId, databases: work, taskId });
-    let outcome: TaskOutcome;
+    options.reporter.emit({ type: 'database-started', runId: this.runId, databases: work, taskId });
+    this.tasksStarted++;
     try {
-      outcome = await backend.runtime.run(
+      const outcome = await backend.runtime.run(
         {
           id: taskId,
           kind: 'migrate',
@@ -406,114 +464,74 @@ export async function migrateFleet(
         },
         options.signal,
       );
+      return { batchStart, work, single, underLock, taskId, outcome };
     } catch (error) {
-      for (const database of work) {
-        await finish({
+      for (const database of work)
+        await this.finish({
           database,
           status: 'failed',
           applied: [],
           pending: underLock.get(database)?.pending ?? [],
           taskId,
           reason: `the task could not run: ${errorMessage(error)}`,
-          durationMs: now() - batchStart,
+          durationMs: this.now() - batchStart,
         });
-      }
       return undefined;
     }
-    return { batchStart, work, single, underLock, taskId, outcome };
   }
 
-  /** 3c. Per-database exit codes, then what actually changed. */
-  async function settleBatch(ran: StartedBatch, leases: Map<string, Lease>): Promise<void> {
+  /** 3c. Per-database exit codes, then what actually changed (outcome.ts decides). */
+  private async settleBatch(ran: StartedBatch, leases: Map<string, Lease>): Promise<void> {
     const { batchStart, work, single, underLock, taskId, outcome } = ran;
-    const perDatabase = new Map<
-      string,
-      { exitCode: number | null; tail: string[]; started: boolean }
-    >();
-    if (single) {
-      perDatabase.set(work[0] ?? '', {
-        exitCode: outcome.exitCode,
-        tail: await tailLog(outcome.logFile, excerptLines),
-        started: true,
-      });
-    } else {
-      const parser = new BatchLogParser(excerptLines);
-      for await (const line of readLogLines(outcome.logFile)) parser.line(line);
-      for (const database of work) {
-        const section = parser.section(database);
-        perDatabase.set(database, {
-          exitCode: section?.exitCode ?? null,
-          tail: section?.tail ?? [],
-          started: section !== undefined,
-        });
-      }
-    }
-    const after = await probeLeased(work, leases);
+    const sections = await this.sections(ran);
+    const after = await this.probeLeased(work, leases);
     for (const database of work) {
-      const { exitCode, tail, started } = perDatabase.get(database) ?? {
-        exitCode: null,
-        tail: [],
-        started: false,
-      };
-      const pendingBefore = underLock.get(database)?.pending ?? [];
-      const probe = after.get(database);
-      const pendingAfter = probe?.pending ?? pendingBefore;
-      const lockedProbe = underLock.get(database);
-      const applied = lockedProbe?.pendingKnown
-        ? pendingBefore.filter((m) => !pendingAfter.includes(m))
-        : (probe?.applied ?? []).filter((m) => !(lockedProbe?.applied ?? []).includes(m));
-      const base = {
+      const section = sections.get(database) ?? { exitCode: null, tail: [], started: false };
+      const result = databaseOutcome({
         database,
         taskId,
-        exitCode,
-        applied,
-        pending: pendingAfter,
-        durationMs: now() - batchStart,
-      };
-      if (exitCode === 0 && probe?.blind) {
-        // The task succeeded, but nobody can say what it changed.
-        await finish({
-          ...base,
-          status: 'applied',
-          reason: `the migrate command exited 0; which migrations it applied is unknown (${probe.blind})`,
-        });
-      } else if (exitCode === 0 && pendingAfter.length === 0) {
-        await finish({ ...base, status: applied.length > 0 ? 'applied' : 'up-to-date' });
-      } else if (exitCode === 0) {
-        await finish({
-          ...base,
-          status: 'failed',
-          reason: `the migrate command exited 0 but ${pendingAfter.length} migration(s) are still pending`,
-          logExcerpt: tail,
-        });
-      } else if (
-        !started &&
-        options.onError === 'stop' &&
-        outcome.exitCode !== null &&
-        outcome.exitCode !== 0
-      ) {
-        await finish({
-          ...base,
-          status: 'skipped',
-          reason: 'not started: an earlier database in its batch failed (--on-error stop)',
-        });
-      } else {
-        const why =
-          exitCode === null
-            ? (outcome.stoppedReason ?? 'the task stopped before this database finished')
-            : `the migrate command exited ${exitCode}${outcome.stoppedReason ? ` (${outcome.stoppedReason})` : ''}`;
-        await finish({
-          ...base,
-          status: 'failed',
-          reason: why,
-          logExcerpt: tail.length ? tail : await tailLog(outcome.logFile, excerptLines),
-        });
+        single,
+        ...section,
+        task: outcome,
+        onError: this.options.onError,
+        before: underLock.get(database),
+        after: after.get(database),
+        durationMs: this.now() - batchStart,
+      });
+      if (result.status === 'failed' && !result.logExcerpt?.length) {
+        const excerpt = await tailLog(outcome.logFile, this.excerptLines);
+        if (excerpt.length) result.logExcerpt = excerpt;
       }
+      await this.finish(result);
     }
+  }
+
+  /** Each database's exit code and log tail: the task's own, or its section of a batch. */
+  private async sections(
+    ran: StartedBatch,
+  ): Promise<Map<string, { exitCode: number | null; tail: string[]; started: boolean }>> {
+    const { work, single, outcome } = ran;
+    const found = new Map<string, { exitCode: number | null; tail: string[]; started: boolean }>();
+    if (single) {
+      const tail = await tailLog(outcome.logFile, this.excerptLines);
+      found.set(work[0] ?? '', { exitCode: outcome.exitCode, tail, started: true });
+      return found;
+    }
+    const parser = new BatchLogParser(this.excerptLines);
+    for await (const line of readLogLines(outcome.logFile)) parser.line(line);
+    for (const database of work) {
+      const section = parser.section(database);
+      found.set(database, {
+        exitCode: section?.exitCode ?? null,
+        tail: section?.tail ?? [],
+        started: section !== undefined,
+      });
+    }
+    return found;
   }
 
   /** Probes over the lock connections when the backend offers it, else with fresh ones. */
-  async function probeLeased(
+  private async probeLeased(
     databases: string[],
     leases: Map<string, Lease>,
   ): Promise<Map<string, ProbeResult>> {
@@ -526,31 +544,71 @@ export async function migrateFleet(
       }),
     );
     const rest = databases.filter((d) => !found.has(d));
-    if (rest.length > 0) await backend.probe(rest, (p) => found.set(p.database, p));
+    if (rest.length > 0) await this.backend.probe(rest, (p) => found.set(p.database, p));
     return found;
   }
 
-  function isUpToDate(probe: ProbeResult): boolean {
-    return probe.exists && probe.pendingKnown && probe.pending.length === 0 && !probe.error;
+  private skip(database: string, reason: string): Promise<void> {
+    return this.finish({
+      database,
+      status: 'skipped',
+      applied: [],
+      pending: this.before.get(database)?.pending ?? this.known ?? [],
+      reason,
+      durationMs: 0,
+    });
   }
 
-  // Databases that never got a result (should not happen, but a result per database is the contract).
-  for (const database of options.databases) {
-    if (!results.has(database)) await skip(database, 'not started');
+  /** Records one database's result: redacted, counted, journaled, reported. */
+  private async finish(result: DatabaseResult): Promise<void> {
+    const clean = redactor.redactDeep(result);
+    this.results.set(clean.database, clean);
+    countResult(this.counts, clean);
+    if (clean.status === 'failed' && this.options.onError === 'stop') this.stopRequested = true;
+    const snapshot = { ...this.counts };
+    await this.journal?.record(clean);
+    this.options.reporter.emit({
+      type: 'database-finished',
+      runId: this.runId,
+      result: clean,
+      counts: snapshot,
+      total: this.total,
+    });
   }
-  await journal.close();
-  meta.state = options.signal?.aborted ? 'interrupted' : 'finished';
-  meta.finishedAt = new Date(now()).toISOString();
-  meta.counts = { ...counts };
-  await journal.writeMeta(meta);
-  const ordered = options.databases
-    .map((d) => results.get(d))
-    .filter((r): r is DatabaseResult => r !== undefined);
-  return {
-    runId,
-    ok: counts.failed === 0 && counts.locked === 0 && counts.skipped === 0,
-    counts,
-    databases: ordered,
-    durationMs: now() - started,
-  };
+
+  /**
+   * Whatever happened, the journal says how the run ended: finished, interrupted (resumable)
+   * or failed. A run that threw, or ended before any task started, is failed: `--resume`
+   * would have nothing of it to continue.
+   */
+  private async closeJournal(error: unknown): Promise<void> {
+    const journal = this.journal;
+    if (!journal) return;
+    await journal.close().catch(() => undefined);
+    const interrupted = this.options.signal?.aborted === true;
+    this.meta.state =
+      error !== undefined || (interrupted && this.tasksStarted === 0)
+        ? 'failed'
+        : interrupted
+          ? 'interrupted'
+          : 'finished';
+    if (error !== undefined) this.meta.error = redactor.redact(errorMessage(error));
+    this.meta.finishedAt = new Date(this.now()).toISOString();
+    this.meta.counts = { ...this.counts };
+    await journal.writeMeta(this.meta).catch(() => undefined);
+  }
+
+  private result(): FleetResult {
+    const { counts } = this;
+    const ordered = this.options.databases
+      .map((d) => this.results.get(d))
+      .filter((r): r is DatabaseResult => r !== undefined);
+    return {
+      runId: this.runId,
+      ok: counts.failed === 0 && counts.locked === 0 && counts.skipped === 0,
+      counts,
+      databases: ordered,
+      durationMs: this.now() - this.started,
+    };
+  }
 }

@@ -18,8 +18,14 @@ export interface RunMeta {
   options: { concurrency: number; onError: 'stop' | 'continue'; batchSize: number };
   startedAt: string;
   finishedAt?: string;
-  /** `running` after a SIGKILL too (nobody was left to update it); `resumed` once --resume took it over. */
-  state: 'running' | 'finished' | 'interrupted' | 'resumed';
+  /**
+   * `running` after a SIGKILL too (nobody was left to update it); `resumed` once --resume
+   * took it over; `failed` when it threw (e.g. the server did not start) or was interrupted
+   * before any task started: there is nothing of it to resume.
+   */
+  state: 'running' | 'finished' | 'interrupted' | 'resumed' | 'failed';
+  /** Why a failed run failed (redacted). */
+  error?: string;
   counts?: FleetCounts;
   resumedFrom?: string;
   resumedBy?: string;

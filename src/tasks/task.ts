@@ -17,6 +17,8 @@ export interface TaskSpec {
   timeoutMs: number;
 }
 
+export type StopCause = 'timeout' | 'interrupted' | 'user' | 'lost';
+
 export interface TaskOutcome {
   id: string;
   /** The essential container's / process's exit code; null when it never ran to an exit. */
@@ -24,6 +26,14 @@ export interface TaskOutcome {
   /** Why the task stopped when that was not a normal exit (timeout, failed to start, signal). */
   stoppedReason?: string;
   timedOut: boolean;
+  /**
+   * Set when the task did not end on its own: berth's timeout, an interrupt (Ctrl-C), a
+   * user's `berth tasks stop` / StopTask, or a task the runtime lost track of. Such a task
+   * is never reported applied on its exit code alone.
+   */
+  stopped?: StopCause;
+  /** Lines the task itself printed, where the runtime counts them (aws: CloudWatch lines). */
+  logLines?: number;
   logFile: string;
   durationMs: number;
 }

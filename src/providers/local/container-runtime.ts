@@ -18,7 +18,13 @@ import readline from 'node:readline';
 import { BerthError } from '../../core/errors.js';
 import { redactor } from '../../core/redact.js';
 import { engineEnv, exec as defaultExec, type Exec } from '../../core/exec.js';
-import type { TaskOutcome, TaskRecord, TaskRuntime, TaskSpec } from '../../tasks/task.js';
+import type {
+  StopCause,
+  TaskOutcome,
+  TaskRecord,
+  TaskRuntime,
+  TaskSpec,
+} from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 
 export interface ContainerRuntimeOptions {
@@ -117,6 +123,7 @@ export class ContainerRuntime implements TaskRuntime {
     const outcome = await new Promise<TaskOutcome>((resolve) => {
       let timedOut = false;
       let stoppedReason: string | undefined;
+      let stopped: StopCause | undefined;
       let settled = false;
       let lastEngineLine = '';
       const child = spawn(cli, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -135,9 +142,10 @@ export class ContainerRuntime implements TaskRuntime {
       };
       const drained = Promise.all([pipe(child.stdout, false), pipe(child.stderr, true)]);
 
-      const stop = (reason: string) => {
+      const stop = (reason: string, cause: StopCause) => {
         if (settled || stoppedReason) return;
         stoppedReason = reason;
+        stopped = cause;
         const grace = this.options.stopGraceSeconds ?? 10;
         void exec(cli, ['stop', '--time', String(grace), name], { env: engineEnv() }).then(
           (result) => {
@@ -148,9 +156,9 @@ export class ContainerRuntime implements TaskRuntime {
       };
       const timer = setTimeout(() => {
         timedOut = true;
-        stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s and was stopped`);
+        stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s and was stopped`, 'timeout');
       }, spec.timeoutMs);
-      const onAbort = () => stop('stopped by berth (interrupted)');
+      const onAbort = () => stop('stopped by berth (interrupted)', 'interrupted');
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
 
@@ -170,6 +178,7 @@ export class ContainerRuntime implements TaskRuntime {
             id: spec.id,
             exitCode: code,
             timedOut,
+            ...(stopped ? { stopped } : {}),
             logFile,
             durationMs: Date.now() - started,
             ...(why ? { stoppedReason: why } : {}),

@@ -8,7 +8,13 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import readline from 'node:readline';
 import { redactor } from '../../core/redact.js';
-import type { TaskOutcome, TaskRecord, TaskRuntime, TaskSpec } from '../../tasks/task.js';
+import type {
+  StopCause,
+  TaskOutcome,
+  TaskRecord,
+  TaskRuntime,
+  TaskSpec,
+} from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 
 export interface ProcessRuntimeOptions {
@@ -39,6 +45,7 @@ export class ProcessRuntime implements TaskRuntime {
     const outcome = await new Promise<TaskOutcome>((resolve) => {
       let timedOut = false;
       let stoppedReason: string | undefined;
+      let stopped: StopCause | undefined;
       let settled = false;
       const child = spawn(program ?? '', args, {
         cwd: this.options.cwd,
@@ -55,9 +62,10 @@ export class ProcessRuntime implements TaskRuntime {
       };
       const drained = Promise.all([pipe(child.stdout), pipe(child.stderr)]);
 
-      const stop = (reason: string) => {
+      const stop = (reason: string, cause: StopCause) => {
         if (settled || child.exitCode !== null) return;
         stoppedReason = reason;
+        stopped = cause;
         child.kill('SIGTERM');
         setTimeout(
           () => child.exitCode === null && child.kill('SIGKILL'),
@@ -66,9 +74,9 @@ export class ProcessRuntime implements TaskRuntime {
       };
       const timer = setTimeout(() => {
         timedOut = true;
-        stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s and was stopped`);
+        stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s and was stopped`, 'timeout');
       }, spec.timeoutMs);
-      const onAbort = () => stop('stopped by berth (interrupted)');
+      const onAbort = () => stop('stopped by berth (interrupted)', 'interrupted');
       signal?.addEventListener('abort', onAbort, { once: true });
 
       const finish = (exitCode: number | null, reason?: string) => {
@@ -82,6 +90,7 @@ export class ProcessRuntime implements TaskRuntime {
             id: spec.id,
             exitCode,
             timedOut,
+            ...(stopped ? { stopped } : {}),
             logFile,
             durationMs: Date.now() - started,
             ...(finalReason ? { stoppedReason: finalReason } : {}),

@@ -27,7 +27,13 @@ import { BerthError, errorMessage } from '../../../core/errors.js';
 import type { Reporter } from '../../../core/events.js';
 import { redactor } from '../../../core/redact.js';
 import { startRecord, stopRecord, type TaskStore } from '../../../state/task-store.js';
-import type { TaskOutcome, TaskRecord, TaskRuntime, TaskSpec } from '../../../tasks/task.js';
+import type {
+  StopCause,
+  TaskOutcome,
+  TaskRecord,
+  TaskRuntime,
+  TaskSpec,
+} from '../../../tasks/task.js';
 import { startedBy, taskTags } from './aws-tasks.js';
 import type { ContainerOverride, EcsFailure, EcsTask, EcsTasksApi } from '../api/ecs-api.js';
 import { logStreamName, type EcsRunContext } from './ecs-run-context.js';
@@ -151,13 +157,22 @@ export class EcsTaskRuntime implements TaskRuntime {
     signal: AbortSignal | undefined,
   ): Promise<TaskOutcome> {
     const { ecs } = this.options;
-    const outcome = (exitCode: number | null, timedOut: boolean, stoppedReason?: string) => ({
+    // Lines the container printed (CloudWatch), apart from berth's own notes in the log.
+    let taskLines = 0;
+    const outcome = (
+      exitCode: number | null,
+      timedOut: boolean,
+      stoppedReason?: string,
+      stopped?: StopCause,
+    ): TaskOutcome => ({
       id: spec.id,
       exitCode,
       timedOut,
+      logLines: taskLines,
       logFile: record.logFile,
       durationMs: this.now() - started,
       ...(stoppedReason ? { stoppedReason } : {}),
+      ...(stopped ? { stopped } : {}),
     });
 
     // 1. Start it.
@@ -223,16 +238,21 @@ export class EcsTaskRuntime implements TaskRuntime {
       this.options.logs,
       context.logGroup,
       stream,
-      write,
+      (line) => {
+        taskLines++;
+        write(line);
+      },
       this.options.logPageSize,
     );
     const pollMs = this.options.pollMs ?? 5_000;
     let stopReason: string | undefined;
+    let stopCause: StopCause | undefined;
     let timedOut = false;
     let stopSentAt: number | undefined;
     let missing = 0;
-    const stop = async (reason: string, ecsReason: string) => {
+    const stop = async (reason: string, ecsReason: string, cause: StopCause) => {
       stopReason = reason;
+      stopCause = cause;
       stopSentAt = this.now();
       write(`berth: ${reason}`);
       try {
@@ -245,13 +265,18 @@ export class EcsTaskRuntime implements TaskRuntime {
     while (current.lastStatus !== 'STOPPED') {
       await follower.poll();
       if (stopSentAt === undefined && signal?.aborted)
-        await stop('stopped by berth (interrupted)', `berth: interrupted (task ${spec.id})`);
+        await stop(
+          'stopped by berth (interrupted)',
+          `berth: interrupted (task ${spec.id})`,
+          'interrupted',
+        );
       if (stopSentAt === undefined && this.now() - started >= spec.timeoutMs) {
         timedOut = true;
         const seconds = Math.round(spec.timeoutMs / 1000);
         await stop(
           `timed out after ${seconds}s and was stopped`,
           `berth: timed out after ${seconds}s (task ${spec.id})`,
+          'timeout',
         );
         this.warn(`task ${spec.id} (${spec.databases.join(', ')}): timed out after ${seconds}s`);
       }
@@ -288,10 +313,10 @@ export class EcsTaskRuntime implements TaskRuntime {
         ? `${stopReason}, but ECS still reports it ${current.lastStatus}`
         : `ECS lost track of the task (last seen ${current.lastStatus})`;
       if (!stopReason) write(`berth: ${reason}`);
-      return outcome(null, timedOut, reason);
+      return outcome(null, timedOut, reason, stopCause ?? 'lost');
     }
     const exitCode = container?.exitCode ?? null;
-    if (stopReason) return outcome(exitCode, timedOut, stopReason);
+    if (stopReason) return outcome(exitCode, timedOut, stopReason, stopCause);
     if (exitCode === null) {
       const reason = stoppedReason(current, container?.name, container?.reason);
       write(`berth: the task stopped without running to an exit: ${reason}`);
@@ -301,7 +326,7 @@ export class EcsTaskRuntime implements TaskRuntime {
     if (current.stopCode === 'UserInitiated') {
       const reason = `stopped: ${current.stoppedReason ?? 'StopTask'}`;
       write(`berth: ${reason}`);
-      return outcome(exitCode, false, reason);
+      return outcome(exitCode, false, reason, 'user');
     }
     // e.g. "OutOfMemoryError: Container killed due to memory usage".
     if (container?.reason) {

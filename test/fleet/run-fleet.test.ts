@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecordingReporter } from '../../src/core/events.js';
 import { migrateFleet } from '../../src/fleet/run-fleet.js';
+import { listRuns } from '../../src/state/journal.js';
 import type { Claim, FleetBackend, Lease, ProbeResult } from '../../src/fleet/types.js';
 import type { TaskOutcome, TaskSpec } from '../../src/tasks/task.js';
 
@@ -25,7 +26,7 @@ class FakeBackend implements FleetBackend {
       backend: FakeBackend,
     ) => { exitCode: number | null; log: string[]; stoppedReason?: string },
   ) {}
-  readonly runtime = {
+  runtime = {
     name: 'fake',
     run: async (spec: TaskSpec): Promise<TaskOutcome> => {
       this.specs.push(spec);
@@ -339,6 +340,64 @@ describe('migrateFleet', () => {
       expect(result.counts.applied).toBe(5);
       expect(result.counts.skipped).toBe(35);
       expect(backend.open).toBe(0);
+    });
+  });
+});
+
+describe('migrateFleet: the run journal', () => {
+  it('records a run that failed before any task started as failed, never as interrupted', async () => {
+    const { backend, runsDir } = await fleet(() => ({ exitCode: 0, log: [] }));
+    backend.prepare = () => Promise.reject(new Error('the server did not start'));
+    await expect(migrateFleet(backend, options(runsDir, ['a']))).rejects.toThrow(
+      'the server did not start',
+    );
+    const [run] = await listRuns(runsDir);
+    expect(run).toMatchObject({ state: 'failed', error: 'the server did not start' });
+    expect(run?.finishedAt).toBeDefined();
+  });
+
+  it('records an interrupt before any task started as failed: --resume has nothing to take over', async () => {
+    const { backend, runsDir } = await fleet(() => ({ exitCode: 0, log: [] }));
+    const controller = new AbortController();
+    controller.abort();
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, ['a', 'b'], { signal: controller.signal }),
+    );
+    expect(result.counts.skipped).toBe(2);
+    expect((await listRuns(runsDir))[0]?.state).toBe('failed');
+  });
+
+  it('records an interrupt after a task started as interrupted (resumable)', async () => {
+    const controller = new AbortController();
+    const { backend, runsDir } = await fleet((spec, b) => {
+      b.migrate(spec.environment.DATABASE_NAME ?? '');
+      controller.abort();
+      return { exitCode: 0, log: ['ok'] };
+    });
+    await migrateFleet(
+      backend,
+      options(runsDir, ['a', 'b', 'c'], { signal: controller.signal, concurrency: 1 }),
+    );
+    expect((await listRuns(runsDir))[0]?.state).toBe('interrupted');
+  });
+
+  it('a task stopped on timeout whose process exits 0 is failed, not applied', async () => {
+    const { backend, runsDir } = await fleet((spec, b) => {
+      b.migrate(spec.environment.DATABASE_NAME ?? '');
+      return { exitCode: 0, log: ['Terminated, exiting cleanly'] };
+    });
+    const run = backend.runtime.run;
+    backend.runtime.run = async (spec) => ({
+      ...(await run(spec)),
+      stopped: 'timeout',
+      timedOut: true,
+      stoppedReason: 'timed out after 1s and was stopped',
+    });
+    const result = await migrateFleet(backend, options(runsDir, ['a']));
+    expect(result.databases[0]).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/timed out.*not counted as applied/) as string,
     });
   });
 });
