@@ -37,7 +37,10 @@ export interface OutcomeInput {
 }
 
 /** What the task changed: known pending that is no longer pending, or new history rows. */
-export function appliedBy(before: ProbeResult | undefined, after: ProbeResult | undefined): string[] {
+export function appliedBy(
+  before: ProbeResult | undefined,
+  after: ProbeResult | undefined,
+): string[] {
   const pendingBefore = before?.pending ?? [];
   const pendingAfter = after?.pending ?? pendingBefore;
   if (before?.pendingKnown) return pendingBefore.filter((m) => !pendingAfter.includes(m));
