@@ -18,6 +18,12 @@ export const databaseName = z
     'must be a lowercase PostgreSQL identifier: a-z, 0-9 and _, starting with a letter or _, at most 63 characters',
   );
 
+/**
+ * Databases every PostgreSQL server has. Never tenants: migrating template1 would give every
+ * database created afterwards the schema (and a fresh tenant would look up to date).
+ */
+export const SYSTEM_DATABASES: readonly string[] = ['postgres', 'template0', 'template1'];
+
 export const RETENTION_DAYS: readonly number[] = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
   3653,
