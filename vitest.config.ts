@@ -8,7 +8,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          // test/{config,core,fleet,state} mirror src/ for in-process tests of one module each.
+          include: ['test/unit/**/*.test.ts', 'test/{config,core,fleet,state}/**/*.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },
