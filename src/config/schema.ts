@@ -5,6 +5,7 @@
  * Semantic rules that need several fields at once live in rules.ts.
  */
 import { z } from 'zod';
+import { LIMITS } from './limits.js';
 
 /**
  * Tenant database names end up in SQL identifiers, shell loops inside tasks and log stream
@@ -246,8 +247,8 @@ export const configSchema = z
         readonlyRootFilesystem: z.boolean().default(true),
         timeoutSeconds: z
           .int()
-          .min(10)
-          .max(86_400)
+          .min(LIMITS['task.timeoutSeconds'].min)
+          .max(LIMITS['task.timeoutSeconds'].max)
           .default(600)
           .describe('How long a task may run before berth stops it.'),
       })
@@ -340,12 +341,17 @@ export const configSchema = z
 
     fleet: z
       .strictObject({
-        concurrency: z.int().min(1).max(256).default(3).describe('Tasks running at once.'),
+        concurrency: z
+          .int()
+          .min(LIMITS['fleet.concurrency'].min)
+          .max(LIMITS['fleet.concurrency'].max)
+          .default(3)
+          .describe('Tasks running at once.'),
         onError: z.enum(['stop', 'continue']).default('stop'),
         batchSize: z
           .int()
-          .min(1)
-          .max(500)
+          .min(LIMITS['fleet.batchSize'].min)
+          .max(LIMITS['fleet.batchSize'].max)
           .default(1)
           .describe('Tenants migrated in sequence by one task.'),
       })

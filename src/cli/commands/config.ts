@@ -1,9 +1,12 @@
+import { checkConfigPaths } from '../../config/check-paths.js';
 import { configJsonSchema } from '../../config/json-schema.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import type { Context } from '../context.js';
 
 export async function configValidateCommand(ctx: Context): Promise<number> {
   const loaded = await ctx.config();
+  // Every path any command would use, and with --provider aws the aws-only fields.
+  await checkConfigPaths(loaded, { for: 'validate', provider: ctx.provider(loaded) });
   if (ctx.out.json) ctx.out.data({ ok: true, file: loaded.file, config: loaded.config });
   else
     ctx.out.result(
