@@ -33,6 +33,12 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
  */
 export const MAX_ALIAS_COUNT = 100;
 
+/** YAML errors reported; the rest follow from the first ones. */
+const MAX_YAML_ERRORS = 10;
+
+/** Key paths deeper than this are cut in messages (berth's own fields are 4 deep at most). */
+const MAX_KEY_DEPTH = 8;
+
 export interface LoadedConfig {
   config: Config;
   /** Absolute path of the file read. */
@@ -88,8 +94,11 @@ export function parseConfigDocument(
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    // One error per line: the parser's follow-on errors on the same line only add noise.
-    const issues = doc.errors.map((e) => yamlIssue(doc, lineCounter, text, e));
+    // One error per line, and the first few only: the parser's follow-on errors add noise
+    // (a hostile file can produce thousands).
+    const issues = doc.errors
+      .slice(0, MAX_YAML_ERRORS)
+      .map((e) => yamlIssue(doc, lineCounter, text, e));
     throw invalid(
       source,
       issues.filter((issue, i) => issues.findIndex((other) => other.line === issue.line) === i),
@@ -181,13 +190,19 @@ function yamlIssue(
     message = `duplicate key${key ? ` "${key}"` : ''}: each setting may appear once in a mapping`;
   } else if (error.code === 'TAB_AS_INDENT') {
     message = 'a tab is used for indentation; YAML indents with spaces only';
+  } else if (/call stack/i.test(message)) {
+    message = 'nested too deeply to read; a berth config is a few levels deep';
   } else if (error.code === 'MISSING_CHAR' && at.valueStart !== undefined) {
     // An unclosed quote or bracket is noticed at the end of the file; point at its start.
     offset = at.valueStart;
   }
   const { line, col } = lineCounter.linePos(offset);
+  const keyPath =
+    at.path.length > MAX_KEY_DEPTH
+      ? `${at.path.slice(0, MAX_KEY_DEPTH).join('.')}.…`
+      : at.path.join('.');
   return {
-    path: at.path.length > 0 ? at.path.join('.') : '(yaml)',
+    path: keyPath || '(yaml)',
     message,
     line,
     column: col,

@@ -92,6 +92,19 @@ describe('YAML problems', () => {
     expect(config.tags).toEqual({ Team: 'core' });
   });
 
+  it('deep nesting is a config error with a short list of problems, not a crash', () => {
+    const error = parseError(`app: ${'{a: '.repeat(50_000)}`);
+    expect(error.code).toBe('CONFIG_INVALID');
+    const issues = issuesOf(error);
+    expect(issues.length).toBeGreaterThan(0);
+    expect(issues.length).toBeLessThanOrEqual(10);
+    expect(issues.map((i) => i.message)).toContain(
+      'nested too deeply to read; a berth config is a few levels deep',
+    );
+    // Key paths in messages are cut, not 800 levels long.
+    expect(Math.max(...issues.map((i) => i.path.length))).toBeLessThan(60);
+  });
+
   it('an oversize file is refused before it is read (exit 3)', async () => {
     const file = path.join(dir, 'huge.yaml');
     await writeFile(file, `${VALID}${'# padding\n'.repeat(MAX_CONFIG_BYTES / 10 + 1)}`);
