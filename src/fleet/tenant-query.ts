@@ -90,3 +90,28 @@ function failed(reason: string): BerthError {
     hint: 'the query must be one read-only SELECT returning one text column of database names; nothing was created',
   });
 }
+
+/** A client readTenantQuery can use, and how to close it. */
+export interface TenantQueryConnection {
+  client: TenantQueryClient;
+  end(): Promise<void>;
+}
+
+/**
+ * The QueryRunner discoverTenants takes, built from a way to connect to a database: it
+ * connects to the control database, runs readTenantQuery and always closes the connection.
+ * The local provider passes `(db) => connect(new pg.Client(clientConfig(secret, db)))`.
+ */
+export function tenantQueryRunner(
+  connect: (database: string) => Promise<TenantQueryConnection>,
+  options: TenantQueryOptions = {},
+): (database: string, sql: string) => Promise<string[]> {
+  return async (database, sql) => {
+    const connection = await connect(database);
+    try {
+      return await readTenantQuery(connection.client, sql, options);
+    } finally {
+      await connection.end().catch(() => undefined);
+    }
+  };
+}

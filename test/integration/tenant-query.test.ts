@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTenantQuery } from '../../src/fleet/tenant-query.js';
+import { readTenantQuery, tenantQueryRunner } from '../../src/fleet/tenant-query.js';
 import { discoverTenants } from '../../src/fleet/tenants.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { LocalPostgres, clientConfig } from '../../src/providers/local/postgres-server.js';
@@ -157,7 +157,22 @@ database:
   expectedTables: 1
 migrations: { directory: m }
 `);
-  const runner = (_database: string, sql: string) => withClient((c) => readTenantQuery(c, sql));
+  const opened: string[] = [];
+  let open = 0;
+  // What the local provider does: a pg client per discovery, on the control database.
+  const runner = tenantQueryRunner(async (database) => {
+    opened.push(database);
+    const client = new pg.Client(clientConfig(secret, 'postgres'));
+    await client.connect();
+    open++;
+    return {
+      client,
+      end: async () => {
+        await client.end();
+        open--;
+      },
+    };
+  });
   const discoveryError = async (promise: Promise<string[]>) => {
     try {
       await promise;
@@ -196,5 +211,9 @@ migrations: { directory: m }
     );
     expect(error).toMatchObject({ code: 'TENANT_DISCOVERY_FAILED' });
     expect(error.message).toContain('row 3 is NULL');
+    // The runner connected to the configured control database and closed every connection.
+    expect(opened).toContain('fleet_control');
+    expect(opened).toContain('postgres');
+    expect(open).toBe(0);
   });
 });
