@@ -298,7 +298,7 @@ export function invalid(
   const lines = issues.map((i) => `  ${i.path}${where(i)}: ${i.message}`);
   return new BerthError('CONFIG_INVALID', `${headline} in ${source}:\n${lines.join('\n')}`, {
     hint: 'fix the fields above; nothing was changed',
-    details: { issues },
+    details: { file: source, issues },
   });
 }
 

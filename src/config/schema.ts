@@ -69,7 +69,9 @@ const tenantsSchema = z
         .describe('The control database the query runs in.'),
     }),
   ])
-  .describe('The fleet: an inline list of tenant databases, a file of names, or a SQL query.');
+  .describe(
+    "The fleet: an inline list of tenant databases, a file of names, or a read-only SQL query. Never postgres, template0, template1 or the query's control database.",
+  );
 
 const secretKeys = z
   .strictObject({

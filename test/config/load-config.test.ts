@@ -128,6 +128,8 @@ describe('schema errors name the line of the key', () => {
     const error = parseError(VALID.replace('retentionDays: 7', 'retentionDays: 8'));
     expect(issuesOf(error)[0]).toMatchObject({ path: 'logs.retentionDays', line: 5 });
     expect(error.message).toContain('logs.retentionDays (line 5)');
+    // --json output carries the file beside the issues: file:line for editors and CI.
+    expect(error.details?.file).toBe('berth.yaml');
   });
 
   it('a bad list element gives the line of that element', () => {
