@@ -8,7 +8,11 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/{cli,config,core,fleet,state,pipeline,providers,image,ci}/**/*.test.ts'],
+          // test/<layer>/ mirrors src/<layer>/: in-process tests of one module each.
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/{cli,config,core,fleet,state,pipeline,providers,image,ci}/**/*.test.ts',
+          ],
           sequence: { groupOrder: 0 },
         },
       },

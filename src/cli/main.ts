@@ -4,7 +4,8 @@
  * `berth --help` load almost nothing (the AWS SDK in particular).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { BerthError, errorMessage, isBerthError } from '../core/errors.js';
+import { boundedInt } from '../config/limits.js';
+import { errorMessage, isBerthError } from '../core/errors.js';
 import { ExitCode, exitCodeForError } from '../core/exit-codes.js';
 import { redactor } from '../core/redact.js';
 import { createOutput } from './output.js';
@@ -13,12 +14,6 @@ import type { GlobalOptions } from './context.js';
 import type { CommandName } from './command-names.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-const positiveInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new BerthError('USAGE', `${name} must be a whole number of at least 1, got "${value}"`);
-  return n;
-};
 
 export function buildProgram(): Command {
   const program = new Command('berth')
@@ -57,7 +52,7 @@ export function buildProgram(): Command {
     .option(
       '--concurrency <n>',
       'tasks running at once (default: fleet.concurrency)',
-      positiveInt('--concurrency'),
+      boundedInt('--concurrency', 'fleet.concurrency'),
     )
     .addOption(
       new Option(
@@ -68,7 +63,7 @@ export function buildProgram(): Command {
     .option(
       '--batch-size <k>',
       'tenants migrated in sequence by one task (default: fleet.batchSize)',
-      positiveInt('--batch-size'),
+      boundedInt('--batch-size', 'fleet.batchSize'),
     )
     .option(
       '--resume',
@@ -111,7 +106,11 @@ export function buildProgram(): Command {
       .description('test, build, push, migrate and verify, with a summary of each stage'),
   )
     .option('--skip-tests', 'skip the test stage (emergencies only)', false)
-    .option('--concurrency <n>', 'migration tasks running at once', positiveInt('--concurrency'))
+    .option(
+      '--concurrency <n>',
+      'migration tasks running at once',
+      boundedInt('--concurrency', 'fleet.concurrency'),
+    )
     .option('--runtime <name>', 'local task runtime: auto, process or container')
     .action(run('pipeline'));
 

@@ -2,13 +2,15 @@
  * Layer 3 of config validation: rules that need several fields at once. They collect every
  * problem instead of stopping at the first, so one run of `berth` shows the whole list.
  */
-import type { Config } from './schema.js';
+import { SYSTEM_DATABASES, type Config } from './schema.js';
 
 export interface ConfigIssue {
   /** Dotted field path, e.g. `database.tenants.2`. */
   path: string;
   message: string;
-  line?: number;
+  line?: number | undefined;
+  /** Set for YAML syntax problems, where the exact character matters. */
+  column?: number | undefined;
 }
 
 /** Fargate's valid CPU units → memory (MiB) ranges. */
@@ -45,6 +47,8 @@ export function semanticIssues(config: Config): ConfigIssue[] {
           message: `duplicate database "${name}" (already listed at database.tenants.${first}); list each database once`,
         });
       } else seen.set(name, index);
+      const reason = notATenant(name);
+      if (reason) issues.push({ path: `database.tenants.${index}`, message: reason });
     });
   }
 
@@ -88,6 +92,18 @@ export function semanticIssues(config: Config): ConfigIssue[] {
     }
   }
   return issues;
+}
+
+/**
+ * Why a name can never be a tenant database, or undefined when it can be. `control` is the
+ * database a tenant query runs in: migrating it would migrate the place the fleet is listed.
+ */
+export function notATenant(name: string, control?: string): string | undefined {
+  if (SYSTEM_DATABASES.includes(name))
+    return `"${name}" is a PostgreSQL system database, never a tenant (berth refuses ${SYSTEM_DATABASES.join(', ')})`;
+  if (control !== undefined && name === control)
+    return `"${name}" is the control database the tenant query runs in (database.tenants.database), never a tenant`;
+  return undefined;
 }
 
 /** Fields only the aws provider needs; checked when a command uses it, before any call. */

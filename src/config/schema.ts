@@ -5,6 +5,7 @@
  * Semantic rules that need several fields at once live in rules.ts.
  */
 import { z } from 'zod';
+import { LIMITS } from './limits.js';
 
 /**
  * Tenant database names end up in SQL identifiers, shell loops inside tasks and log stream
@@ -17,6 +18,12 @@ export const databaseName = z
     DATABASE_NAME_PATTERN,
     'must be a lowercase PostgreSQL identifier: a-z, 0-9 and _, starting with a letter or _, at most 63 characters',
   );
+
+/**
+ * Databases every PostgreSQL server has. Never tenants: migrating template1 would give every
+ * database created afterwards the schema (and a fresh tenant would look up to date).
+ */
+export const SYSTEM_DATABASES: readonly string[] = ['postgres', 'template0', 'template1'];
 
 export const RETENTION_DAYS: readonly number[] = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
@@ -62,7 +69,9 @@ const tenantsSchema = z
         .describe('The control database the query runs in.'),
     }),
   ])
-  .describe('The fleet: an inline list of tenant databases, a file of names, or a SQL query.');
+  .describe(
+    "The fleet: an inline list of tenant databases, a file of names, or a read-only SQL query. Never postgres, template0, template1 or the query's control database.",
+  );
 
 const secretKeys = z
   .strictObject({
@@ -240,8 +249,8 @@ export const configSchema = z
         readonlyRootFilesystem: z.boolean().default(true),
         timeoutSeconds: z
           .int()
-          .min(10)
-          .max(86_400)
+          .min(LIMITS['task.timeoutSeconds'].min)
+          .max(LIMITS['task.timeoutSeconds'].max)
           .default(600)
           .describe('How long a task may run before berth stops it.'),
       })
@@ -334,12 +343,17 @@ export const configSchema = z
 
     fleet: z
       .strictObject({
-        concurrency: z.int().min(1).max(256).default(3).describe('Tasks running at once.'),
+        concurrency: z
+          .int()
+          .min(LIMITS['fleet.concurrency'].min)
+          .max(LIMITS['fleet.concurrency'].max)
+          .default(3)
+          .describe('Tasks running at once.'),
         onError: z.enum(['stop', 'continue']).default('stop'),
         batchSize: z
           .int()
-          .min(1)
-          .max(500)
+          .min(LIMITS['fleet.batchSize'].min)
+          .max(LIMITS['fleet.batchSize'].max)
           .default(1)
           .describe('Tenants migrated in sequence by one task.'),
       })

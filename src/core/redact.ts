@@ -2,6 +2,12 @@
  * The one place secrets are scrubbed. Every string that leaves berth for a human or a file
  * (log lines shown in results, error messages, JSON output) passes through a Redactor that
  * knows the secret values of this run, plus generic patterns for connection strings.
+ *
+ * A secret is masked as written and in the encodings a task is likely to print it in:
+ * URL-encoded (percent-encoding, either case, and form encoding), JSON-escaped, hex (either
+ * case) and base64 (standard and URL-safe, with or without padding), including inside a
+ * longer base64 value such as `user:password` in a Basic auth header or a Docker auth entry.
+ * Other transformations (hashes, other encodings, a secret split across lines) are not.
  */
 const URL_PASSWORD = /(postgres(?:ql)?:\/\/[^:/\s]+:)([^@\s]+)(@)/gi;
 const ASSIGNMENT =
@@ -12,14 +18,20 @@ export const MASK = '***';
 export class Redactor {
   private readonly secrets = new Set<string>();
 
-  /** Registers a value that must never be printed. Short values would mask too much. */
+  /** Longest first, so a longer form is masked whole before a shorter one inside it. */
+  private ordered: string[] | undefined;
+
+  /** Registers a value that must never be printed, with its encodings. Short values would mask too much. */
   add(secret: string | undefined): void {
-    if (secret && secret.length >= 4) this.secrets.add(secret);
+    if (!secret || secret.length < 4) return;
+    for (const form of encodedForms(secret)) this.secrets.add(form);
+    this.ordered = undefined;
   }
 
   redact(text: string): string {
     let out = text.replace(URL_PASSWORD, `$1${MASK}$3`).replace(ASSIGNMENT, `$1$2$3${MASK}`);
-    for (const secret of this.secrets) out = out.split(secret).join(MASK);
+    this.ordered ??= [...this.secrets].sort((a, b) => b.length - a.length);
+    for (const secret of this.ordered) if (out.includes(secret)) out = out.split(secret).join(MASK);
     return out;
   }
 
@@ -34,6 +46,44 @@ export class Redactor {
     }
     return value;
   }
+}
+
+/**
+ * Shortest base64 run masked when the secret sits inside a longer base64 value: shorter runs
+ * would mask unrelated base64 text by chance.
+ */
+const MIN_EMBEDDED_BASE64 = 8;
+
+/** The secret as written and as the encodings a program commonly prints it in. */
+export function encodedForms(secret: string): Set<string> {
+  const bytes = Buffer.from(secret, 'utf8');
+  const forms = new Set<string>([secret]);
+  const uri = encodeURIComponent(secret);
+  forms.add(uri);
+  forms.add(uri.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()));
+  forms.add(new URLSearchParams({ s: secret }).toString().slice(2));
+  forms.add(JSON.stringify(secret).slice(1, -1));
+  const hex = bytes.toString('hex');
+  forms.add(hex);
+  forms.add(hex.toUpperCase());
+  const base64 = bytes.toString('base64');
+  forms.add(base64);
+  forms.add(base64.replace(/=+$/, ''));
+  forms.add(bytes.toString('base64url'));
+  // Inside a longer value (user:password), the secret starts 0, 1 or 2 bytes into a 3-byte
+  // group; the characters made only of the secret's bits are the same whatever surrounds it.
+  for (let shift = 0; shift < 3; shift++) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+    const core = encoded.slice(
+      Math.ceil((8 * shift) / 6),
+      Math.floor((8 * (shift + bytes.length)) / 6),
+    );
+    if (core.length >= MIN_EMBEDDED_BASE64) {
+      forms.add(core);
+      forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+    }
+  }
+  return forms;
 }
 
 /** Process-wide redactor: providers register secrets as they load them. */

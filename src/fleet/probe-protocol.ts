@@ -20,6 +20,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { isMigrationFile } from '../config/check-paths.js';
 import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
 import { BerthError, errorMessage } from '../core/errors.js';
 import { absentProbe, readProbe } from './probe-result.js';
@@ -152,9 +153,7 @@ export async function readKnownMigrations(
     );
   }
   return files
-    .filter(
-      (f) => /\.(sql|js|cjs|mjs|ts|py)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('__'),
-    )
+    .filter(isMigrationFile)
     .map((f) => f.replace(/\.[^.]+$/, ''))
     .sort();
 }

@@ -5,9 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
-import { BerthError } from '../core/errors.js';
+import { notATenant } from '../config/rules.js';
+import { BerthError, isBerthError } from '../core/errors.js';
 
-/** Runs the discovery query (local: against the embedded server's control database). */
+/**
+ * Runs the discovery query (local: against the embedded server's control database). Give it
+ * readTenantQuery (tenant-query.ts) on a client connected to `database`: that runs the query
+ * read-only and rejects anything but one column of non-null names.
+ */
 export type QueryRunner = (database: string, sql: string) => Promise<string[]>;
 
 export async function discoverTenants(
@@ -36,8 +41,10 @@ export async function discoverTenants(
     text.split('\n').forEach((raw, index) => {
       const line = raw.replace(/#.*/, '').trim();
       if (!line) return;
-      if (!DATABASE_NAME_PATTERN.test(line))
-        problems.push(`  ${tenants.file}:${index + 1}: "${line}" is not a valid database name`);
+      const reason = DATABASE_NAME_PATTERN.test(line)
+        ? notATenant(line)
+        : `"${line}" is not a valid database name`;
+      if (reason) problems.push(`  ${tenants.file}:${index + 1}: ${reason}`);
       else names.push(line);
     });
     return validated(names, problems, `database.tenants.file (${tenants.file})`);
@@ -55,6 +62,7 @@ export async function discoverTenants(
   try {
     rows = await query(tenants.database, tenants.query);
   } catch (error) {
+    if (isBerthError(error)) throw error;
     throw new BerthError(
       'TENANT_DISCOVERY_FAILED',
       `database.tenants.query failed: ${(error as Error).message}`,
@@ -63,14 +71,16 @@ export async function discoverTenants(
       },
     );
   }
-  const problems = rows
-    .filter((n) => !DATABASE_NAME_PATTERN.test(n))
-    .map((n) => `  "${n}" is not a valid database name`);
-  return validated(
-    rows.filter((n) => DATABASE_NAME_PATTERN.test(n)),
-    problems,
-    'database.tenants.query',
-  );
+  const problems: string[] = [];
+  const names: string[] = [];
+  for (const name of rows) {
+    const reason = DATABASE_NAME_PATTERN.test(name)
+      ? notATenant(name, tenants.database)
+      : `"${name}" is not a valid database name`;
+    if (reason) problems.push(`  ${reason}`);
+    else names.push(name);
+  }
+  return validated(names, problems, 'database.tenants.query');
 }
 
 function validated(names: string[], problems: string[], where: string): string[] {
@@ -84,7 +94,7 @@ function validated(names: string[], problems: string[], where: string): string[]
       'TENANT_DISCOVERY_FAILED',
       `${where} has invalid entries:\n${problems.join('\n')}`,
       {
-        hint: 'database names are lowercase identifiers (a-z, 0-9, _), each listed once',
+        hint: 'database names are lowercase identifiers (a-z, 0-9, _), each listed once, and never postgres, template0, template1 or the control database',
       },
     );
   }

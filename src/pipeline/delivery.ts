@@ -96,6 +96,7 @@ export async function runDelivery(
   const { loaded, registry } = provider;
   const { config, dir } = loaded;
   // Usage and config errors before any stage runs.
+  await provider.checkConfig('pipeline');
   const databases = selectDatabases(await provider.tenants(), {
     databases: options.database,
     all: options.all ?? (options.database ? false : true),

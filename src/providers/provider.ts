@@ -5,6 +5,7 @@
  * at the provider's name. A capability only one provider has (the AWS stack, the local
  * database server) is an optional member, so callers test for the capability, not the name.
  */
+import type { PathCheckPurpose } from '../config/check-paths.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { Clock } from '../core/clock.js';
 import type { Reporter } from '../core/events.js';
@@ -173,6 +174,11 @@ export interface Provider {
   readonly state: StateDir;
   /** The tenant databases, from the config's tenant source. */
   tenants(): Promise<string[]>;
+  /**
+   * Checks every path in berth.yaml that `purpose` uses (and the provider's own fields),
+   * before anything is created: CONFIG_INVALID listing every problem.
+   */
+  checkConfig(purpose: PathCheckPurpose): Promise<void>;
   /**
    * Rejects, before anything starts, a request this provider cannot serve (a --runtime on
    * aws, --runtime container without an engine, an aws config without its prerequisites).

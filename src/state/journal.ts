@@ -7,7 +7,7 @@ import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promise
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../core/atomic-write.js';
-import { BerthError } from '../core/errors.js';
+import { BerthError, errorMessage } from '../core/errors.js';
 import type { DatabaseResult, FleetCounts } from '../fleet/types.js';
 
 export interface RunMeta {
@@ -80,16 +80,7 @@ export async function readRun(
   runsDir: string,
   id: string,
 ): Promise<{ meta: RunMeta; results: DatabaseResult[] }> {
-  if (!/^run-[0-9A-Za-z-]+$/.test(id))
-    throw new BerthError('RUN_NOT_FOUND', `"${id}" is not a run ID`, {
-      hint: 'see `berth runs list`',
-    });
-  let meta: RunMeta;
-  try {
-    meta = JSON.parse(await readFile(path.join(runsDir, id, 'run.json'), 'utf8')) as RunMeta;
-  } catch {
-    throw new BerthError('RUN_NOT_FOUND', `no run ${id}`, { hint: 'see `berth runs list`' });
-  }
+  const meta = await readMeta(runsDir, id);
   let results: DatabaseResult[];
   try {
     const text = await readFile(path.join(runsDir, id, 'results.ndjson'), 'utf8');
@@ -110,13 +101,96 @@ export async function readRun(
   return { meta, results };
 }
 
-export async function listRuns(runsDir: string): Promise<RunMeta[]> {
+/** A run directory berth cannot read: left alone, and reported instead of breaking a command. */
+export interface RunProblem {
+  id: string;
+  reason: string;
+}
+
+export interface RunListing {
+  /** Readable runs, oldest first. */
+  runs: RunMeta[];
+  /** Run directories skipped because run.json is missing or corrupt (e.g. cut short by a kill). */
+  problems: RunProblem[];
+}
+
+/** Every run under runsDir; a directory without a readable run.json is a problem, not an error. */
+export async function scanRuns(runsDir: string): Promise<RunListing> {
   let ids: string[];
   try {
     ids = (await readdir(runsDir)).filter((d) => d.startsWith('run-'));
   } catch {
-    return [];
+    return { runs: [], problems: [] };
   }
-  const metas = await Promise.all(ids.map(async (id) => (await readRun(runsDir, id)).meta));
-  return metas.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  const read = await Promise.all(
+    ids.map(async (id) => {
+      try {
+        return { meta: await readMeta(runsDir, id) };
+      } catch (error) {
+        return { problem: { id, reason: errorMessage(error) } };
+      }
+    }),
+  );
+  const runs = read.flatMap((r) => (r.meta ? [r.meta] : []));
+  const problems = read.flatMap((r) => (r.problem ? [r.problem] : []));
+  runs.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  problems.sort((a, b) => a.id.localeCompare(b.id));
+  return { runs, problems };
+}
+
+/** The readable runs, oldest first (scanRuns also says which directories were skipped). */
+export async function listRuns(runsDir: string): Promise<RunMeta[]> {
+  return (await scanRuns(runsDir)).runs;
+}
+
+const RUN_STATES: readonly string[] = ['running', 'finished', 'interrupted', 'resumed', 'failed'];
+
+async function readMeta(runsDir: string, id: string): Promise<RunMeta> {
+  if (!/^run-[0-9A-Za-z-]+$/.test(id))
+    throw new BerthError('RUN_NOT_FOUND', `"${id}" is not a run ID`, {
+      hint: 'see `berth runs list`',
+    });
+  const file = path.join(runsDir, id, 'run.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const missing = code === 'ENOENT' || code === 'ENOTDIR';
+    throw new BerthError(
+      'RUN_NOT_FOUND',
+      missing ? `no run ${id} (no ${file})` : `cannot read ${file}: ${errorMessage(error)}`,
+      { hint: 'see `berth runs list`' },
+    );
+  }
+  let meta: unknown;
+  try {
+    meta = JSON.parse(text);
+  } catch (error) {
+    throw corrupt(id, file, `not JSON (${errorMessage(error)})`);
+  }
+  const m = meta as Partial<Record<keyof RunMeta, unknown>> | null;
+  if (
+    !m ||
+    typeof m !== 'object' ||
+    m.id !== id ||
+    typeof m.startedAt !== 'string' ||
+    typeof m.state !== 'string' ||
+    !RUN_STATES.includes(m.state) ||
+    !Array.isArray(m.databases) ||
+    !m.databases.every((d) => typeof d === 'string')
+  ) {
+    throw corrupt(
+      id,
+      file,
+      'not a run record (id, startedAt, state or databases missing or wrong)',
+    );
+  }
+  return meta as RunMeta;
+}
+
+function corrupt(id: string, file: string, why: string): BerthError {
+  return new BerthError('RUN_NOT_FOUND', `run ${id} is unreadable: ${file} is ${why}`, {
+    hint: `berth leaves it alone; delete ${path.dirname(file)} if you do not need it`,
+  });
 }

@@ -3,7 +3,9 @@
  * with stage durations, over the AWS fake. Build and push are injected (no container engine
  * here); migrate and verify run real fleet logic on the fake's ECS.
  */
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pipelineCommand } from '../../src/cli/commands/pipeline.js';
 import type { CommandDeps } from '../../src/cli/context.js';
@@ -69,6 +71,8 @@ type Deps = CommandDeps & { runners: Partial<StageRunners> };
 function deps(overrides: Partial<StageRunners> = {}): Deps {
   const pushes: string[] = [];
   const loaded = h.loaded;
+  // The pipeline checks its config's paths first; the build itself is injected.
+  writeFileSync(path.join(h.dir, 'Dockerfile'), 'FROM scratch\n');
   return {
     ...h.fleetDeps,
     runners: runners(overrides),

@@ -4,6 +4,8 @@ import type { Context } from '../context.js';
 
 export async function configValidateCommand(ctx: Context): Promise<number> {
   const loaded = await ctx.config();
+  // Every path any command would use, and with --provider aws the aws-only fields.
+  await (await ctx.open()).checkConfig('validate');
   if (ctx.out.json) ctx.out.data({ ok: true, file: loaded.file, config: loaded.config });
   else
     ctx.out.result(

@@ -4,6 +4,7 @@
  * (e.g. for `berth runs list`) makes no AWS call; `.berth/` keeps task records, logs and run
  * journals as it does locally, so `berth logs`, `berth runs` and `--resume` work the same.
  */
+import { checkConfigPaths } from '../../config/check-paths.js';
 import { assertAwsReady, type LoadedConfig } from '../../config/load-config.js';
 import { abortableSleep, type Clock } from '../../core/clock.js';
 import { BerthError } from '../../core/errors.js';
@@ -23,6 +24,9 @@ import { openAws } from './open-aws.js';
 import { stackOperations } from './stack-operations.js';
 import { resolveImage } from './tasks/image-ref.js';
 import { awsTaskControl } from './tasks/task-control.js';
+
+/** Tasks run on Fargate from an image; the network and secret fields must be set. */
+const PATHS = { tasksRunHere: false, imageRequired: true, awsFields: true };
 
 export interface AwsProviderOptions {
   reporter: Reporter;
@@ -78,7 +82,12 @@ export function awsProvider(loaded: LoadedConfig, options: AwsProviderOptions): 
     // Inline or file; a SQL query needs a connection berth has not got from outside the VPC.
     tenants: () => discoverTenants(config, dir),
 
-    checkFleetRequest: (request) => Promise.resolve(checkRequest(request)),
+    checkConfig: (purpose) => checkConfigPaths(loaded, { for: purpose, ...PATHS }),
+
+    async checkFleetRequest(request) {
+      checkRequest(request);
+      await checkConfigPaths(loaded, { for: request.purpose, ...PATHS });
+    },
 
     async openFleet(request: FleetRequest): Promise<OpenedFleet> {
       checkRequest(request);

@@ -9,6 +9,8 @@ import type { LoadedConfig } from '../../config/load-config.js';
 import { BerthError } from '../../core/errors.js';
 import type { Reporter } from '../../core/events.js';
 import { exec as defaultExec, type Exec } from '../../core/exec.js';
+import { checkConfigPaths } from '../../config/check-paths.js';
+import { tenantQueryRunner } from '../../fleet/tenant-query.js';
 import { discoverTenants } from '../../fleet/tenants.js';
 import type { ProbeResult } from '../../fleet/types.js';
 import { detectEngine, ENGINE_HINT, requireEngine } from '../../image/engine.js';
@@ -54,17 +56,17 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
   const backends: LocalBackend[] = [];
   const say = (text: string) => options.reporter.emit({ type: 'message', level: 'info', text });
 
+  // A tenant query runs read-only and must return one column of non-null names.
   const tenants = () =>
-    discoverTenants(config, dir, async (database, sql) => {
-      const client = new pg.Client(clientConfig(await postgres.ensureRunning(), database));
-      await client.connect();
-      try {
-        const result = await client.query<Record<string, unknown>>(sql);
-        return result.rows.map((row) => String(Object.values(row)[0]));
-      } finally {
-        await client.end();
-      }
-    });
+    discoverTenants(
+      config,
+      dir,
+      tenantQueryRunner(async (database) => {
+        const client = new pg.Client(clientConfig(await postgres.ensureRunning(), database));
+        await client.connect();
+        return { client, end: () => client.end() };
+      }),
+    );
 
   const backendWith = (runtime: TaskRuntime) => {
     const backend = new LocalBackend({ config, configDir: dir, postgres, runtime });
@@ -88,7 +90,21 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
     state,
     tenants,
 
+    checkConfig: (purpose) =>
+      checkConfigPaths(loaded, {
+        for: purpose,
+        tasksRunHere: true,
+        imageRequired: false,
+        awsFields: false,
+      }),
+
     async checkFleetRequest(request) {
+      await checkConfigPaths(loaded, {
+        for: request.purpose,
+        tasksRunHere: true,
+        imageRequired: false,
+        awsFields: false,
+      });
       if (parseRuntime(request.runtime, config.local.runtime) !== 'container') return;
       const engine = await detectEngine(config.local.containerCli);
       if (!engine.available)

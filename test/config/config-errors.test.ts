@@ -1,0 +1,207 @@
+/**
+ * The malformed-config table, in-process: loadConfig on a real file, no child process per
+ * case. Each case must name the field, map to exit 3 and create nothing (loadConfig never
+ * creates anything; the end-to-end cases in test/integration/config-errors.test.ts check
+ * that the CLI stops there).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import type { ConfigIssue } from '../../src/config/rules.js';
+import { isBerthError, type BerthError } from '../../src/core/errors.js';
+import { exitCodeForError } from '../../src/core/exit-codes.js';
+import { VALID } from './valid-config.js';
+
+/** [name, file text, field path the error must name] */
+const CASES: [string, string, string][] = [
+  ['invalid YAML', 'app: [startupwebapp\n', 'app'],
+  ['a list instead of a mapping', '- a\n- b\n', '(root)'],
+  ['empty file', '', '(root)'],
+  ['unknown top-level key', `${VALID}colour: blue\n`, 'colour'],
+  [
+    'unknown nested key (typo)',
+    VALID.replace('retentionDays: 7', 'retentionDay: 7'),
+    'logs.retentionDay',
+  ],
+  ['missing app', VALID.replace('app: startupwebapp\n', ''), 'app'],
+  ['app with capitals', VALID.replace('app: startupwebapp', 'app: StartupWebApp'), 'app'],
+  [
+    'missing registry',
+    VALID.replace('registry: { name: startupwebapp-backend }\n', ''),
+    'registry',
+  ],
+  ['wrong type: cpu as text', VALID.replace('  command:', '  cpu: lots\n  command:'), 'task.cpu'],
+  [
+    'memory not offered by Fargate for 256 CPU',
+    VALID.replace('  command:', '  cpu: 256\n  memory: 4096\n  command:'),
+    'task.memory',
+  ],
+  [
+    'retention CloudWatch does not accept',
+    VALID.replace('retentionDays: 7', 'retentionDays: 8'),
+    'logs.retentionDays',
+  ],
+  [
+    'expectedTables negative',
+    VALID.replace('expectedTables: 57', 'expectedTables: -3'),
+    'database.expectedTables',
+  ],
+  [
+    'expectedTables as string',
+    VALID.replace('expectedTables: 57', 'expectedTables: "57"'),
+    'database.expectedTables',
+  ],
+  [
+    'missing expectedTables',
+    VALID.replace('  expectedTables: 57\n', ''),
+    'database.expectedTables',
+  ],
+  [
+    'duplicate database',
+    VALID.replace('fintech_experiment]', 'fintech_experiment, healthtech_experiment]'),
+    'database.tenants.3',
+  ],
+  [
+    'SQL injection in a database name',
+    VALID.replace('fintech_experiment]', 'x"; drop database y]'),
+    'database.tenants.2',
+  ],
+  [
+    'database name with uppercase',
+    VALID.replace('fintech_experiment]', 'Fintech]'),
+    'database.tenants.2',
+  ],
+  [
+    'database name too long',
+    VALID.replace('fintech_experiment]', `${'a'.repeat(64)}]`),
+    'database.tenants.2',
+  ],
+  [
+    'empty tenant list',
+    VALID.replace('[startupwebapp_prod, healthtech_experiment, fintech_experiment]', '[]'),
+    'database.tenants',
+  ],
+  [
+    'command as a string',
+    VALID.replace('command: [node, dist/migrate.js]', 'command: node dist/migrate.js'),
+    'task.command',
+  ],
+  [
+    'empty command',
+    VALID.replace('command: [node, dist/migrate.js]', 'command: []'),
+    'task.command',
+  ],
+  ['provider not known', `${VALID}provider: gcp\n`, 'provider'],
+  ['region malformed', `${VALID}aws: { region: useast }\n`, 'aws.region'],
+  ['endpoint not a URL', `${VALID}aws: { endpoint: not a url }\n`, 'aws.endpoint'],
+  ['subnet not an ID', `${VALID}network: { subnets: [my-subnet] }\n`, 'network.subnets.0'],
+  [
+    'secret in task environment',
+    VALID.replace('  command:', '  environment: { DATABASE_PASSWORD: hunter2 }\n  command:'),
+    'task.environment.DATABASE_PASSWORD',
+  ],
+  [
+    'KMS without key',
+    VALID.replace(
+      'registry: { name: startupwebapp-backend }',
+      'registry: { name: startupwebapp-backend, encryption: KMS }',
+    ),
+    'registry.kmsKey',
+  ],
+  [
+    'duplicate YAML key',
+    VALID.replace('app: startupwebapp', 'app: startupwebapp\napp: other'),
+    'app',
+  ],
+  ['version 2', `${VALID}version: 2\n`.replace('version: 1\n', ''), 'version'],
+  [
+    'local registry off loopback',
+    VALID.replace(
+      'registry: { name: startupwebapp-backend }',
+      'registry: { name: startupwebapp-backend, local: "10.0.0.5:5000" }',
+    ),
+    'registry.local',
+  ],
+  [
+    'no way to see pending migrations',
+    VALID.replace('migrations: { directory: migrations }\n', ''),
+    'migrations.directory',
+  ],
+  ['concurrency zero', `${VALID}fleet: { concurrency: 0 }\n`, 'fleet.concurrency'],
+  // Added with issue 11: system databases, YAML problems with line, column and key.
+  [
+    'template1 as a tenant',
+    VALID.replace('fintech_experiment]', 'template1]'),
+    'database.tenants.2',
+  ],
+  [
+    'postgres as a tenant',
+    VALID.replace('[startupwebapp_prod,', '[postgres,'),
+    'database.tenants.0',
+  ],
+  [
+    'template0 as a tenant',
+    VALID.replace('fintech_experiment]', 'fintech_experiment, template0]'),
+    'database.tenants.3',
+  ],
+  ['a tab for indentation', VALID.replace('  family:', '\tfamily:'), 'task'],
+  [
+    'duplicate nested key',
+    VALID.replace('  expectedTables: 57', '  expectedTables: 57\n  expectedTables: 58'),
+    'database.expectedTables',
+  ],
+  [
+    'unclosed quote',
+    VALID.replace('family: startupwebapp', 'family: "startupwebapp'),
+    'task.family',
+  ],
+  ['concurrency above the limit', `${VALID}fleet: { concurrency: 257 }\n`, 'fleet.concurrency'],
+  ['batch size zero', `${VALID}fleet: { batchSize: 0 }\n`, 'fleet.batchSize'],
+];
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'berth-config-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function loadError(text: string, name = 'case'): Promise<BerthError> {
+  const file = path.join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
+  await writeFile(file, text);
+  try {
+    await loadConfig(file);
+  } catch (error) {
+    if (isBerthError(error)) return error;
+    throw error;
+  }
+  throw new Error('the config loaded');
+}
+
+function issues(error: BerthError): ConfigIssue[] {
+  return (error.details?.issues as ConfigIssue[] | undefined) ?? [];
+}
+
+describe('malformed berth.yaml', () => {
+  it('has at least 40 cases', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('the valid config loads', async () => {
+    const file = path.join(dir, 'valid.yaml');
+    await writeFile(file, VALID);
+    await expect(loadConfig(file)).resolves.toMatchObject({ config: { app: 'startupwebapp' } });
+  });
+
+  it.each(CASES)(
+    '%s: names the field and is a config error (exit 3)',
+    async (name, text, field) => {
+      const error = await loadError(text, name);
+      expect(error.code).toBe('CONFIG_INVALID');
+      expect(exitCodeForError(error.code)).toBe(3);
+      expect(issues(error).map((i) => i.path)).toContain(field);
+      expect(error.message).toContain(field);
+    },
+  );
+});

@@ -1,0 +1,82 @@
+/**
+ * Stale run directories (a kill before run.json was written, a corrupt file) never break
+ * `runs list` or `--resume`: they are skipped and reported as problems.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunJournal, listRuns, readRun, scanRuns, type RunMeta } from '../../src/state/journal.js';
+
+let runsDir: string;
+
+const meta = (id: string, startedAt: string, state: RunMeta['state']): RunMeta => ({
+  id,
+  operation: 'migrate',
+  provider: 'local',
+  databases: ['tenant_a', 'tenant_b'],
+  options: { concurrency: 1, onError: 'stop', batchSize: 1 },
+  startedAt,
+  state,
+});
+
+beforeAll(async () => {
+  runsDir = await mkdtemp(path.join(os.tmpdir(), 'berth-runs-'));
+  await RunJournal.create(
+    runsDir,
+    meta('run-20260101T000000-aaaa', '2026-01-01T00:00:00Z', 'finished'),
+  );
+  await RunJournal.create(
+    runsDir,
+    meta('run-20260102T000000-bbbb', '2026-01-02T00:00:00Z', 'running'),
+  );
+  // Killed between mkdir and the first write of run.json.
+  await mkdir(path.join(runsDir, 'run-20260103T000000-cccc'));
+  // Cut short mid-write, or edited by hand.
+  await mkdir(path.join(runsDir, 'run-20260104T000000-dddd'));
+  await writeFile(path.join(runsDir, 'run-20260104T000000-dddd', 'run.json'), '{"id": "run-2026');
+  // Valid JSON, but not a run record.
+  await mkdir(path.join(runsDir, 'run-20260105T000000-eeee'));
+  await writeFile(path.join(runsDir, 'run-20260105T000000-eeee', 'run.json'), '[]');
+  // A stray file with a run-like name.
+  await writeFile(path.join(runsDir, 'run-20260106T000000-ffff'), 'not a directory');
+});
+afterAll(() => rm(runsDir, { recursive: true, force: true }));
+
+describe('scanRuns', () => {
+  it('lists the readable runs and reports the others as problems', async () => {
+    const { runs, problems } = await scanRuns(runsDir);
+    expect(runs.map((r) => r.id)).toEqual(['run-20260101T000000-aaaa', 'run-20260102T000000-bbbb']);
+    expect(problems.map((p) => p.id)).toEqual([
+      'run-20260103T000000-cccc',
+      'run-20260104T000000-dddd',
+      'run-20260105T000000-eeee',
+      'run-20260106T000000-ffff',
+    ]);
+    expect(problems[0]?.reason).toContain('no run run-20260103T000000-cccc');
+    expect(problems[1]?.reason).toContain('is not JSON');
+    expect(problems[2]?.reason).toContain('not a run record');
+  });
+
+  it('listRuns (used by runs list and --resume) skips them instead of throwing', async () => {
+    const runs = await listRuns(runsDir);
+    // --resume picks the last running or interrupted run: the readable one.
+    expect(runs.filter((r) => r.state === 'running').pop()?.id).toBe('run-20260102T000000-bbbb');
+  });
+
+  it('an empty or missing runs directory is no runs and no problems', async () => {
+    await expect(scanRuns(path.join(runsDir, 'nope'))).resolves.toEqual({ runs: [], problems: [] });
+  });
+
+  it('readRun of a corrupt run says what is wrong and how to clear it', async () => {
+    await expect(readRun(runsDir, 'run-20260104T000000-dddd')).rejects.toMatchObject({
+      code: 'RUN_NOT_FOUND',
+      message: expect.stringContaining('is unreadable') as unknown,
+      hint: expect.stringContaining('delete') as unknown,
+    });
+    await expect(readRun(runsDir, 'run-20260101T000000-aaaa')).resolves.toMatchObject({
+      meta: { state: 'finished' },
+      results: [],
+    });
+  });
+});
