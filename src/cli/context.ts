@@ -3,13 +3,15 @@
  * reporter, and an AbortSignal that SIGINT/SIGTERM trip so running tasks are stopped and
  * locks released (in `finally`) instead of the process vanishing mid-run.
  */
+import { findConfig, resolveProvider } from '../config/find-config.js';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import type { Reporter } from '../core/events.js';
 import { createOutput, type Output } from './output.js';
 import { createReporter } from './progress.js';
 
 export interface GlobalOptions {
-  config: string;
+  /** undefined: BERTH_CONFIG, else found upward from the cwd (config/find-config.ts). */
+  config?: string;
   json: boolean;
   provider?: 'local' | 'aws';
   profile?: string;
@@ -49,7 +51,8 @@ export function createContext(globals: GlobalOptions): Context {
     reporter: createReporter(out),
     signal: controller.signal,
     interrupted: () => controller.signal.aborted,
-    config: () => (loaded ??= loadConfig(globals.config)),
-    provider: (l) => globals.provider ?? l.config.provider,
+    config: () =>
+      (loaded ??= findConfig({ explicit: globals.config }).then((found) => loadConfig(found.file))),
+    provider: (l) => resolveProvider(globals.provider, l.config.provider),
   };
 }

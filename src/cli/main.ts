@@ -26,12 +26,16 @@ export function buildProgram(): Command {
       'Ship a containerized backend with per-tenant PostgreSQL databases to ECS Fargate and run its migrations.',
     )
     .version(VERSION, '-v, --version')
-    .option('-c, --config <file>', 'config file', 'berth.yaml')
+    .option(
+      '-c, --config <file>',
+      'config file (default: $BERTH_CONFIG, else the nearest berth.yaml upward from here)',
+    )
     .option('--json', 'machine-readable output on stdout (see README "JSON output")', false)
     .addOption(
-      new Option('-p, --provider <name>', 'local or aws (default: provider in berth.yaml)').choices(
-        ['local', 'aws'],
-      ),
+      new Option(
+        '-p, --provider <name>',
+        'local or aws (default: $BERTH_PROVIDER, else provider in berth.yaml)',
+      ).choices(['local', 'aws']),
     )
     .option('--profile <name>', 'AWS shared-config profile (aws provider)')
     .option('--region <region>', 'AWS region (aws provider)')

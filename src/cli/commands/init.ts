@@ -1,5 +1,6 @@
 import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { initTarget } from '../../config/find-config.js';
 import { parseConfig } from '../../config/load-config.js';
 import { starterConfig } from '../../config/starter.js';
 import { BerthError } from '../../core/errors.js';
@@ -7,7 +8,7 @@ import { ExitCode } from '../../core/exit-codes.js';
 import type { Context } from '../context.js';
 
 export async function initCommand(ctx: Context, options: { force?: boolean }): Promise<number> {
-  const file = path.resolve(ctx.globals.config);
+  const file = initTarget({ explicit: ctx.globals.config });
   const exists = await access(file).then(
     () => true,
     () => false,
