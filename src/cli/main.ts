@@ -281,15 +281,15 @@ export function reportError(error: unknown, out: ReturnType<typeof createOutput>
         },
       });
     } else {
-      out.note(`${out.color.red('error:')} ${error.message}`);
-      if (error.hint) out.note(`  ${out.color.dim('hint:')} ${error.hint}`);
+      out.note(`${out.errColor.red('error:')} ${error.message}`);
+      if (error.hint) out.note(`  ${out.errColor.dim('hint:')} ${error.hint}`);
     }
     return code;
   }
   const message = errorMessage(error);
   if (out.json) out.data({ error: { code: 'INTERNAL', message: redactor.redact(message) } });
   else {
-    out.note(`${out.color.red('internal error:')} ${message}`);
+    out.note(`${out.errColor.red('internal error:')} ${message}`);
     if (process.env.BERTH_DEBUG && error instanceof Error && error.stack) out.note(error.stack);
     else
       out.note(
