@@ -10,6 +10,7 @@ export type CommandName =
   | 'tasks-stop'
   | 'runs-list'
   | 'runs-show'
+  | 'prune'
   | 'config-validate'
   | 'config-schema'
   | 'local-start'

@@ -131,6 +131,7 @@ export function buildProgram(): Command {
   tasks
     .command('list')
     .option('--running', 'only running tasks', false)
+    .option('--limit <n>', 'only the newest N tasks', positiveInt('--limit'))
     .description('tasks and their results')
     .action(run('tasks-list'));
   tasks
@@ -148,6 +149,14 @@ export function buildProgram(): Command {
     .argument('<run-id>')
     .description("one run's per-database results")
     .action(run('runs-show'));
+
+  program
+    .command('prune')
+    .description('remove old task records, task logs and run journals from .berth/')
+    .option('--older-than <age>', 'what started longer ago than this: 30m, 12h, 7d or 2w')
+    .option('--keep <n>', 'keep the newest N tasks and the newest N runs', positiveInt('--keep'))
+    .option('--dry-run', 'list what would be removed; remove nothing', false)
+    .action(run('prune'));
 
   const config = program.command('config').description('the config file');
   config

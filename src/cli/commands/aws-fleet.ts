@@ -292,17 +292,18 @@ export async function awsLogsCommand(
 /** `berth tasks list --provider aws`: berth's tasks on the cluster (running, and recently stopped). */
 export async function awsTasksListCommand(
   ctx: Context,
-  options: { running?: boolean },
+  options: { running?: boolean; limit?: number },
   deps: AwsFleetDeps = {},
 ): Promise<number> {
   const opened = await awsClientsFor(ctx, deps);
   const { config } = opened.loaded;
-  const tasks = (
+  const all = (
     await listFamilyTasks(opened.clients.ecs, config, {
       stopped: !options.running,
       owned: true,
     })
   ).map((t) => summariseTask(t, config.task.containerName));
+  const tasks = options.limit ? all.slice(-options.limit) : all; // oldest first
   if (ctx.out.json) {
     ctx.out.data({ cluster: config.cluster.name, tasks });
     return ExitCode.ok;

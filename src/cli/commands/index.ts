@@ -37,6 +37,8 @@ export async function dispatch(
       return (await import('./runs.js')).runsListCommand(ctx);
     case 'runs-show':
       return (await import('./runs.js')).runsShowCommand(ctx, String(args[0]));
+    case 'prune':
+      return (await import('./prune.js')).pruneCommand(ctx, o());
     case 'config-validate':
       return (await import('./config.js')).configValidateCommand(ctx);
     case 'config-schema':

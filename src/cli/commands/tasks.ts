@@ -19,7 +19,7 @@ function alive(record: TaskRecord): boolean {
 
 export async function tasksListCommand(
   ctx: Context,
-  options: { running?: boolean },
+  options: { running?: boolean; limit?: number },
   deps: AwsFleetDeps = {},
 ): Promise<number> {
   const loaded = await ctx.config();
@@ -30,7 +30,8 @@ export async function tasksListCommand(
   const records = (await local.store.list()).map((r) =>
     r.status === 'RUNNING' && !alive(r) ? { ...r, status: 'LOST' as const } : r,
   );
-  const shown = options.running ? records.filter((r) => r.status === 'RUNNING') : records;
+  const matching = options.running ? records.filter((r) => r.status === 'RUNNING') : records;
+  const shown = options.limit ? matching.slice(-options.limit) : matching; // oldest first
   if (ctx.out.json) {
     ctx.out.data({ tasks: shown });
     return ExitCode.ok;
