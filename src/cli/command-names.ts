@@ -11,6 +11,7 @@ export type CommandName =
   | 'runs-list'
   | 'runs-show'
   | 'prune'
+  | 'completion'
   | 'config-validate'
   | 'config-schema'
   | 'local-start'

@@ -3,7 +3,7 @@
  * Each command's module is imported only when that command runs, so `berth --version` and
  * `berth --help` load almost nothing (the AWS SDK in particular).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { BerthError, errorMessage, isBerthError } from '../core/errors.js';
 import { ExitCode, exitCodeForError } from '../core/exit-codes.js';
 import { redactor } from '../core/redact.js';
@@ -239,6 +239,12 @@ export function buildProgram(): Command {
     .command('stop')
     .description('stop the embedded PostgreSQL server (data is kept)')
     .action(run('local-stop'));
+
+  program
+    .command('completion')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .description('print a shell completion script (e.g. eval "$(berth completion bash)")')
+    .action(run('completion'));
 
   return program;
 }
