@@ -53,6 +53,24 @@ export function initTarget(options: FindConfigOptions = {}): string {
   return path.resolve(cwd, options.explicit || nonEmpty(env.BERTH_CONFIG) || CONFIG_FILE_NAME);
 }
 
+/**
+ * The config a command run here would already read from a parent directory, if any (none when
+ * --config or BERTH_CONFIG names the file): `berth init` in a subdirectory would otherwise
+ * write a second config that shadows the repository's.
+ */
+export async function configAbove(options: FindConfigOptions = {}): Promise<string | undefined> {
+  const env = options.env ?? process.env;
+  if (options.explicit || nonEmpty(env.BERTH_CONFIG)) return undefined;
+  const target = initTarget(options);
+  try {
+    const found = await findConfig(options);
+    return found.file === target ? undefined : found.file;
+  } catch (error) {
+    if (error instanceof BerthError && error.code === 'CONFIG_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
 /** `--provider` → BERTH_PROVIDER → the config's `provider`. */
 export function resolveProvider(
   flag: ProviderName | undefined,

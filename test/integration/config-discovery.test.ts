@@ -55,6 +55,18 @@ describe('config discovery (CLI)', () => {
     expect(JSON.parse(flag.stdout)).toMatchObject({ config: { app: 'startupwebapp' } });
   });
 
+  it('`berth init` in a subdirectory refuses to shadow the repository’s config (exit 2)', async () => {
+    const cwd = path.join(repo, 'services/api');
+    const run = await berth(cwd, ['init']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${path.join(repo, 'berth.yaml')} is already the config here`);
+    expect(run.stderr).toContain('--force');
+    const forced = await berth(cwd, ['init', '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain(`wrote ${path.join(cwd, 'berth.yaml')}`);
+    await rm(path.join(cwd, 'berth.yaml'));
+  });
+
   it('BERTH_PROVIDER is checked and used (an unknown one is exit 2)', async () => {
     const run = await berth(repo, ['status'], { BERTH_PROVIDER: 'gcp' });
     expect(run.code).toBe(2);

@@ -7,7 +7,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findConfig, initTarget, resolveProvider } from '../../src/config/find-config.js';
+import {
+  configAbove,
+  findConfig,
+  initTarget,
+  resolveProvider,
+} from '../../src/config/find-config.js';
 import { BerthError } from '../../src/core/errors.js';
 
 let root: string;
@@ -128,6 +133,26 @@ describe('initTarget', () => {
     expect(initTarget({ cwd: root, explicit: 'c.yaml', env: { BERTH_CONFIG: 'x/b.yaml' } })).toBe(
       path.join(root, 'c.yaml'),
     );
+  });
+});
+
+describe('configAbove', () => {
+  it('names the parent directory’s config that a new one here would shadow', async () => {
+    const repoConfig = await touch(path.join(root, 'repo/berth.yaml'));
+    await mkdir(path.join(root, 'repo/.git'));
+    await mkdir(path.join(root, 'repo/web'));
+    const web = path.join(root, 'repo/web');
+    expect(await configAbove({ cwd: web, env: {} })).toBe(repoConfig);
+    // Not when the target is that file, nor when --config or BERTH_CONFIG chose the file.
+    expect(await configAbove({ cwd: path.join(root, 'repo'), env: {} })).toBeUndefined();
+    expect(await configAbove({ cwd: web, explicit: 'berth.yaml', env: {} })).toBeUndefined();
+    expect(await configAbove({ cwd: web, env: { BERTH_CONFIG: 'b.yaml' } })).toBeUndefined();
+  });
+
+  it('is undefined when there is no config up to the repository root', async () => {
+    await touch(path.join(root, 'berth.yaml'));
+    await mkdir(path.join(root, 'repo/.git'), { recursive: true });
+    expect(await configAbove({ cwd: path.join(root, 'repo'), env: {} })).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
 import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { initTarget } from '../../config/find-config.js';
+import { configAbove, initTarget } from '../../config/find-config.js';
 import { parseConfig } from '../../config/load-config.js';
 import { starterConfig } from '../../config/starter.js';
 import { BerthError } from '../../core/errors.js';
@@ -9,6 +9,16 @@ import type { Context } from '../context.js';
 
 export async function initCommand(ctx: Context, options: { force?: boolean }): Promise<number> {
   const file = initTarget({ explicit: ctx.globals.config });
+  const above = await configAbove({ explicit: ctx.globals.config });
+  if (above && !options.force) {
+    throw new BerthError(
+      'CONFIG_EXISTS',
+      `${above} is already the config here; nothing was changed`,
+      {
+        hint: `berth finds it from this directory; edit it, or pass --force to write a second one at ${file}`,
+      },
+    );
+  }
   const exists = await access(file).then(
     () => true,
     () => false,
