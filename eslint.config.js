@@ -14,6 +14,8 @@ export default tseslint.config(
       'examples/*/dist/',
       'bin/',
       '**/*.mjs',
+      // Compiled against the packed tarball by scripts/pack-smoke.sh, outside this project.
+      'scripts/pack-smoke/',
     ],
   },
   js.configs.recommended,

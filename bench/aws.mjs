@@ -1,6 +1,6 @@
 // AWS calls `berth plan` makes on an up-to-date stack, counted against the in-memory fake
 // (reads run in parallel; the aim is a few per resource). No AWS endpoint is involved. The
-// counter lives here, with the bench: the library only publishes the fake (`berth/testing`).
+// counter lives here, with the bench: the library only publishes the fake (`berth-cli/testing`).
 import { planStack, upStack, STACK_RESOURCES } from '../dist/index.js';
 import { createAwsFake, sampleConfig, seedPrerequisites } from '../dist/testing.js';
 

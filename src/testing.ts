@@ -1,5 +1,5 @@
 /**
- * berth's second entry, `berth/testing`: the in-memory AWS fake, for users' own tests of code
+ * berth's second entry, `berth-cli/testing`: the in-memory AWS fake, for users' own tests of code
  * that drives berth's AWS provider. Kept out of the main entry so a program that only runs
  * berth never loads 1,300 lines of test double.
  */

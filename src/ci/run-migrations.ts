@@ -11,9 +11,11 @@
  * - one run per database at a time (`concurrency`, never cancelling a running migration);
  * - a GitHub environment per run — `production` for the production database(s) and `all`,
  *   so approvals can be required there, `staging` for the rest;
- * - every action pinned by commit SHA.
+ * - every action pinned by commit SHA, and berth itself by exact version (`npx --package=
+ *   berth-cli@VERSION -- berth`: the registry name `berth` is another project's).
  */
 import type { Config } from '../config/schema.js';
+import { pinnedBerthCommand } from '../core/package-info.js';
 import { ACTIONS, REGISTRY_IMAGE, uses } from './actions.js';
 import { renderWorkflow, type KeyComment } from './render.js';
 import type { Job, Step, Workflow, WorkflowInput } from './workflow-types.js';
@@ -25,7 +27,7 @@ export interface RunMigrationsOptions {
   productionDatabases?: string[];
   /** berth.yaml's path relative to the repository root. */
   configPath: string;
-  /** The command that runs berth in the user's repository. */
+  /** The command that runs berth in the user's repository (default: this exact version). */
   berth?: string;
   nodeVersion?: string;
   runner?: string;
@@ -80,7 +82,7 @@ export function runMigrationsWorkflow(
   config: Config,
   options: RunMigrationsOptions,
 ): GeneratedWorkflow {
-  const berth = `${options.berth ?? 'npx berth'} --config ${options.configPath}`;
+  const berth = `${options.berth ?? pinnedBerthCommand()} --config ${options.configPath}`;
   const runner = options.runner ?? 'ubuntu-24.04';
   const nodeVersion = options.nodeVersion ?? '20';
   const tenants = options.tenants;

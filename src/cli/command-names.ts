@@ -10,6 +10,8 @@ export type CommandName =
   | 'tasks-stop'
   | 'runs-list'
   | 'runs-show'
+  | 'prune'
+  | 'completion'
   | 'config-validate'
   | 'config-schema'
   | 'local-start'

@@ -3,6 +3,7 @@
  * reporter, the provider, and an AbortSignal that SIGINT/SIGTERM trip so running tasks are
  * stopped and locks released (in `finally`) instead of the process vanishing mid-run.
  */
+import { findConfig, resolveProvider } from '../config/find-config.js';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import type { Reporter } from '../core/events.js';
 import type { Exec } from '../core/exec.js';
@@ -13,7 +14,8 @@ import { createOutput, type Output } from './output.js';
 import { createReporter } from './progress.js';
 
 export interface GlobalOptions {
-  config: string;
+  /** undefined: BERTH_CONFIG, else found upward from the cwd (config/find-config.ts). */
+  config?: string;
   json: boolean;
   provider?: ProviderName;
   profile?: string;
@@ -70,7 +72,8 @@ export function createContext(globals: GlobalOptions): Context {
     out,
     createReporter(out),
     controller.signal,
-    () => (loaded ??= loadConfig(globals.config)),
+    () =>
+      (loaded ??= findConfig({ explicit: globals.config }).then((found) => loadConfig(found.file))),
   );
 }
 
@@ -92,7 +95,7 @@ export function contextOf(
     async open(deps = {}, fallback) {
       const l = await config();
       return openProvider(l, {
-        name: globals.provider ?? fallback ?? l.config.provider,
+        name: resolveProvider(globals.provider, fallback ?? l.config.provider, deps.env),
         reporter,
         ...(globals.profile ? { profile: globals.profile } : {}),
         ...(globals.region ? { region: globals.region } : {}),

@@ -3,9 +3,9 @@
  * Each command's module is imported only when that command runs, so `berth --version` and
  * `berth --help` load almost nothing (the AWS SDK in particular).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { boundedInt } from '../config/limits.js';
-import { errorMessage, isBerthError } from '../core/errors.js';
+import { BerthError, errorMessage, isBerthError } from '../core/errors.js';
 import { ExitCode, exitCodeForError } from '../core/exit-codes.js';
 import { redactor } from '../core/redact.js';
 import { createOutput } from './output.js';
@@ -14,6 +14,13 @@ import type { GlobalOptions } from './context.js';
 import type { CommandName } from './command-names.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** A count with no config field behind it (--limit, --keep): any whole number from 1. */
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new BerthError('USAGE', `${name} must be a whole number of at least 1, got "${value}"`);
+  return n;
+};
 
 export function buildProgram(): Command {
   const program = new Command('berth')
@@ -21,12 +28,16 @@ export function buildProgram(): Command {
       'Ship a containerized backend with per-tenant PostgreSQL databases to ECS Fargate and run its migrations.',
     )
     .version(VERSION, '-v, --version')
-    .option('-c, --config <file>', 'config file', 'berth.yaml')
+    .option(
+      '-c, --config <file>',
+      'config file (default: $BERTH_CONFIG, else the nearest berth.yaml upward from here)',
+    )
     .option('--json', 'machine-readable output on stdout (see README "JSON output")', false)
     .addOption(
-      new Option('-p, --provider <name>', 'local or aws (default: provider in berth.yaml)').choices(
-        ['local', 'aws'],
-      ),
+      new Option(
+        '-p, --provider <name>',
+        'local or aws (default: $BERTH_PROVIDER, else provider in berth.yaml)',
+      ).choices(['local', 'aws']),
     )
     .option('--profile <name>', 'AWS shared-config profile (aws provider)')
     .option('--region <region>', 'AWS region (aws provider)')
@@ -126,6 +137,7 @@ export function buildProgram(): Command {
   tasks
     .command('list')
     .option('--running', 'only running tasks', false)
+    .option('--limit <n>', 'only the newest N tasks', positiveInt('--limit'))
     .description('tasks and their results')
     .action(run('tasks-list'));
   tasks
@@ -143,6 +155,14 @@ export function buildProgram(): Command {
     .argument('<run-id>')
     .description("one run's per-database results")
     .action(run('runs-show'));
+
+  program
+    .command('prune')
+    .description('remove old task records, task logs and run journals from .berth/')
+    .option('--older-than <age>', 'what started longer ago than this: 30m, 12h, 7d or 2w')
+    .option('--keep <n>', 'keep the newest N tasks and the newest N runs', positiveInt('--keep'))
+    .option('--dry-run', 'list what would be removed; remove nothing', false)
+    .action(run('prune'));
 
   const config = program.command('config').description('the config file');
   config
@@ -226,6 +246,12 @@ export function buildProgram(): Command {
     .description('stop the embedded PostgreSQL server (data is kept)')
     .action(run('local-stop'));
 
+  program
+    .command('completion')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .description('print a shell completion script (e.g. eval "$(berth completion bash)")')
+    .action(run('completion'));
+
   return program;
 }
 
@@ -276,15 +302,15 @@ export function reportError(error: unknown, out: ReturnType<typeof createOutput>
         },
       });
     } else {
-      out.note(`${out.color.red('error:')} ${error.message}`);
-      if (error.hint) out.note(`  ${out.color.dim('hint:')} ${error.hint}`);
+      out.note(`${out.errColor.red('error:')} ${error.message}`);
+      if (error.hint) out.note(`  ${out.errColor.dim('hint:')} ${error.hint}`);
     }
     return code;
   }
   const message = errorMessage(error);
   if (out.json) out.data({ error: { code: 'INTERNAL', message: redactor.redact(message) } });
   else {
-    out.note(`${out.color.red('internal error:')} ${message}`);
+    out.note(`${out.errColor.red('internal error:')} ${message}`);
     if (process.env.BERTH_DEBUG && error instanceof Error && error.stack) out.note(error.stack);
     else
       out.note(

@@ -14,7 +14,10 @@ export interface Output {
   /** Progress and notes for humans (stderr); never part of --json stdout. */
   note(text: string): void;
   warn(text: string): void;
+  /** Colours for stdout (results). */
   readonly color: ReturnType<typeof pc.createColors>;
+  /** Colours for stderr (notes, progress, errors): stderr may be a terminal when stdout is not. */
+  readonly errColor: ReturnType<typeof pc.createColors>;
   readonly isTTY: boolean;
 }
 
@@ -22,19 +25,41 @@ export function createOutput(
   json: boolean,
   stdout: NodeJS.WriteStream = process.stdout,
   stderr: NodeJS.WriteStream = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
 ): Output {
-  const color = pc.createColors(Boolean(stdout.isTTY) && !process.env.NO_COLOR);
+  const color = pc.createColors(colorEnabled(stdout, env));
+  const errColored = colorEnabled(stderr, env);
+  const errColor = pc.createColors(errColored);
+  // Notes built with stdout's colours must not put escape codes into a redirected stderr.
+  const toStderr = (text: string) => (errColored ? text : stripAnsi(text));
   return {
     json,
     color,
+    errColor,
     isTTY: Boolean(stderr.isTTY),
     result: (text) => {
       if (!json) stdout.write(`${redactor.redact(text)}\n`);
     },
     data: (value) => stdout.write(`${JSON.stringify(redactor.redactDeep(value))}\n`),
-    note: (text) => stderr.write(`${redactor.redact(text)}\n`),
-    warn: (text) => stderr.write(`${color.yellow('warning:')} ${redactor.redact(text)}\n`),
+    note: (text) => stderr.write(`${toStderr(redactor.redact(text))}\n`),
+    warn: (text) =>
+      stderr.write(`${errColor.yellow('warning:')} ${toStderr(redactor.redact(text))}\n`),
   };
+}
+
+/**
+ * Colour on one stream, as Node decides it for its own output: FORCE_COLOR set turns colour
+ * on (off when it is `0` or `false`), whatever the stream is; else a non-empty NO_COLOR turns
+ * it off; else colour when the stream is a terminal that is not TERM=dumb.
+ */
+export function colorEnabled(
+  stream: Pick<NodeJS.WriteStream, 'isTTY'>,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
+  if (env.NO_COLOR) return false;
+  return Boolean(stream.isTTY) && env.TERM !== 'dumb';
 }
 
 /** A plain fixed-width table: columns padded to their widest cell. */
@@ -60,8 +85,18 @@ export function stripAnsi(text: string): string {
   return text.replace(ANSI, '');
 }
 
+/**
+ * A duration for people: `850ms`, `12.3s`, `2m5s`, `1h2m5s`. Rounded once, to the unit shown,
+ * so 59.95 s is `1m0s` (not `60.0s`) and 119.7 s is `2m0s` (not `1m60s`).
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+  const millis = Math.round(ms);
+  if (millis < 1000) return `${millis}ms`;
+  const tenths = Math.round(ms / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)}s`;
+  const seconds = Math.round(ms / 1000);
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? `${h}h${m}m${s}s` : `${m}m${s}s`;
 }

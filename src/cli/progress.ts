@@ -22,7 +22,7 @@ export function createReporter(out: Output): Reporter {
 class PlainReporter implements Reporter {
   constructor(private readonly out: Output) {}
   emit(event: BerthEvent): void {
-    const c = this.out.color;
+    const c = this.out.errColor;
     switch (event.type) {
       case 'message':
         if (event.level === 'warn') this.out.warn(event.text);

@@ -1,9 +1,11 @@
 /** The client factory: settings precedence, lazy SDK loading, and domain code free of @aws-sdk. */
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createAwsClients, resolveAwsSettings } from '../../src/providers/aws/api/clients.js';
+import { parseProfileRegion } from '../../src/providers/aws/api/profile-region.js';
 import { createAwsFake } from '../../src/providers/aws/fake/aws-fake.js';
 import { sampleConfig, seedPrerequisites } from '../../src/providers/aws/fake/sample-stack.js';
 import { planStack, STACK_RESOURCES, upStack } from '../../src/providers/aws/stack/stack.js';
@@ -40,6 +42,74 @@ describe('resolveAwsSettings', () => {
     expect(resolveAwsSettings(sampleConfig(), {}, { AWS_ENDPOINT_URL: '  ' })).toEqual({
       region: 'us-east-1',
     });
+  });
+});
+
+describe('resolveAwsSettings: the region', () => {
+  const config = sampleConfig((y) => y.replace('  region: us-east-1', '  region: eu-west-1'));
+  const SHARED = [
+    '[default]',
+    'region = us-west-2',
+    '',
+    '[profile ci] # the CI role',
+    'output = json',
+    'region = ap-northeast-1',
+  ].join('\n');
+
+  async function withSharedConfig(test: (file: string) => void): Promise<void> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-aws-config-'));
+    try {
+      const file = path.join(dir, 'config');
+      await writeFile(file, SHARED);
+      test(file);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('--region, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile, then berth.yaml', async () => {
+    await withSharedConfig((file) => {
+      const env = {
+        AWS_CONFIG_FILE: file,
+        AWS_REGION: 'ca-central-1',
+        AWS_DEFAULT_REGION: 'sa-east-1',
+      };
+      const region = (e: NodeJS.ProcessEnv, o = {}) => resolveAwsSettings(config, o, e).region;
+      expect(region(env, { region: 'ap-south-1' })).toBe('ap-south-1');
+      expect(region(env)).toBe('ca-central-1');
+      expect(region({ ...env, AWS_REGION: '' })).toBe('sa-east-1');
+      expect(region({ AWS_CONFIG_FILE: file })).toBe('us-west-2');
+      expect(region({ AWS_CONFIG_FILE: '/nonexistent/aws-config' })).toBe('eu-west-1');
+      expect(region({})).toBe('eu-west-1');
+    });
+  });
+
+  it('reads the region of the profile in use: --profile, aws.profile, AWS_PROFILE, else default', async () => {
+    await withSharedConfig((file) => {
+      const region = (e: NodeJS.ProcessEnv, o = {}, c = config) =>
+        resolveAwsSettings(c, o, { AWS_CONFIG_FILE: file, ...e }).region;
+      expect(region({}, { profile: 'ci' })).toBe('ap-northeast-1');
+      expect(region({ AWS_PROFILE: 'ci' })).toBe('ap-northeast-1');
+      const withProfile = sampleConfig((y) =>
+        y.replace('  region: us-east-1', '  region: eu-west-1\n  profile: ci'),
+      );
+      expect(region({ AWS_PROFILE: 'other' }, {}, withProfile)).toBe('ap-northeast-1');
+      // A profile without a region falls through to berth.yaml, not to [default].
+      expect(region({ AWS_PROFILE: 'missing' })).toBe('eu-west-1');
+    });
+  });
+
+  it('parses the shared config as the SDK does', () => {
+    expect(parseProfileRegion('[default]\nregion=eu-north-1\n', 'default')).toBe('eu-north-1');
+    expect(parseProfileRegion('[profile default]\n region = eu-north-1 ; x\n', 'default')).toBe(
+      'eu-north-1',
+    );
+    // `[ci]` is the credentials file's form; in the config file a named profile is `[profile ci]`.
+    expect(parseProfileRegion('[ci]\nregion = eu-north-1\n', 'ci')).toBeUndefined();
+    expect(parseProfileRegion('[profile  ci ]\nregion = eu-north-1\n', 'ci')).toBe('eu-north-1');
+    expect(parseProfileRegion('# region = x\n[default]\nsso_region = y\n', 'default')).toBe(
+      undefined,
+    );
   });
 });
 

@@ -618,6 +618,9 @@ describe('berth logs, tasks list and tasks stop --provider aws', () => {
     const all = h.json<{ tasks: AwsTaskSummary[] }>().tasks;
     expect(all.map((t) => t.kind)).toEqual(['probe', 'migrate', 'probe', 'migrate', 'migrate']);
     expect(all.filter((t) => t.status === 'STOPPED').every((t) => t.exitCode === 0)).toBe(true);
+    // --limit N: the newest N, still oldest first.
+    expect(await tasksListCommand(h.ctx(), { limit: 2 }, h.fleetDeps)).toBe(ExitCode.ok);
+    expect(h.json<{ tasks: AwsTaskSummary[] }>().tasks).toEqual(all.slice(-2));
 
     // No terminal and no --yes: refused, nothing stopped.
     const refuse = () =>

@@ -11,11 +11,14 @@ import { ACTIONS, uses } from '../../src/ci/actions.js';
 import { renderRunMigrations, runMigrationsWorkflow } from '../../src/ci/run-migrations.js';
 import type { Job, RunStep, UsesStep } from '../../src/ci/workflow-types.js';
 import { parseConfig } from '../../src/config/load-config.js';
+import { PACKAGE_NAME, PACKAGE_VERSION } from '../../src/core/package-info.js';
 import { ROOT, TENANTS } from '../support/project.js';
 
 const config = parseConfig(await readFile(path.join(ROOT, 'berth.yaml'), 'utf8'));
 const generated = runMigrationsWorkflow(config, { tenants: TENANTS, configPath: 'berth.yaml' });
 const { workflow } = generated;
+/** The pinned berth every job runs. */
+const B = `npx --yes --package=${PACKAGE_NAME}@${PACKAGE_VERSION} -- berth`;
 const text = renderRunMigrations(generated);
 const jobs = workflow.jobs as Record<'test' | 'build-push' | 'migrate' | 'summary', Job>;
 const runs = (job: Job) => job.steps.filter((s): s is RunStep => 'run' in s).map((s) => s.run);
@@ -98,20 +101,33 @@ describe('run-migrations.yml', () => {
     expect(generated.productionDatabases).toEqual(['startupwebapp_prod']);
   });
 
+  it('runs this exact berth package, never a bare `npx berth` (that name is not ours)', () => {
+    expect(PACKAGE_NAME).toBe('berth-cli');
+    expect(B).toBe(`npx --yes --package=berth-cli@${PACKAGE_VERSION} -- berth`);
+    const code = text
+      .split('\n')
+      .filter((line) => !line.trim().startsWith('#'))
+      .join('\n');
+    expect(code).not.toMatch(/npx berth\b/);
+    expect(code.match(/npx /g)).toHaveLength(
+      code.match(/npx --yes --package=berth-cli@\d+\.\d+\.\d+ -- berth /g)?.length ?? -1,
+    );
+  });
+
   it('has berth do the work in every job', () => {
-    expect(runs(jobs.test)).toContain('npx berth --config berth.yaml pipeline --all');
+    expect(runs(jobs.test)).toContain(`${B} --config berth.yaml pipeline --all`);
     expect(runs(jobs['build-push'])).toContain(
-      'npx berth --config berth.yaml build --target production',
+      `${B} --config berth.yaml build --target production`,
     );
     expect(runs(jobs['build-push']).join('\n')).toContain(
-      'npx berth --config berth.yaml push --provider aws --json',
+      `${B} --config berth.yaml push --provider aws --json`,
     );
     const migrate = runs(jobs.migrate).join('\n');
     expect(migrate).toContain(
-      'npx berth --config berth.yaml migrate --provider aws --image "$IMAGE" "$@"',
+      `${B} --config berth.yaml migrate --provider aws --image "$IMAGE" "$@"`,
     );
     expect(migrate).toContain(
-      'npx berth --config berth.yaml verify --provider aws --image "$IMAGE" "$@"',
+      `${B} --config berth.yaml verify --provider aws --image "$IMAGE" "$@"`,
     );
     // The database name reaches the script through the environment, not by interpolation.
     expect(migrate).not.toContain('${{');

@@ -133,6 +133,7 @@ describe('GitHub workflow validation', () => {
         'npm run lint',
         'npm run typecheck',
         'npm test',
+        'bash scripts/pack-smoke.sh',
       ]),
     );
     expect(services.registry.image).toBe(REGISTRY_IMAGE);

@@ -37,6 +37,10 @@ export async function dispatch(
       return (await import('./runs.js')).runsListCommand(ctx);
     case 'runs-show':
       return (await import('./runs.js')).runsShowCommand(ctx, String(args[0]));
+    case 'prune':
+      return (await import('./prune.js')).pruneCommand(ctx, o());
+    case 'completion':
+      return (await import('./completion.js')).completionCommand(ctx, String(args[0]));
     case 'config-validate':
       return (await import('./config.js')).configValidateCommand(ctx);
     case 'config-schema':

@@ -1,5 +1,6 @@
 import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { configAbove, initTarget } from '../../config/find-config.js';
 import { parseConfig } from '../../config/load-config.js';
 import { starterConfig } from '../../config/starter.js';
 import { BerthError } from '../../core/errors.js';
@@ -7,7 +8,17 @@ import { ExitCode } from '../../core/exit-codes.js';
 import type { Context } from '../context.js';
 
 export async function initCommand(ctx: Context, options: { force?: boolean }): Promise<number> {
-  const file = path.resolve(ctx.globals.config);
+  const file = initTarget({ explicit: ctx.globals.config });
+  const above = await configAbove({ explicit: ctx.globals.config });
+  if (above && !options.force) {
+    throw new BerthError(
+      'CONFIG_EXISTS',
+      `${above} is already the config here; nothing was changed`,
+      {
+        hint: `berth finds it from this directory; edit it, or pass --force to write a second one at ${file}`,
+      },
+    );
+  }
   const exists = await access(file).then(
     () => true,
     () => false,

@@ -12,6 +12,7 @@ import type { EcsApi } from './ecs-api.js';
 import type { IamApi } from './iam-api.js';
 import type { LogsApi } from './logs-api.js';
 import { silenceSdkNodeVersionWarning } from './node-warning.js';
+import { profileRegion } from './profile-region.js';
 import type { SecretsApi } from './secrets-api.js';
 import type { StsApi } from './sts-api.js';
 import type { AwsSettings } from './types.js';
@@ -37,9 +38,12 @@ export interface AwsOverrides {
 }
 
 /**
- * Precedence: command line (--region, --profile, --endpoint-url) → AWS_ENDPOINT_URL for the
- * endpoint → berth.yaml `aws.*`. An unset profile leaves the SDK's default chain in charge
- * (AWS_PROFILE, environment keys, SSO, web identity in CI, instance roles).
+ * Precedence: command line (--region, --profile, --endpoint-url) → the environment → berth.yaml
+ * `aws.*`. The region: --region, then AWS_REGION / AWS_DEFAULT_REGION, then the `region` of
+ * the profile in use (--profile, aws.profile, AWS_PROFILE, else `default`) in the shared
+ * config file, then aws.region. The endpoint: --endpoint-url, AWS_ENDPOINT_URL, aws.endpoint.
+ * An unset profile leaves the SDK's default chain in charge of credentials (AWS_PROFILE,
+ * environment keys, SSO, web identity in CI, instance roles).
  */
 export function resolveAwsSettings(
   config: Config,
@@ -48,8 +52,14 @@ export function resolveAwsSettings(
 ): AwsSettings {
   const profile = overrides.profile ?? config.aws.profile;
   const endpoint = overrides.endpointUrl ?? nonEmpty(env.AWS_ENDPOINT_URL) ?? config.aws.endpoint;
+  const region =
+    nonEmpty(overrides.region) ??
+    nonEmpty(env.AWS_REGION) ??
+    nonEmpty(env.AWS_DEFAULT_REGION) ??
+    profileRegion(profile ?? nonEmpty(env.AWS_PROFILE) ?? 'default', env) ??
+    config.aws.region;
   return {
-    region: overrides.region ?? config.aws.region,
+    region,
     ...(profile ? { profile } : {}),
     ...(endpoint ? { endpoint } : {}),
   };

@@ -1,0 +1,194 @@
+/** `berth prune` (src/state/prune.ts) on a real temporary .berth directory. */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BerthError } from '../../src/core/errors.js';
+import { parseAge, pruneState } from '../../src/state/prune.js';
+import { statePaths, type StatePaths } from '../../src/state/paths.js';
+import { TaskStore } from '../../src/state/task-store.js';
+import { RunJournal, type RunMeta } from '../../src/state/journal.js';
+import type { TaskRecord } from '../../src/tasks/task.js';
+
+const NOW = Date.parse('2026-06-30T12:00:00Z');
+const DAY = 86_400_000;
+const daysAgo = (d: number) => new Date(NOW - d * DAY).toISOString();
+
+let paths: StatePaths;
+let store: TaskStore;
+beforeEach(async () => {
+  paths = statePaths(await mkdtemp(path.join(os.tmpdir(), 'berth-prune-')));
+  store = new TaskStore(paths.tasks, paths.logs);
+});
+afterEach(async () => {
+  await rm(paths.root, { recursive: true, force: true });
+});
+
+async function task(
+  id: string,
+  ageDays: number,
+  extra: Partial<TaskRecord> = {},
+): Promise<TaskRecord> {
+  const record: TaskRecord = {
+    id,
+    kind: 'migrate',
+    runtime: 'process',
+    databases: ['a'],
+    command: ['node', 'migrate.js'],
+    status: 'STOPPED',
+    exitCode: 0,
+    startedAt: daysAgo(ageDays),
+    stoppedAt: daysAgo(ageDays),
+    logFile: store.logFile(id),
+    ...extra,
+  };
+  await store.save(record);
+  await mkdir(paths.logs, { recursive: true });
+  await writeFile(record.logFile, `log of ${id}\n`);
+  return record;
+}
+
+async function run(id: string, ageDays: number, state: RunMeta['state'] = 'finished') {
+  const journal = await RunJournal.create(paths.runs, {
+    id,
+    operation: 'migrate',
+    provider: 'local',
+    databases: ['a'],
+    options: { concurrency: 1, onError: 'stop', batchSize: 1 },
+    startedAt: daysAgo(ageDays),
+    state,
+  });
+  await journal.close();
+}
+
+const ids = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).sort();
+
+describe('pruneState', () => {
+  it('removes tasks (record and log) and runs older than --older-than, keeps the rest', async () => {
+    await task('migrate-20260601T000000-aaaaaa', 29);
+    await task('migrate-20260629T000000-bbbbbb', 1);
+    await run('run-20260601T000000-aaaa', 29);
+    await run('run-20260629T000000-bbbb', 1);
+
+    const result = await pruneState(paths, { olderThanMs: 7 * DAY, now: NOW });
+
+    expect(result.removed.map((i) => `${i.kind} ${i.id}`)).toEqual([
+      'task migrate-20260601T000000-aaaaaa',
+      'run run-20260601T000000-aaaa',
+    ]);
+    expect(result.kept).toEqual({ tasks: 1, runs: 1, running: 0 });
+    expect(result.bytes).toBeGreaterThan(0);
+    expect(await ids(paths.tasks)).toEqual(['migrate-20260629T000000-bbbbbb.json']);
+    expect(await ids(paths.logs)).toEqual(['migrate-20260629T000000-bbbbbb.log']);
+    expect(await ids(paths.runs)).toEqual(['run-20260629T000000-bbbb']);
+  });
+
+  it('--keep N keeps the newest N of each kind', async () => {
+    for (let d = 1; d <= 5; d++) {
+      await task(`migrate-2026060${d}T000000-00000${d}`, d);
+      await run(`run-2026060${d}T000000-000${d}`, d);
+    }
+    const result = await pruneState(paths, { keep: 2, now: NOW });
+    expect(result.kept).toEqual({ tasks: 2, runs: 2, running: 0 });
+    // The newest are the least days ago: 1 and 2.
+    expect(await ids(paths.tasks)).toEqual([
+      'migrate-20260601T000000-000001.json',
+      'migrate-20260602T000000-000002.json',
+    ]);
+    expect(await ids(paths.runs)).toEqual(['run-20260601T000000-0001', 'run-20260602T000000-0002']);
+  });
+
+  it('given both, removes only what is older AND beyond the last N', async () => {
+    await task('migrate-20260101T000000-000001', 30);
+    await task('migrate-20260102T000000-000002', 20);
+    await task('migrate-20260103T000000-000003', 10);
+    await task('migrate-20260104T000000-000004', 1);
+    const result = await pruneState(paths, { olderThanMs: 7 * DAY, keep: 2, now: NOW });
+    // 10 days old but among the last 2: kept; 1 day old: kept.
+    expect(result.removed.map((i) => i.id)).toEqual([
+      'migrate-20260102T000000-000002',
+      'migrate-20260101T000000-000001',
+    ]);
+  });
+
+  it('--dry-run reports the same plan and deletes nothing', async () => {
+    await task('migrate-20260601T000000-aaaaaa', 29);
+    await run('run-20260601T000000-aaaa', 29);
+    const dry = await pruneState(paths, { olderThanMs: DAY, now: NOW, dryRun: true });
+    expect(dry.dryRun).toBe(true);
+    expect(dry.removed).toHaveLength(2);
+    expect(await ids(paths.tasks)).toHaveLength(1);
+    expect(await ids(paths.logs)).toHaveLength(1);
+    expect(await ids(paths.runs)).toHaveLength(1);
+    const real = await pruneState(paths, { olderThanMs: DAY, now: NOW });
+    expect(real.removed).toEqual(dry.removed);
+    expect(await ids(paths.tasks)).toEqual([]);
+  });
+
+  it('never removes a running task or its run, but does remove a lost one (process gone)', async () => {
+    await task('migrate-20260601T000000-aaaaaa', 29, {
+      status: 'RUNNING',
+      exitCode: null,
+      pid: 111,
+      runId: 'run-20260601T000000-aaaa',
+    });
+    await task('migrate-20260601T000000-bbbbbb', 29, {
+      status: 'RUNNING',
+      exitCode: null,
+      pid: 222,
+    });
+    await run('run-20260601T000000-aaaa', 29, 'running');
+    const result = await pruneState(paths, {
+      olderThanMs: DAY,
+      now: NOW,
+      isAlive: (r) => r.pid === 111,
+    });
+    expect(result.removed.map((i) => i.id)).toEqual(['migrate-20260601T000000-bbbbbb']);
+    expect(result.kept.running).toBe(1);
+    expect(existsSync(path.join(paths.runs, 'run-20260601T000000-aaaa'))).toBe(true);
+  });
+
+  it('removes stray logs (no record) by age, and leaves files berth did not write', async () => {
+    await mkdir(paths.logs, { recursive: true });
+    const old = path.join(paths.logs, 'migrate-20260101T000000-cccccc.log');
+    const fresh = path.join(paths.logs, 'migrate-20260630T115900-dddddd.log');
+    await writeFile(old, 'x');
+    await writeFile(fresh, 'y');
+    await utimes(old, new Date(NOW - 30 * DAY), new Date(NOW - 30 * DAY));
+    await utimes(fresh, new Date(NOW - 60_000), new Date(NOW - 60_000));
+    await writeFile(path.join(paths.logs, 'notes.txt'), 'mine');
+    await mkdir(paths.tasks, { recursive: true });
+    await writeFile(path.join(paths.tasks, 'broken.json'), '{not json');
+
+    const result = await pruneState(paths, { olderThanMs: 7 * DAY, now: NOW });
+    expect(result.removed.map((i) => `${i.kind} ${i.id}`)).toEqual([
+      'log migrate-20260101T000000-cccccc',
+    ]);
+    expect(await ids(paths.logs)).toEqual(['migrate-20260630T115900-dddddd.log', 'notes.txt']);
+    expect(await ids(paths.tasks)).toEqual(['broken.json']);
+  });
+
+  it('works on a .berth directory that does not exist yet', async () => {
+    const empty = statePaths(path.join(paths.root, 'nothing-here'));
+    expect(await pruneState(empty, { keep: 1 })).toMatchObject({ removed: [], bytes: 0 });
+  });
+
+  it('needs --older-than or --keep, and a sensible --keep', async () => {
+    await expect(pruneState(paths, {})).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(pruneState(paths, { keep: 0 })).rejects.toBeInstanceOf(BerthError);
+  });
+});
+
+describe('parseAge', () => {
+  it('reads minutes, hours, days and weeks', () => {
+    expect(parseAge('30m')).toBe(30 * 60_000);
+    expect(parseAge('12h')).toBe(12 * 3_600_000);
+    expect(parseAge('7d')).toBe(7 * DAY);
+    expect(parseAge('2w')).toBe(14 * DAY);
+  });
+
+  it.each(['7', '7 days', '-1d', '0d', 'd', '1.5d'])('rejects %j, naming the option', (text) => {
+    expect(() => parseAge(text)).toThrow(/--older-than must be a whole number with a unit/);
+  });
+});
