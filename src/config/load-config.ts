@@ -52,11 +52,11 @@ export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE): Config 
       message: e.message.split('\n')[0] ?? e.message,
       line: e.linePos?.[0]?.line,
     }));
-    throw invalid(source, issues);
+    throw invalidConfig(source, issues);
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw invalid(source, [
+    throw invalidConfig(source, [
       { path: '(root)', message: 'must be a mapping of settings (see `berth init`)' },
     ]);
   }
@@ -70,20 +70,21 @@ export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE): Config 
   };
 
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw invalid(source, zodIssues(parsed.error, lineOf));
+  if (!parsed.success) throw invalidConfig(source, zodIssues(parsed.error, lineOf));
 
   const semantic = semanticIssues(parsed.data).map((issue) => ({
     ...issue,
     line: lineOf(issue.path.split('.')),
   }));
-  if (semantic.length > 0) throw invalid(source, semantic);
+  if (semantic.length > 0) throw invalidConfig(source, semantic);
   return parsed.data;
 }
 
 /** Checks the fields the aws provider needs, before any AWS call is made. */
 export function assertAwsReady(loaded: LoadedConfig): void {
   const issues = awsIssues(loaded.config);
-  if (issues.length > 0) throw invalid(loaded.file, issues, 'the aws provider needs more settings');
+  if (issues.length > 0)
+    throw invalidConfig(loaded.file, issues, 'the aws provider needs more settings');
 }
 
 function zodIssues(
@@ -120,7 +121,12 @@ function zodIssues(
   });
 }
 
-function invalid(source: string, issues: ConfigIssue[], headline = 'invalid config'): BerthError {
+/** The CONFIG_INVALID error listing every issue (also for checks made after loading). */
+export function invalidConfig(
+  source: string,
+  issues: ConfigIssue[],
+  headline = 'invalid config',
+): BerthError {
   const lines = issues.map((i) => `  ${i.path}${i.line ? ` (line ${i.line})` : ''}: ${i.message}`);
   return new BerthError('CONFIG_INVALID', `${headline} in ${source}:\n${lines.join('\n')}`, {
     hint: 'fix the fields above; nothing was changed',

@@ -18,10 +18,9 @@
  * the names it knows (migrations.directory, read from the local checkout — CI has the
  * source) exactly as the local provider's SQL probe does.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
-import { BerthError, errorMessage } from '../core/errors.js';
+import { knownFromDirectory } from '../migrations/known.js';
+import { resolvePreset } from '../migrations/presets.js';
 import { absentProbe, readProbe } from './probe-result.js';
 import type { ProbeResult } from './types.js';
 
@@ -128,33 +127,16 @@ export function probeBatches(
 }
 
 /**
- * The migrations berth knows (migrations.directory, relative to berth.yaml), in order; the
- * file names without extension, as node-pg-migrate and friends record them. undefined when
- * no directory is configured: berth then cannot compute pending migrations itself.
+ * The migrations berth knows from a directory (the preset's, or migrations.directory, relative
+ * to berth.yaml), in the tool's order, as the IDs it records. undefined when the tool's
+ * migrations are not kept in a directory berth reads (tool: custom without a directory; django
+ * and alembic, which need their listing command: see known-migrations.ts).
  */
 export async function readKnownMigrations(
   config: Config,
   configDir: string,
 ): Promise<string[] | undefined> {
-  const { directory } = config.migrations;
-  if (!directory) return undefined;
-  const dir = path.resolve(configDir, directory);
-  let files: string[];
-  try {
-    files = await readdir(dir);
-  } catch (error) {
-    throw new BerthError(
-      'CONFIG_INVALID',
-      `migrations.directory: cannot read ${dir}: ${errorMessage(error)}`,
-      {
-        hint: 'point migrations.directory at the folder holding the migration files',
-      },
-    );
-  }
-  return files
-    .filter(
-      (f) => /\.(sql|js|cjs|mjs|ts|py)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('__'),
-    )
-    .map((f) => f.replace(/\.[^.]+$/, ''))
-    .sort();
+  const preset = resolvePreset(config.migrations);
+  if (preset.known.kind !== 'directory') return undefined;
+  return knownFromDirectory(preset.known, configDir);
 }

@@ -19,7 +19,7 @@ import type { StageName } from '../../core/events.js';
 import { migrateFleet } from '../../fleet/run-fleet.js';
 import { discoverTenants, selectDatabases } from '../../fleet/tenants.js';
 import type { FleetResult } from '../../fleet/types.js';
-import { verifyFleet, type VerifyResult } from '../../fleet/verify.js';
+import { verifyFleet, verifyGoal, type VerifyResult } from '../../fleet/verify.js';
 import type { BuildResult } from '../../image/build.js';
 import { buildStack, pushStack, type StackPushResult } from '../../image/stack.js';
 import { runLogged } from '../../pipeline/run-command.js';
@@ -175,7 +175,7 @@ export async function runAwsPipeline(
       const complete = verify.databases.filter((d) => d.ok).length;
       return {
         status: verify.ok ? 'passed' : 'failed',
-        detail: `${complete}/${verify.databases.length} complete (${config.database.expectedTables} tables, nothing pending)`,
+        detail: `${complete}/${verify.databases.length} complete (${verifyGoal(config.database.expectedTables)})`,
       };
     },
   };

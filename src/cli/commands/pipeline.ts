@@ -5,7 +5,7 @@ import type { StageName } from '../../core/events.js';
 import { migrateFleet } from '../../fleet/run-fleet.js';
 import { selectDatabases } from '../../fleet/tenants.js';
 import type { FleetResult } from '../../fleet/types.js';
-import { verifyFleet, type VerifyResult } from '../../fleet/verify.js';
+import { verifyFleet, verifyGoal, type VerifyResult } from '../../fleet/verify.js';
 import { detectEngine, ENGINE_HINT } from '../../image/engine.js';
 import type { BuildResult } from '../../image/build.js';
 import { formatSize } from '../../image/inspect.js';
@@ -223,7 +223,7 @@ export async function pipelineCommand(ctx: Context, options: PipelineOptions): P
       const complete = verify.databases.filter((d) => d.ok).length;
       return {
         status: verify.ok ? 'passed' : 'failed',
-        detail: `${complete}/${verify.databases.length} complete (${config.database.expectedTables} tables, nothing pending)`,
+        detail: `${complete}/${verify.databases.length} complete (${verifyGoal(config.database.expectedTables)})`,
       };
     },
   };

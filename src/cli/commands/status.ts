@@ -22,7 +22,7 @@ export async function statusCommand(ctx: Context): Promise<number> {
       : [];
   const probes = new Map<string, ProbeResult>();
   if (running) await local.backend.probe(fleet, (p) => probes.set(p.database, p));
-  const expected = loaded.config.database.expectedTables;
+  const expected = loaded.config.database.expectedTables ?? null;
   const databases = fleet.map((name) => {
     const p = probes.get(name);
     return running && p
@@ -61,7 +61,7 @@ export async function statusCommand(ctx: Context): Promise<number> {
         databases.map((d) => [
           d.name,
           d.exists === null ? '?' : d.exists ? 'yes' : c.yellow('no'),
-          d.tables === null ? '?' : `${d.tables}/${d.expectedTables}`,
+          d.tables === null ? '?' : `${d.tables}/${d.expectedTables ?? '-'}`,
           d.pending === null ? '?' : d.pending === 0 ? '0' : c.yellow(String(d.pending)),
         ]),
       ),
