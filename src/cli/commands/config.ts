@@ -1,9 +1,11 @@
 import { configJsonSchema } from '../../config/json-schema.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import { assertMigrationsSetup } from '../../migrations/setup.js';
 import type { Context } from '../context.js';
 
 export async function configValidateCommand(ctx: Context): Promise<number> {
   const loaded = await ctx.config();
+  await assertMigrationsSetup(loaded);
   if (ctx.out.json) ctx.out.data({ ok: true, file: loaded.file, config: loaded.config });
   else
     ctx.out.result(
