@@ -13,7 +13,9 @@
  *   ::berth-probe {"database":"c","error":"connection refused"}
  *
  * `tables` counts the base tables in the configured schema (the history table included);
- * `applied` lists the history table's migration names (empty when it does not exist). Any
+ * `applied` lists the history table's migration IDs as the migration tool's preset reads them
+ * (src/migrations/presets.ts; empty when it does not exist). Optional `dirty` (a version) and
+ * `failed` (IDs) report a golang-migrate dirty flag and Prisma/Flyway failed rows. Any
  * other output is ignored, so a probe may log freely. berth computes pending migrations from
  * the names it knows (migrations.directory, read from the local checkout — CI has the
  * source) exactly as the local provider's SQL probe does.
@@ -30,7 +32,16 @@ export const PROBE_DATABASES_ENV = 'DATABASE_NAMES';
 
 /** What one probe line says about one database. */
 export type ProbeReport =
-  | { database: string; exists: true; tables: number; applied: string[] }
+  | {
+      database: string;
+      exists: true;
+      tables: number;
+      applied: string[];
+      /** golang-migrate's dirty version, when the history says so. */
+      dirty?: string;
+      /** Migrations the history records as failed (Prisma, Flyway). */
+      failed?: string[];
+    }
   | { database: string; exists: false }
   | { database: string; error: string };
 
@@ -69,17 +80,37 @@ export function parseProbeLine(line: string): ProbeReport | undefined {
   ) {
     return { database, error: `the probe printed an invalid line: ${text.slice(0, 200)}` };
   }
-  return { database, exists: true, tables: v.tables, applied };
+  const { dirty, failed } = v;
+  if (
+    (dirty !== undefined && typeof dirty !== 'string') ||
+    (failed !== undefined &&
+      (!Array.isArray(failed) || !failed.every((f): f is string => typeof f === 'string')))
+  ) {
+    return { database, error: `the probe printed an invalid line: ${text.slice(0, 200)}` };
+  }
+  return {
+    database,
+    exists: true,
+    tables: v.tables,
+    applied,
+    ...(dirty === undefined ? {} : { dirty }),
+    ...(failed === undefined ? {} : { failed: failed }),
+  };
 }
 
 /** A report → the ProbeResult the fleet runner uses; `known` as in probeDatabase (probe-sql.ts). */
 export function probeResultFrom(
   report: ProbeReport,
   known: readonly string[] | undefined,
+  records: 'each' | 'head' = 'each',
 ): ProbeResult {
   if ('error' in report) return absentProbe(report.database, known, report.error);
   if (!report.exists) return absentProbe(report.database, known);
-  return readProbe(report.database, known, [...report.applied], report.tables);
+  return readProbe(report.database, known, [...report.applied], report.tables, {
+    records,
+    ...(report.dirty === undefined ? {} : { dirty: report.dirty }),
+    ...(report.failed === undefined ? {} : { failed: report.failed }),
+  });
 }
 
 /** Collects the reports of a probe task's log; the last line about a database wins. */

@@ -216,6 +216,38 @@ describe.skipIf(skip)('the django preset: fast path, pending and drift per tenan
     expect(ids).toHaveLength(new Set(ids).size);
   });
 
+  it('PGOPTIONS in the task environment sets lock_timeout for psycopg2 (Django) and node-postgres', () => {
+    const env = {
+      ...process.env,
+      PGOPTIONS: '-c lock_timeout=4321ms',
+      PGPASSWORD: secret.password,
+    };
+    const python = spawnSync(
+      PYTHON,
+      [
+        '-c',
+        'import psycopg2,sys; c=psycopg2.connect(host=sys.argv[1], port=sys.argv[2], user=sys.argv[3], dbname="postgres"); cur=c.cursor(); cur.execute("SHOW lock_timeout"); print(cur.fetchone()[0])',
+        secret.host,
+        String(secret.port),
+        secret.username,
+      ],
+      { encoding: 'utf8', env },
+    );
+    expect(python.stderr).toBe('');
+    expect(python.stdout.trim()).toBe('4321ms');
+    const node = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import pg from 'pg'; const c = new pg.Client({ host: ${JSON.stringify(secret.host)}, port: ${secret.port}, user: ${JSON.stringify(secret.username)}, database: 'postgres' }); await c.connect(); console.log((await c.query('SHOW lock_timeout')).rows[0].lock_timeout); await c.end();`,
+      ],
+      { encoding: 'utf8', env, cwd: ROOT },
+    );
+    expect(node.stderr).toBe('');
+    expect(node.stdout.trim()).toBe('4321ms');
+  });
+
   it('a missing history table reads as nothing applied', async () => {
     const client = await connect('postgres');
     try {
