@@ -181,7 +181,7 @@ export function runMigrationsWorkflow(
         run: `${SELECT}\n${berth} migrate --provider aws --image "$IMAGE" "$@"`,
       },
       {
-        name: `Verify (${config.database.expectedTables} tables, nothing pending)`,
+        name: `Verify (${config.database.expectedTables === undefined ? 'nothing pending, no drift' : `${config.database.expectedTables} tables, nothing pending`})`,
         run: `${SELECT}\n${berth} verify --provider aws --image "$IMAGE" "$@"`,
       },
     ],

@@ -115,7 +115,7 @@ export function parseConfigDocument(
     throw invalid(source, [{ path: '(yaml)', message }]);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw invalid(source, [
+    throw invalidConfig(source, [
       { path: '(root)', message: 'must be a mapping of settings (see `berth init`)' },
     ]);
   }
@@ -127,7 +127,7 @@ export function parseConfigDocument(
   const lineOfPath = (fieldPath: string) => lineOf(splitPath(fieldPath));
 
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw invalid(source, zodIssues(parsed.error, lineOf));
+  if (!parsed.success) throw invalidConfig(source, zodIssues(parsed.error, lineOf));
 
   const semantic = semanticIssues(parsed.data).map((issue) => ({
     ...issue,
@@ -289,6 +289,9 @@ function zodIssues(
     return [{ path: fieldPath, message, line: lineOf(issue.path) }];
   });
 }
+
+/** The CONFIG_INVALID error listing every issue (also for checks made after loading). */
+export const invalidConfig = (...args: Parameters<typeof invalid>): BerthError => invalid(...args);
 
 export function invalid(
   source: string,

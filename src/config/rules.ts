@@ -2,7 +2,7 @@
  * Layer 3 of config validation: rules that need several fields at once. They collect every
  * problem instead of stopping at the first, so one run of `berth` shows the whole list.
  */
-import { SYSTEM_DATABASES, type Config } from './schema.js';
+import { LISTING_TOOLS, SYSTEM_DATABASES, type Config } from './schema.js';
 
 export interface ConfigIssue {
   /** Dotted field path, e.g. `database.tenants.2`. */
@@ -75,13 +75,7 @@ export function semanticIssues(config: Config): ConfigIssue[] {
     });
   }
 
-  if (!config.migrations.directory && !config.task.checkCommand) {
-    issues.push({
-      path: 'migrations.directory',
-      message:
-        'berth needs a way to see pending migrations: set migrations.directory, or task.checkCommand (e.g. python manage.py migrate --check)',
-    });
-  }
+  issues.push(...migrationsIssues(config));
 
   for (const name of Object.keys(config.task.environment)) {
     if (RESERVED_ENV.includes(name)) {
@@ -125,6 +119,53 @@ export function awsIssues(config: Config): ConfigIssue[] {
     issues.push({
       path: 'network.databaseSecurityGroup',
       message: "name the database's security group (sg-... or its Name tag)",
+    });
+  }
+  return issues;
+}
+
+/** migrations.*: the fields a preset fixes, and the ways to learn the code's migrations. */
+function migrationsIssues(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const { tool, directory, listCommand, table, nameColumns } = config.migrations;
+  if (tool === 'custom') {
+    if (!directory && !config.task.checkCommand) {
+      issues.push({
+        path: 'migrations.directory',
+        message:
+          'berth needs a way to see pending migrations: set migrations.tool (e.g. django), migrations.directory, or task.checkCommand (e.g. python manage.py migrate --check)',
+      });
+    }
+    if (listCommand) {
+      issues.push({
+        path: 'migrations.listCommand',
+        message: `berth parses a listing command's output only for the tools ${LISTING_TOOLS.join(', ')}; set migrations.tool, or use migrations.directory`,
+      });
+    }
+    return issues;
+  }
+  for (const [field, value] of [
+    ['table', table],
+    ['nameColumns', nameColumns],
+  ] as const) {
+    if (value !== undefined) {
+      issues.push({
+        path: `migrations.${field}`,
+        message: `the ${tool} preset knows its history table; remove migrations.${field}, or set migrations.tool: custom to describe the table yourself`,
+      });
+    }
+  }
+  const listing = LISTING_TOOLS.includes(tool);
+  if (listing && directory) {
+    issues.push({
+      path: 'migrations.directory',
+      message: `${tool} migrations are listed by running migrations.listCommand (see README "Migration tools"), not read from a directory; remove migrations.directory`,
+    });
+  }
+  if (!listing && listCommand) {
+    issues.push({
+      path: 'migrations.listCommand',
+      message: `${tool} migrations are read from migrations.directory; remove migrations.listCommand`,
     });
   }
   return issues;

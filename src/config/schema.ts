@@ -24,6 +24,24 @@ export const databaseName = z
  * database created afterwards the schema (and a fresh tenant would look up to date).
  */
 export const SYSTEM_DATABASES: readonly string[] = ['postgres', 'template0', 'template1'];
+/** The migration tools berth has presets for (src/migrations/presets.ts); `custom` = explicit fields. */
+export const MIGRATION_TOOLS = [
+  'custom',
+  'django',
+  'rails',
+  'alembic',
+  'prisma',
+  'flyway',
+  'golang-migrate',
+  'dbmate',
+  'knex',
+  'sequelize',
+  'typeorm',
+  'node-pg-migrate',
+] as const;
+export type MigrationTool = (typeof MIGRATION_TOOLS)[number];
+/** Tools whose migrations berth learns by running a listing command (not from a directory). */
+export const LISTING_TOOLS: readonly MigrationTool[] = ['django', 'alembic'];
 
 export const RETENTION_DAYS: readonly number[] = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
@@ -276,6 +294,7 @@ export const configSchema = z
         expectedTables: z
           .int()
           .min(1)
+          .optional()
           .describe('Tables each database must have after migrating (the history table counts).'),
         schema: databaseName.default('public').describe('Schema whose tables are counted.'),
       })
@@ -283,22 +302,35 @@ export const configSchema = z
 
     migrations: z
       .strictObject({
+        tool: z
+          .enum(MIGRATION_TOOLS)
+          .default('custom')
+          .describe(
+            'The migration tool: berth then knows its history table, default commands and where its migrations live (README "Migration tools"). `custom` (the default) reads migrations.table/nameColumns and migrations.directory as given.',
+          ),
         directory: z
           .string()
           .min(1)
           .optional()
           .describe(
-            'Migration files, relative to berth.yaml; pending = files not in the history table. Without it, berth cannot see pending migrations itself: every database gets a task and verify relies on task.checkCommand.',
+            'Migration files, relative to berth.yaml; pending = files not in the history table. A preset has a default (e.g. prisma/migrations); django and alembic list their migrations with migrations.listCommand instead. Without either, berth cannot see pending migrations itself: every database gets a task and verify relies on task.checkCommand.',
+          ),
+        listCommand: command
+          .optional()
+          .describe(
+            "Prints the migrations the code has, run once per run (not per tenant) in the task's environment with DATABASE_NAME set to the control database; its output is parsed by the tool's rules (django: `python manage.py showmigrations --plan`, the default).",
           ),
         table: databaseName
-          .default('pgmigrations')
-          .describe('The history table the migration tool writes.'),
+          .optional()
+          .describe(
+            'The history table the migration tool writes (tool: custom only; default pgmigrations).',
+          ),
         nameColumns: z
           .array(databaseName)
           .min(1)
-          .default(['name'])
+          .optional()
           .describe(
-            "History columns that name a migration, joined with '.' (Django: [app, name]).",
+            "History columns that name a migration, joined with '.' (tool: custom only; default [name]).",
           ),
         lockWaitSeconds: z
           .number()

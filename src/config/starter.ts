@@ -1,5 +1,91 @@
-/** The commented starter file `berth init` writes: the seed's stack, every section explained. */
-export function starterConfig(app = 'startupwebapp'): string {
+/**
+ * The commented starter file `berth init` writes, every section explained. For a project whose
+ * migration tool `detectProject` recognised, the task commands and the migrations section come
+ * from the tool's preset and nothing is counted by hand; otherwise the seed's stack.
+ */
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import type { MigrationTool } from './schema.js';
+
+export interface DetectedProject {
+  tool: Exclude<MigrationTool, 'custom'>;
+  /** The file that gave it away, relative to the project directory. */
+  evidence: string;
+}
+
+/** First match wins: the files each tool's projects have. */
+const DETECTORS: readonly DetectedProject[] = [
+  { tool: 'django', evidence: 'manage.py' },
+  { tool: 'alembic', evidence: 'alembic.ini' },
+  { tool: 'prisma', evidence: 'prisma/schema.prisma' },
+  { tool: 'rails', evidence: 'db/migrate' },
+  { tool: 'flyway', evidence: 'flyway.conf' },
+];
+
+export async function detectProject(dir: string): Promise<DetectedProject | undefined> {
+  for (const detector of DETECTORS) {
+    const found = await access(path.join(dir, detector.evidence)).then(
+      () => true,
+      () => false,
+    );
+    if (found) return detector;
+  }
+  return undefined;
+}
+
+/** What a detected tool's starter says in `task` and `migrations`. */
+const TOOL_SECTIONS: Record<
+  DetectedProject['tool'],
+  { task: string; migrations: string } | undefined
+> = {
+  django: {
+    task: `  command: [python, manage.py, migrate, --noinput]
+  checkCommand: [python, manage.py, migrate, --check]   # exits 1 while migrations are pending
+  # environment: { DJANGO_SETTINGS_MODULE: mysite.settings }`,
+    migrations: `migrations:
+  tool: django           # history in django_migrations (app, name); see README "Migration tools"
+  # berth learns the code's migrations by running \`python manage.py showmigrations --plan\` once
+  # per run (never once per tenant), so up-to-date tenants start no process at all.
+  # listCommand: [python3, manage.py, showmigrations, --plan]`,
+  },
+  alembic: {
+    task: `  command: [alembic, upgrade, heads]`,
+    migrations: `migrations:
+  tool: alembic          # history in alembic_version; pending is known only for a linear history`,
+  },
+  prisma: {
+    task: `  command: [npx, prisma, migrate, deploy]
+  checkCommand: [npx, prisma, migrate, status]`,
+    migrations: `migrations:
+  tool: prisma           # history in _prisma_migrations; migrations in prisma/migrations`,
+  },
+  rails: {
+    task: `  command: [bin/rails, db:migrate]
+  checkCommand: [bin/rails, db:abort_if_pending_migrations]`,
+    migrations: `migrations:
+  tool: rails            # history in schema_migrations; migrations in db/migrate`,
+  },
+  flyway: {
+    task: `  command: [flyway, migrate]
+  checkCommand: [flyway, validate]`,
+    migrations: `migrations:
+  tool: flyway           # history in flyway_schema_history; migrations in sql/
+  # directory: db/migration`,
+  },
+  'golang-migrate': undefined,
+  dbmate: undefined,
+  knex: undefined,
+  sequelize: undefined,
+  typeorm: undefined,
+  'node-pg-migrate': undefined,
+};
+
+export function starterConfig(app = 'startupwebapp', project?: DetectedProject): string {
+  const sections = project ? TOOL_SECTIONS[project.tool] : undefined;
+  return sections ? toolStarter(app, project?.evidence ?? '', sections) : seedStarter(app);
+}
+
+function seedStarter(app: string): string {
   return `# berth.yaml — one stack, its tenant databases and how to migrate them.
 # Full reference: README.md "Config reference". Check it with \`berth config validate\`.
 # yaml-language-server: $schema=./schema/berth.schema.json
@@ -63,5 +149,44 @@ fleet:
   concurrency: 3
   onError: stop          # or continue
   batchSize: 1
+`;
+}
+
+function toolStarter(
+  app: string,
+  evidence: string,
+  sections: { task: string; migrations: string },
+): string {
+  return `# berth.yaml — one stack, its tenant databases and how to migrate them.
+# Written for this project (found ${evidence}). Full reference: README.md "Config reference".
+# Check it with \`berth config validate\`.
+version: 1
+app: ${app}              # stack name: tags, outputs, confirmation prompts
+provider: local          # local (embedded PostgreSQL 16) or aws; --provider overrides
+tags:                    # on every AWS resource (berth adds managed-by=berth and stack)
+  Application: ${app}
+
+registry:
+  name: ${app}-backend   # ECR repository
+cluster:
+  name: ${app}-cluster   # ECS cluster, Fargate capacity providers
+logs:
+  group: /ecs/${app}-migrations
+roles:
+  execution: ecsTaskExecutionRole-${app}   # pulls the image, reads the secret, writes logs
+  task: ecsTaskRole-${app}                 # the app's own permissions (none by default)
+
+task:
+  family: ${app}-migration-task
+${sections.task}
+
+database:
+  secret:
+    name: rds/${app}/master   # JSON with username, password, host, port
+  tenants:               # or { file: tenants.txt } or { query: "SELECT ...", database: postgres }
+    - ${app.replace(/-/g, '_')}
+  # expectedTables: N    # optional: verify then also checks the table count
+
+${sections.migrations}
 `;
 }

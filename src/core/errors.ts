@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'CONFIRMATION_REQUIRED'
   | 'ABORTED'
   | 'TENANT_DISCOVERY_FAILED'
+  | 'MIGRATIONS_LIST_FAILED'
   | 'INTERNAL';
 
 export interface BerthErrorOptions {

@@ -47,6 +47,7 @@ export function exitCodeForError(code: ErrorCode): ExitCode {
     case 'CONFIG_NOT_FOUND':
     case 'CONFIG_INVALID':
     case 'TENANT_DISCOVERY_FAILED':
+    case 'MIGRATIONS_LIST_FAILED':
       return ExitCode.config;
     case 'POSTGRES_START_FAILED':
     case 'POSTGRES_UNAVAILABLE':

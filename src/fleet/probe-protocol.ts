@@ -13,16 +13,16 @@
  *   ::berth-probe {"database":"c","error":"connection refused"}
  *
  * `tables` counts the base tables in the configured schema (the history table included);
- * `applied` lists the history table's migration names (empty when it does not exist). Any
+ * `applied` lists the history table's migration IDs as the migration tool's preset reads them
+ * (src/migrations/presets.ts; empty when it does not exist). Optional `dirty` (a version) and
+ * `failed` (IDs) report a golang-migrate dirty flag and Prisma/Flyway failed rows. Any
  * other output is ignored, so a probe may log freely. berth computes pending migrations from
  * the names it knows (migrations.directory, read from the local checkout — CI has the
  * source) exactly as the local provider's SQL probe does.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { isMigrationFile } from '../config/check-paths.js';
 import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
-import { BerthError, errorMessage } from '../core/errors.js';
+import { knownFromDirectory } from '../migrations/known.js';
+import { resolvePreset } from '../migrations/presets.js';
 import { absentProbe, readProbe } from './probe-result.js';
 import type { ProbeResult } from './types.js';
 
@@ -32,7 +32,16 @@ export const PROBE_DATABASES_ENV = 'DATABASE_NAMES';
 
 /** What one probe line says about one database. */
 export type ProbeReport =
-  | { database: string; exists: true; tables: number; applied: string[] }
+  | {
+      database: string;
+      exists: true;
+      tables: number;
+      applied: string[];
+      /** golang-migrate's dirty version, when the history says so. */
+      dirty?: string;
+      /** Migrations the history records as failed (Prisma, Flyway). */
+      failed?: string[];
+    }
   | { database: string; exists: false }
   | { database: string; error: string };
 
@@ -71,17 +80,37 @@ export function parseProbeLine(line: string): ProbeReport | undefined {
   ) {
     return { database, error: `the probe printed an invalid line: ${text.slice(0, 200)}` };
   }
-  return { database, exists: true, tables: v.tables, applied };
+  const { dirty, failed } = v;
+  if (
+    (dirty !== undefined && typeof dirty !== 'string') ||
+    (failed !== undefined &&
+      (!Array.isArray(failed) || !failed.every((f): f is string => typeof f === 'string')))
+  ) {
+    return { database, error: `the probe printed an invalid line: ${text.slice(0, 200)}` };
+  }
+  return {
+    database,
+    exists: true,
+    tables: v.tables,
+    applied,
+    ...(dirty === undefined ? {} : { dirty }),
+    ...(failed === undefined ? {} : { failed: failed }),
+  };
 }
 
 /** A report → the ProbeResult the fleet runner uses; `known` as in probeDatabase (probe-sql.ts). */
 export function probeResultFrom(
   report: ProbeReport,
   known: readonly string[] | undefined,
+  records: 'each' | 'head' = 'each',
 ): ProbeResult {
   if ('error' in report) return absentProbe(report.database, known, report.error);
   if (!report.exists) return absentProbe(report.database, known);
-  return readProbe(report.database, known, [...report.applied], report.tables);
+  return readProbe(report.database, known, [...report.applied], report.tables, {
+    records,
+    ...(report.dirty === undefined ? {} : { dirty: report.dirty }),
+    ...(report.failed === undefined ? {} : { failed: report.failed }),
+  });
 }
 
 /** Collects the reports of a probe task's log; the last line about a database wins. */
@@ -129,31 +158,16 @@ export function probeBatches(
 }
 
 /**
- * The migrations berth knows (migrations.directory, relative to berth.yaml), in order; the
- * file names without extension, as node-pg-migrate and friends record them. undefined when
- * no directory is configured: berth then cannot compute pending migrations itself.
+ * The migrations berth knows from a directory (the preset's, or migrations.directory, relative
+ * to berth.yaml), in the tool's order, as the IDs it records. undefined when the tool's
+ * migrations are not kept in a directory berth reads (tool: custom without a directory; django
+ * and alembic, which need their listing command: see known-migrations.ts).
  */
 export async function readKnownMigrations(
   config: Config,
   configDir: string,
 ): Promise<string[] | undefined> {
-  const { directory } = config.migrations;
-  if (!directory) return undefined;
-  const dir = path.resolve(configDir, directory);
-  let files: string[];
-  try {
-    files = await readdir(dir);
-  } catch (error) {
-    throw new BerthError(
-      'CONFIG_INVALID',
-      `migrations.directory: cannot read ${dir}: ${errorMessage(error)}`,
-      {
-        hint: 'point migrations.directory at the folder holding the migration files',
-      },
-    );
-  }
-  return files
-    .filter(isMigrationFile)
-    .map((f) => f.replace(/\.[^.]+$/, ''))
-    .sort();
+  const preset = resolvePreset(config.migrations);
+  if (preset.known.kind !== 'directory') return undefined;
+  return knownFromDirectory(preset.known, configDir);
 }

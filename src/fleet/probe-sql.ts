@@ -1,21 +1,24 @@
 /**
- * The probe: table count in the schema and the history table's names, in one or two round
- * trips per database. Identifiers come from validated config and are quoted anyway.
+ * The probe: table count in the schema and the history table's migrations, in one or two round
+ * trips per database. The history is read through the migration tool's preset
+ * (src/migrations), so Django's (app, name), golang-migrate's dirty flag or Prisma's failed
+ * rows come back the same way. Identifiers come from validated config and are quoted anyway.
  *
  * Tables are counted in pg_catalog, not information_schema: on a backend that has just
  * started (every probe opens one), information_schema.tables costs about 10 ms of catalog
  * loading per database, which at a thousand tenants was most of berth's own work.
  */
 import type pg from 'pg';
-import { escapeIdentifier, escapeLiteral } from 'pg';
+import { escapeLiteral } from 'pg';
+import { qualifiedTable, readHistory } from '../migrations/history.js';
+import type { MigrationPreset } from '../migrations/presets.js';
 import { readProbe } from './probe-result.js';
 import type { ProbeResult } from './types.js';
 
 export interface HistorySpec {
+  /** The schema the history table lives in (database.schema). */
   schema: string;
-  table: string;
-  /** Columns naming a migration, joined with '.'. */
-  nameColumns: readonly string[];
+  preset: MigrationPreset;
 }
 
 /** An advisory lock key in its two-int form. */
@@ -39,14 +42,13 @@ export async function probeDatabase(
   known: readonly string[] | undefined,
   { countTables = true }: { countTables?: boolean } = {},
 ): Promise<ProbeResult> {
-  if (!countTables) return readProbe(database, known, await historyNames(client, history, true));
+  if (!countTables) return probeFrom(client, database, history, known, true);
   const head = await client.query<{ tables: number; history: boolean }>(HEAD, [
     history.schema,
-    qualifiedHistory(history),
+    qualifiedTable(history.preset, history.schema),
   ]);
   const row = head.rows[0] ?? { tables: 0, history: false };
-  const applied = row.history ? await historyNames(client, history) : [];
-  return readProbe(database, known, applied, row.tables);
+  return probeFrom(client, database, history, known, row.history, row.tables);
 }
 
 /**
@@ -68,34 +70,28 @@ export async function claimDatabase(
   // A multi-statement simple query resolves to one result per statement.
   const [lockRow, historyRow] = (await client.query(
     `SELECT pg_try_advisory_lock(${lock[0]}, ${lock[1]}) AS locked;
-     SELECT to_regclass(${escapeLiteral(qualifiedHistory(history))}) IS NOT NULL AS history`,
+     SELECT to_regclass(${escapeLiteral(qualifiedTable(history.preset, history.schema))}) IS NOT NULL AS history`,
   )) as unknown as [pg.QueryResult<{ locked: boolean }>, pg.QueryResult<{ history: boolean }>];
-  const applied = historyRow.rows[0]?.history ? await historyNames(client, history) : [];
   return {
     locked: lockRow.rows[0]?.locked === true,
-    probe: readProbe(database, known, applied),
+    probe: await probeFrom(client, database, history, known, historyRow.rows[0]?.history === true),
   };
 }
 
-function qualifiedHistory(history: HistorySpec): string {
-  return `${escapeIdentifier(history.schema)}.${escapeIdentifier(history.table)}`;
-}
-
-/** The applied migrations' names; with `missingIsEmpty`, a missing history table reads as none. */
-async function historyNames(
+async function probeFrom(
   client: pg.ClientBase,
-  history: HistorySpec,
-  missingIsEmpty = false,
-): Promise<string[]> {
-  try {
-    const names = await client.query<{ name: string }>(
-      `SELECT concat_ws('.', ${history.nameColumns.map((c) => escapeIdentifier(c)).join(', ')}) AS name FROM ${qualifiedHistory(history)}`,
-    );
-    return names.rows.map((r) => r.name);
-  } catch (error) {
-    // 42P01 undefined_table, 3F000 invalid_schema_name: nothing was ever recorded.
-    const code = (error as { code?: string }).code;
-    if (missingIsEmpty && (code === '42P01' || code === '3F000')) return [];
-    throw error;
-  }
+  database: string,
+  spec: HistorySpec,
+  known: readonly string[] | undefined,
+  hasHistory: boolean,
+  tables?: number,
+): Promise<ProbeResult> {
+  const history = hasHistory
+    ? await readHistory(client, spec.preset, spec.schema)
+    : { applied: [] };
+  return readProbe(database, known, history.applied, tables, {
+    records: spec.preset.history.records,
+    ...(history.dirty === undefined ? {} : { dirty: history.dirty }),
+    ...(history.failed === undefined ? {} : { failed: history.failed }),
+  });
 }

@@ -48,6 +48,12 @@ export interface ProbeResult {
   pending: string[];
   /** False when berth does not know the app's migrations: `pending` is then empty, not "none". */
   pendingKnown: boolean;
+  /** Applied migrations the code does not have (drift); absent when none or unknown. */
+  unknown?: string[];
+  /** golang-migrate: the version a migration stopped half-way through. */
+  dirty?: string;
+  /** Prisma / Flyway: migrations recorded as failed. */
+  failed?: string[];
   /** Set when the database could not be read at all. */
   error?: string;
   /**

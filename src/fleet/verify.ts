@@ -6,6 +6,7 @@
 import pLimit from 'p-limit';
 import type { Reporter } from '../core/events.js';
 import { errorMessage } from '../core/errors.js';
+import { describeDrift } from '../migrations/drift.js';
 import { newTaskId } from '../tasks/task-id.js';
 import { tailLog } from '../state/task-store.js';
 import type { FleetBackend, ProbeResult } from './types.js';
@@ -15,13 +16,20 @@ export interface VerifyDatabase {
   exists: boolean;
   /** null when berth could not count them (aws without task.probeCommand). */
   tables: number | null;
-  expectedTables: number;
+  /** null when database.expectedTables is not set: then pending and drift decide. */
+  expectedTables: number | null;
   /**
    * Number of pending migrations (0 when complete). null when berth cannot know: no
    * migrations.directory and the check command was skipped.
    */
   pending: number | null;
   pendingMigrations: string[];
+  /** Recorded in the database's history but unknown to the code (drift). */
+  unknownMigrations?: string[];
+  /** golang-migrate: the dirty version. */
+  dirty?: string;
+  /** Prisma / Flyway: failed migrations in the history. */
+  failedMigrations?: string[];
   check: 'passed' | 'failed' | 'not-configured' | 'skipped';
   checkTaskId?: string;
   ok: boolean;
@@ -35,7 +43,8 @@ export interface VerifyResult {
 
 export interface VerifyOptions {
   databases: string[];
-  expectedTables: number;
+  /** Absent: the table count is reported but not judged. */
+  expectedTables?: number | undefined;
   checkCommand?: string[] | undefined;
   concurrency: number;
   timeoutMs: number;
@@ -113,11 +122,21 @@ export async function verifyFleet(
         );
     } else if (!exists) reasons.push('the database does not exist');
     else {
-      if (tables !== options.expectedTables)
+      if (options.expectedTables !== undefined && tables !== options.expectedTables)
         reasons.push(`${tables} tables, expected ${options.expectedTables}`);
       if (pendingMigrations.length > 0)
         reasons.push(
           `${pendingMigrations.length} pending migration(s): ${pendingMigrations.slice(0, 3).join(', ')}${pendingMigrations.length > 3 ? ', …' : ''}`,
+        );
+      if (probe)
+        reasons.push(
+          ...describeDrift({
+            pending: [],
+            unknown: probe.unknown ?? [],
+            failed: probe.failed ?? [],
+            ...(probe.dirty === undefined ? {} : { dirty: probe.dirty }),
+            ok: false,
+          }),
         );
       if (check?.status === 'failed')
         reasons.push(
@@ -128,15 +147,25 @@ export async function verifyFleet(
       name,
       exists,
       tables: probe?.blind ? null : tables,
-      expectedTables: options.expectedTables,
+      expectedTables: options.expectedTables ?? null,
       pending: pendingKnown ? pendingMigrations.length : check?.status === 'passed' ? 0 : null,
       pendingMigrations,
       check: check?.status ?? (checkCommand ? 'skipped' : 'not-configured'),
       ok: reasons.length === 0,
     };
+    if (probe?.unknown) result.unknownMigrations = probe.unknown;
+    if (probe?.dirty !== undefined) result.dirty = probe.dirty;
+    if (probe?.failed) result.failedMigrations = probe.failed;
     if (check) result.checkTaskId = check.taskId;
     if (reasons.length > 0) result.reason = reasons.join('; ');
     return result;
   });
   return { ok: databases.every((d) => d.ok), databases };
+}
+
+/** What verify checks, in words: `57 tables, nothing pending` or `nothing pending, no drift`. */
+export function verifyGoal(expectedTables: number | undefined): string {
+  return expectedTables === undefined
+    ? 'nothing pending, no drift'
+    : `${expectedTables} tables, nothing pending`;
 }

@@ -16,7 +16,7 @@ import { migrateOptions, verifyOptions } from '../fleet/fleet-options.js';
 import { migrateFleet } from '../fleet/run-fleet.js';
 import { selectDatabases } from '../fleet/tenants.js';
 import type { FleetResult } from '../fleet/types.js';
-import { verifyFleet, type VerifyResult } from '../fleet/verify.js';
+import { verifyFleet, verifyGoal, type VerifyResult } from '../fleet/verify.js';
 import type { BuildResult } from '../image/build.js';
 import { detectEngine, type EngineStatus } from '../image/engine.js';
 import { formatSize } from '../image/inspect.js';
@@ -227,7 +227,7 @@ export async function runDelivery(
       const complete = verified.databases.filter((d) => d.ok).length;
       return {
         status: verified.ok ? 'passed' : 'failed',
-        detail: `${complete}/${verified.databases.length} complete (${config.database.expectedTables} tables, nothing pending)`,
+        detail: `${complete}/${verified.databases.length} complete (${verifyGoal(config.database.expectedTables)})`,
       };
     },
   };

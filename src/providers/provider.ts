@@ -151,7 +151,8 @@ export interface DatabaseStatusRow {
   name: string;
   exists: boolean | null;
   tables: number | null;
-  expectedTables: number;
+  /** null when berth.yaml sets no expectedTables (verify then judges pending and drift). */
+  expectedTables: number | null;
   pending: number | null;
 }
 

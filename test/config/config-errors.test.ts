@@ -54,11 +54,6 @@ const CASES: [string, string, string][] = [
     'database.expectedTables',
   ],
   [
-    'missing expectedTables',
-    VALID.replace('  expectedTables: 57\n', ''),
-    'database.expectedTables',
-  ],
-  [
     'duplicate database',
     VALID.replace('fintech_experiment]', 'fintech_experiment, healthtech_experiment]'),
     'database.tenants.3',

@@ -22,12 +22,18 @@ describe('berth init', () => {
   });
   afterAll(() => rm(path.dirname(dir), { recursive: true, force: true }));
 
-  it('writes a commented starter berth.yaml named after the directory that validates', async () => {
+  it('writes a commented starter berth.yaml named after the directory that validates once its migrations directory exists', async () => {
     const run = await berth(dir, ['init']);
     expect(run.code).toBe(0);
     const text = await readFile(path.join(dir, 'berth.yaml'), 'utf8');
     expect(text).toContain('app: my-shop');
     expect(text).toMatch(/^# berth.yaml/);
+    // No tool detected: the starter names a migrations/ directory, which validate (like
+    // migrate) requires to exist.
+    const missing = await berth(dir, ['config', 'validate']);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('migrations.directory');
+    await (await import('node:fs/promises')).mkdir(path.join(dir, 'migrations'));
     const validate = await berth(dir, ['config', 'validate', '--json']);
     expect(validate.code).toBe(0);
     expect(JSON.parse(validate.stdout)).toMatchObject({

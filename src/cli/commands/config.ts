@@ -1,11 +1,13 @@
 import { configJsonSchema } from '../../config/json-schema.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import { assertMigrationsSetup } from '../../migrations/setup.js';
 import type { Context } from '../context.js';
 
 export async function configValidateCommand(ctx: Context): Promise<number> {
   const loaded = await ctx.config();
   // Every path any command would use, and with --provider aws the aws-only fields.
   await (await ctx.open()).checkConfig('validate');
+  await assertMigrationsSetup(loaded);
   if (ctx.out.json) ctx.out.data({ ok: true, file: loaded.file, config: loaded.config });
   else
     ctx.out.result(

@@ -2,7 +2,7 @@ import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { configAbove, initTarget } from '../../config/find-config.js';
 import { parseConfig } from '../../config/load-config.js';
-import { starterConfig } from '../../config/starter.js';
+import { detectProject, starterConfig } from '../../config/starter.js';
 import { BerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import type { Context } from '../context.js';
@@ -34,7 +34,7 @@ export async function initCommand(ctx: Context, options: { force?: boolean }): P
       .toLowerCase()
       .replace(/[^a-z0-9-]/g, '-')
       .replace(/^[^a-z]+/, '') || 'app';
-  const text = starterConfig(app.slice(0, 31));
+  const text = starterConfig(app.slice(0, 31), await detectProject(path.dirname(file)));
   parseConfig(text, file); // the starter must always be valid
   await writeFile(file, text, { flag: options.force ? 'w' : 'wx' });
   if (ctx.out.json) ctx.out.data({ written: file });

@@ -61,7 +61,7 @@ export function renderVerify(out: Output, result: VerifyResult): void {
       ['DATABASE', 'TABLES', 'PENDING', 'CHECK', 'RESULT'],
       result.databases.map((d) => [
         d.name,
-        `${d.tables ?? '?'}/${d.expectedTables}`,
+        `${d.tables ?? '?'}/${d.expectedTables ?? '-'}`,
         d.pending === null ? '?' : String(d.pending),
         d.check,
         d.ok ? c.green('ok') : `${c.red('FAILED')} ${d.reason ?? ''}`,

@@ -49,7 +49,7 @@ function renderServerStatus(
         status.databases.map((d) => [
           d.name,
           d.exists === null ? '?' : d.exists ? 'yes' : c.yellow('no'),
-          d.tables === null ? '?' : `${d.tables}/${d.expectedTables}`,
+          d.tables === null ? '?' : `${d.tables}/${d.expectedTables ?? '-'}`,
           d.pending === null ? '?' : d.pending === 0 ? '0' : c.yellow(String(d.pending)),
         ]),
       ),

@@ -7,7 +7,8 @@ import pg from 'pg';
 import pLimit from 'p-limit';
 import type { Config } from '../../config/schema.js';
 import { BerthError, errorMessage } from '../../core/errors.js';
-import { readKnownMigrations } from '../../fleet/probe-protocol.js';
+import { loadKnownMigrations } from '../../fleet/known-migrations.js';
+import { resolvePreset } from '../../migrations/presets.js';
 import {
   claimDatabase,
   probeDatabase,
@@ -36,6 +37,7 @@ export class LocalBackend implements FleetBackend {
   readonly runtime: TaskRuntime;
   private secret: DatabaseSecret | undefined;
   private known: Promise<string[] | undefined> | undefined;
+  private historySpec: HistorySpec | undefined;
 
   constructor(private readonly options: LocalBackendOptions) {
     this.runtime = options.runtime;
@@ -50,22 +52,29 @@ export class LocalBackend implements FleetBackend {
     return this.probeConcurrency;
   }
 
+  /**
+   * The code's migrations: the preset's directory, or its listing command (Django's
+   * `showmigrations --plan`) run once per backend as a task, never once per tenant.
+   */
   migrations(): Promise<string[] | undefined> {
-    this.known ??= this.readMigrations();
+    this.known ??= loadKnownMigrations({
+      config: this.options.config,
+      configDir: this.options.configDir,
+      runtime: this.runtime,
+      environment: async () => {
+        await this.connectionSecret();
+        return this.taskEnvironment();
+      },
+    });
     return this.known;
   }
 
-  private readMigrations(): Promise<string[] | undefined> {
-    return readKnownMigrations(this.options.config, this.options.configDir);
-  }
-
   private get history(): HistorySpec {
-    const { config } = this.options;
-    return {
-      schema: config.database.schema,
-      table: config.migrations.table,
-      nameColumns: config.migrations.nameColumns,
+    this.historySpec ??= {
+      schema: this.options.config.database.schema,
+      preset: resolvePreset(this.options.config.migrations),
     };
+    return this.historySpec;
   }
 
   async connectionSecret(): Promise<DatabaseSecret> {

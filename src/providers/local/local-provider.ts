@@ -148,7 +148,7 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
         const backend = backendWith(new ProcessRuntime({ cwd, store: state.tasks }));
         await backend.probe(fleet, (p) => probes.set(p.database, p));
       }
-      const expected = config.database.expectedTables;
+      const expected = config.database.expectedTables ?? null;
       const databases: DatabaseStatusRow[] = fleet.map((name) => {
         const p = probes.get(name);
         return running && p && !p.error

@@ -27,6 +27,8 @@ import {
   probeResultFrom,
   readKnownMigrations,
 } from '../../../fleet/probe-protocol.js';
+import { loadKnownMigrations } from '../../../fleet/known-migrations.js';
+import { resolvePreset } from '../../../migrations/presets.js';
 import type { FleetBackend, Lease, ProbeResult } from '../../../fleet/types.js';
 import { newTaskId } from '../../../tasks/task-id.js';
 import { readLogLines } from '../../../state/task-store.js';
@@ -81,8 +83,21 @@ export class AwsBackend implements FleetBackend {
     this.sleep = options.sleep ?? realSleep;
   }
 
+  /**
+   * The code's migrations: the preset's directory from the checkout, or (Django, Alembic) its
+   * listing command run once as a task — only with a probe command, without which berth could
+   * not use them anyway.
+   */
   migrations(): Promise<string[] | undefined> {
-    this.known ??= readKnownMigrations(this.options.config, this.options.configDir);
+    const { config, configDir } = this.options;
+    this.known ??= config.task.probeCommand
+      ? loadKnownMigrations({
+          config,
+          configDir,
+          runtime: this.runtime,
+          environment: () => this.taskEnvironment(),
+        })
+      : readKnownMigrations(config, configDir);
     return this.known;
   }
 
@@ -217,6 +232,7 @@ export class AwsBackend implements FleetBackend {
           error: `the probe task ${id} reported nothing for it: ${why} (berth logs ${id})`,
         },
         known,
+        resolvePreset(this.options.config.migrations).history.records,
       );
     });
   }
