@@ -11,7 +11,7 @@ export default defineConfig({
           // test/<layer>/ mirrors src/<layer>/: in-process tests of one module each.
           include: [
             'test/unit/**/*.test.ts',
-            'test/{cli,config,core,fleet,state,pipeline,providers,image,ci}/**/*.test.ts',
+            'test/{cli,config,core,fleet,state,pipeline,providers,image,ci,layering}/**/*.test.ts',
           ],
           sequence: { groupOrder: 0 },
         },

@@ -261,8 +261,10 @@ function run(name: CommandName) {
     const command = args[args.length - 1] as Command;
     const globals = command.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
     const positional = args.slice(0, -2);
+    let root = command;
+    while (root.parent) root = root.parent;
     const { dispatch } = await import('./commands/index.js');
-    process.exitCode = await dispatch(name, globals, positional);
+    process.exitCode = await dispatch(name, globals, positional, root);
   };
 }
 

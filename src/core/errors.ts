@@ -4,7 +4,6 @@
  * mistake it is, and a `hint` saying what to do about it. Only the CLI turns them into
  * exit codes (see exit-codes.ts).
  */
-import type { ExitCode } from './exit-codes.js';
 
 export type ErrorSource = 'user' | 'environment' | 'internal';
 
@@ -39,7 +38,8 @@ export interface BerthErrorOptions {
   hint?: string;
   source?: ErrorSource;
   /** Overrides the exit code the CLI would derive from the code. */
-  exitCode?: ExitCode;
+  /** Overrides the exit code of `code` (see exit-codes.ts). */
+  exitCode?: number;
   /** Machine-readable details (field paths, resource names); never secrets. */
   details?: Record<string, unknown>;
 }
@@ -50,7 +50,7 @@ export class BerthError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly source: ErrorSource;
-  readonly exitCode: ExitCode | undefined;
+  readonly exitCode: number | undefined;
   readonly details: Record<string, unknown> | undefined;
   readonly [BERTH_ERROR] = true;
 

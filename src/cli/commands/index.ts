@@ -1,4 +1,5 @@
 /** Routes a parsed command to its implementation; every command returns its exit code. */
+import type { Command } from 'commander';
 import { assertNever } from '../../core/errors.js';
 import type { CommandName } from '../command-names.js';
 import { createContext, type GlobalOptions } from '../context.js';
@@ -7,6 +8,7 @@ export async function dispatch(
   name: CommandName,
   options: GlobalOptions & Record<string, unknown>,
   args: unknown[],
+  program: Command,
 ): Promise<number> {
   const ctx = createContext(options);
   // Commander validated the options against each command's declaration.
@@ -40,7 +42,7 @@ export async function dispatch(
     case 'prune':
       return (await import('./prune.js')).pruneCommand(ctx, o());
     case 'completion':
-      return (await import('./completion.js')).completionCommand(ctx, String(args[0]));
+      return (await import('./completion.js')).completionCommand(ctx, String(args[0]), program);
     case 'config-validate':
       return (await import('./config.js')).configValidateCommand(ctx);
     case 'config-schema':
