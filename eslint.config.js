@@ -7,6 +7,7 @@ import globals from 'globals';
 export default tseslint.config(
   {
     ignores: [
+      '.dependency-cruiser.cjs',
       'dist/',
       'node_modules/',
       '.berth/',
