@@ -125,6 +125,14 @@ const CASES: [string, string, string][] = [
     'migrations.directory',
   ],
   ['concurrency zero', `${VALID}fleet: { concurrency: 0 }\n`, 'fleet.concurrency'],
+  [
+    'a migration tool berth has no preset for',
+    VALID.replace(
+      'migrations: { directory: migrations }',
+      'migrations: { directory: migrations, tool: liquibase }',
+    ),
+    'migrations.tool',
+  ],
   // Added with issue 11: system databases, YAML problems with line, column and key.
   [
     'template1 as a tenant',
