@@ -11,8 +11,7 @@ export default defineConfig({
           name: 'unit',
           // test/<layer>/ mirrors src/<layer>/: in-process tests of one module each.
           include: [
-            'test/unit/**/*.test.ts',
-            'test/{cli,config,core,fleet,state,pipeline,providers,image,ci,layering}/**/*.test.ts',
+            'test/{cli,config,core,fleet,state,pipeline,providers,image,ci,migrations,layering}/**/*.test.ts',
           ],
           sequence: { groupOrder: 0 },
         },

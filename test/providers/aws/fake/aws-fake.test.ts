@@ -1,7 +1,7 @@
 /** The in-memory AWS fake is a test double other tests trust: its own behaviour is pinned here. */
 import { describe, expect, it } from 'vitest';
-import { isBerthError } from '../../src/core/errors.js';
-import { createAwsFake } from '../../src/providers/aws/fake/aws-fake.js';
+import { isBerthError } from '../../../../src/core/errors.js';
+import { createAwsFake } from '../../../../src/providers/aws/fake/aws-fake.js';
 
 async function awsCode(promise: Promise<unknown>): Promise<string> {
   try {

@@ -31,17 +31,17 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isBerthError, type BerthError } from '../../src/core/errors.js';
-import { MASK, redactor } from '../../src/core/redact.js';
-import { ExitCode, exitCodeForError } from '../../src/core/exit-codes.js';
-import { createAwsClients } from '../../src/providers/aws/api/clients.js';
-import { toBerthError } from '../../src/providers/aws/api/errors.js';
-import { createSdkEcrApi } from '../../src/providers/aws/api/sdk/ecr.js';
+import { isBerthError, type BerthError } from '../../../../src/core/errors.js';
+import { MASK, redactor } from '../../../../src/core/redact.js';
+import { ExitCode, exitCodeForError } from '../../../../src/core/exit-codes.js';
+import { createAwsClients } from '../../../../src/providers/aws/api/clients.js';
+import { toBerthError } from '../../../../src/providers/aws/api/errors.js';
+import { createSdkEcrApi } from '../../../../src/providers/aws/api/sdk/ecr.js';
 import {
   SDK_TEST_SETTINGS,
   UNREACHABLE_ENDPOINT,
   useFakeAwsEnvironment,
-} from '../support/aws-sdk-env.js';
+} from '../../../support/aws-sdk-env.js';
 
 const meta = { $metadata: {} };
 const mocks = {

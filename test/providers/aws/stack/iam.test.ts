@@ -1,14 +1,14 @@
 /** `berth iam ci-policy` and `berth iam github-oidc`: least privilege instead of the seed's keys and full-access policies. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { iamCiPolicyCommand, iamGithubOidcCommand } from '../../src/cli/commands/infra.js';
-import { isBerthError } from '../../src/core/errors.js';
-import { ExitCode } from '../../src/core/exit-codes.js';
-import type { PolicyDocument } from '../../src/providers/aws/stack/policies.js';
-import { migrateCommand } from '../../src/cli/commands/migrate.js';
-import { tasksListCommand, tasksStopCommand } from '../../src/cli/commands/tasks.js';
-import { verifyCommand } from '../../src/cli/commands/verify.js';
-import { awsCliHarness, type AwsCliHarness } from '../support/aws-cli.js';
-import { awsFleetHarness } from '../support/aws-fleet.js';
+import { iamCiPolicyCommand, iamGithubOidcCommand } from '../../../../src/cli/commands/infra.js';
+import { isBerthError } from '../../../../src/core/errors.js';
+import { ExitCode } from '../../../../src/core/exit-codes.js';
+import type { PolicyDocument } from '../../../../src/providers/aws/stack/policies.js';
+import { migrateCommand } from '../../../../src/cli/commands/migrate.js';
+import { tasksListCommand, tasksStopCommand } from '../../../../src/cli/commands/tasks.js';
+import { verifyCommand } from '../../../../src/cli/commands/verify.js';
+import { awsCliHarness, type AwsCliHarness } from '../../../support/aws-cli.js';
+import { awsFleetHarness } from '../../../support/aws-fleet.js';
 
 let h: AwsCliHarness;
 afterEach(async () => {

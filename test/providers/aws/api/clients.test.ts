@@ -4,13 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createAwsClients, resolveAwsSettings } from '../../src/providers/aws/api/clients.js';
-import { parseProfileRegion } from '../../src/providers/aws/api/profile-region.js';
-import { createAwsFake } from '../../src/providers/aws/fake/aws-fake.js';
-import { sampleConfig, seedPrerequisites } from '../../src/providers/aws/fake/sample-stack.js';
-import { planStack, STACK_RESOURCES, upStack } from '../../src/providers/aws/stack/stack.js';
+import { createAwsClients, resolveAwsSettings } from '../../../../src/providers/aws/api/clients.js';
+import { parseProfileRegion } from '../../../../src/providers/aws/api/profile-region.js';
+import { createAwsFake } from '../../../../src/providers/aws/fake/aws-fake.js';
+import {
+  sampleConfig,
+  seedPrerequisites,
+} from '../../../../src/providers/aws/fake/sample-stack.js';
+import { planStack, STACK_RESOURCES, upStack } from '../../../../src/providers/aws/stack/stack.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 describe('resolveAwsSettings', () => {
   const config = sampleConfig((y) =>

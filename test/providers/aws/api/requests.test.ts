@@ -49,10 +49,10 @@ import {
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAwsClients } from '../../src/providers/aws/api/clients.js';
-import { sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
-import { upStack } from '../../src/providers/aws/stack/stack.js';
-import { SDK_TEST_SETTINGS, useFakeAwsEnvironment } from '../support/aws-sdk-env.js';
+import { createAwsClients } from '../../../../src/providers/aws/api/clients.js';
+import { sampleConfig } from '../../../../src/providers/aws/fake/sample-stack.js';
+import { upStack } from '../../../../src/providers/aws/stack/stack.js';
+import { SDK_TEST_SETTINGS, useFakeAwsEnvironment } from '../../../support/aws-sdk-env.js';
 
 const ACCOUNT = '123456789012';
 const SECRET_ARN = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:rds/startupwebapp/multi-tenant/master-AbCdEf`;

@@ -29,18 +29,18 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandDeps as AwsFleetDeps } from '../../src/cli/context.js';
-import { migrateCommand } from '../../src/cli/commands/migrate.js';
-import { ExitCode } from '../../src/core/exit-codes.js';
-import { createAwsClients } from '../../src/providers/aws/api/clients.js';
-import { createSdkEcrApi } from '../../src/providers/aws/api/sdk/ecr.js';
-import { sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
-import { awsCliHarness, type AwsCliHarness } from '../support/aws-cli.js';
+import type { CommandDeps as AwsFleetDeps } from '../../../../src/cli/context.js';
+import { migrateCommand } from '../../../../src/cli/commands/migrate.js';
+import { ExitCode } from '../../../../src/core/exit-codes.js';
+import { createAwsClients } from '../../../../src/providers/aws/api/clients.js';
+import { createSdkEcrApi } from '../../../../src/providers/aws/api/sdk/ecr.js';
+import { sampleConfig } from '../../../../src/providers/aws/fake/sample-stack.js';
+import { awsCliHarness, type AwsCliHarness } from '../../../support/aws-cli.js';
 import {
   SDK_TEST_SETTINGS,
   UNREACHABLE_ENDPOINT,
   useFakeAwsEnvironment,
-} from '../support/aws-sdk-env.js';
+} from '../../../support/aws-sdk-env.js';
 
 const ACCOUNT = '123456789012';
 const SECRET_ARN = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:rds/startupwebapp/multi-tenant/master-AbCdEf`;

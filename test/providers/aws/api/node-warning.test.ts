@@ -12,9 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   isSdkNodeVersionWarning,
   silenceSdkNodeVersionWarning,
-} from '../../src/providers/aws/api/node-warning.js';
+} from '../../../../src/providers/aws/api/node-warning.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 // Under the repository, so the bundle's bare imports (@aws-sdk/*) resolve from node_modules.
 const WORK = path.join(
   ROOT,

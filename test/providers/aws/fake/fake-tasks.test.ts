@@ -1,10 +1,13 @@
 /** The fake's ECS tasks and CloudWatch streams: what the task runtime's tests rely on, pinned. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { isBerthError } from '../../src/core/errors.js';
-import type { RunTaskInput } from '../../src/providers/aws/api/ecs-api.js';
-import { createAwsFake, type AwsFake } from '../../src/providers/aws/fake/aws-fake.js';
-import { sampleConfig, seedPrerequisites } from '../../src/providers/aws/fake/sample-stack.js';
-import { upStack } from '../../src/providers/aws/stack/stack.js';
+import { isBerthError } from '../../../../src/core/errors.js';
+import type { RunTaskInput } from '../../../../src/providers/aws/api/ecs-api.js';
+import { createAwsFake, type AwsFake } from '../../../../src/providers/aws/fake/aws-fake.js';
+import {
+  sampleConfig,
+  seedPrerequisites,
+} from '../../../../src/providers/aws/fake/sample-stack.js';
+import { upStack } from '../../../../src/providers/aws/stack/stack.js';
 
 const CLUSTER = 'startupwebapp-cluster';
 const GROUP = '/ecs/startupwebapp-migrations';

@@ -1,33 +1,36 @@
 /** The pure side: desired state, diffs, policy normalisation, the dependency graph, outputs. */
 import { describe, expect, it } from 'vitest';
-import { sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
-import { decide, jsonEqual, tagChanges } from '../../src/providers/aws/stack/diff.js';
+import { sampleConfig } from '../../../../src/providers/aws/fake/sample-stack.js';
+import { decide, jsonEqual, tagChanges } from '../../../../src/providers/aws/stack/diff.js';
 import {
   diffRepository,
   lifecyclePolicy,
   type RepositoryActual,
-} from '../../src/providers/aws/stack/ecr-repository.js';
-import { diffCluster } from '../../src/providers/aws/stack/ecs-cluster.js';
-import { diffLogGroup } from '../../src/providers/aws/stack/log-group.js';
-import { diffRole, type RoleActual } from '../../src/providers/aws/stack/iam-role.js';
-import { desiredExecutionRole } from '../../src/providers/aws/stack/execution-role.js';
-import { outputsEnvText, shellValue } from '../../src/providers/aws/stack/outputs.js';
+} from '../../../../src/providers/aws/stack/ecr-repository.js';
+import { diffCluster } from '../../../../src/providers/aws/stack/ecs-cluster.js';
+import { diffLogGroup } from '../../../../src/providers/aws/stack/log-group.js';
+import { diffRole, type RoleActual } from '../../../../src/providers/aws/stack/iam-role.js';
+import { desiredExecutionRole } from '../../../../src/providers/aws/stack/execution-role.js';
+import { outputsEnvText, shellValue } from '../../../../src/providers/aws/stack/outputs.js';
 import {
   reverseTopologicalOrder,
   topologicalOrder,
-} from '../../src/providers/aws/stack/plan-engine.js';
-import { normalizePolicy, samePolicy } from '../../src/providers/aws/stack/policies.js';
-import { arnParts } from '../../src/providers/aws/stack/references.js';
-import { analyseRules, desiredRules } from '../../src/providers/aws/stack/security-group-rules.js';
-import { STACK_RESOURCES } from '../../src/providers/aws/stack/stack.js';
-import { stackTags } from '../../src/providers/aws/stack/tags.js';
+} from '../../../../src/providers/aws/stack/plan-engine.js';
+import { normalizePolicy, samePolicy } from '../../../../src/providers/aws/stack/policies.js';
+import { arnParts } from '../../../../src/providers/aws/stack/references.js';
+import {
+  analyseRules,
+  desiredRules,
+} from '../../../../src/providers/aws/stack/security-group-rules.js';
+import { STACK_RESOURCES } from '../../../../src/providers/aws/stack/stack.js';
+import { stackTags } from '../../../../src/providers/aws/stack/tags.js';
 import {
   desiredTaskDefinition,
   diffTaskDefinition,
   imageRepository,
   type TaskDefinitionActual,
-} from '../../src/providers/aws/stack/task-definition.js';
-import type { StackSpec } from '../../src/providers/aws/stack/types.js';
+} from '../../../../src/providers/aws/stack/task-definition.js';
+import type { StackSpec } from '../../../../src/providers/aws/stack/types.js';
 
 const config = sampleConfig();
 const SECRET =

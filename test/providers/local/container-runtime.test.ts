@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parseConfig, type LoadedConfig } from '../../src/config/load-config.js';
-import { updateImageState } from '../../src/state/image-state.js';
-import { cliEnvironment, runArgs } from '../../src/providers/local/container-runtime.js';
-import { chooseRuntime } from '../../src/providers/local/select-runtime.js';
-import { TaskStore } from '../../src/state/task-store.js';
-import type { TaskSpec } from '../../src/tasks/task.js';
-import { fakeExec, inspectJson, sub } from '../support/container-fakes.js';
-import { baseConfig } from '../support/project.js';
+import { parseConfig, type LoadedConfig } from '../../../src/config/load-config.js';
+import { updateImageState } from '../../../src/state/image-state.js';
+import { cliEnvironment, runArgs } from '../../../src/providers/local/container-runtime.js';
+import { chooseRuntime } from '../../../src/providers/local/select-runtime.js';
+import { TaskStore } from '../../../src/state/task-store.js';
+import type { TaskSpec } from '../../../src/tasks/task.js';
+import { fakeExec, inspectJson, sub } from '../../support/container-fakes.js';
+import { baseConfig } from '../../support/project.js';
 
 const spec: TaskSpec = {
   id: 'migrate-20261125T120000-abcdef',
