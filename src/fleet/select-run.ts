@@ -14,8 +14,11 @@ export interface RunSelection {
 
 export interface SelectedRun {
   databases: string[];
-  /** The run this one resumes, and how much of it was left. */
-  resumed?: { runId: string; left: number; of: number };
+  /**
+   * The run this one resumes, and how much of it was left. `removed`: unfinished databases
+   * no longer in the fleet, left alone (never recreated).
+   */
+  resumed?: { runId: string; left: number; of: number; removed: string[] };
 }
 
 export async function selectRunDatabases(
@@ -48,9 +51,12 @@ export async function selectRunDatabases(
       .filter((r) => r.status === 'applied' || r.status === 'up-to-date')
       .map((r) => r.database),
   );
-  const databases = last.databases.filter((d) => !done.has(d));
+  const unfinished = last.databases.filter((d) => !done.has(d));
+  const fleet = new Set(await tenants());
+  const databases = unfinished.filter((d) => fleet.has(d));
+  const removed = unfinished.filter((d) => !fleet.has(d));
   return {
     databases,
-    resumed: { runId: last.id, left: databases.length, of: last.databases.length },
+    resumed: { runId: last.id, left: databases.length, of: last.databases.length, removed },
   };
 }

@@ -13,7 +13,8 @@ import type { FleetBackend, ProbeResult } from './types.js';
 
 export interface VerifyDatabase {
   name: string;
-  exists: boolean;
+  /** null when the probe could not read it (`reason` says why): unknown, not "missing". */
+  exists: boolean | null;
   /** null when berth could not count them (aws without task.probeCommand). */
   tables: number | null;
   /** null when database.expectedTables is not set: then pending and drift decide. */
@@ -143,13 +144,22 @@ export async function verifyFleet(
           `the check command failed${check.tail?.length ? `: ${check.tail.join(' | ')}` : ''}`,
         );
     }
+    // Only what was observed: a probe that failed (or never answered) leaves it unknown.
+    const unread = !probe || probe.error !== undefined;
+    if (!probe) reasons.push('not read: the probe gave no answer for it');
     const result: VerifyDatabase = {
       name,
-      exists,
-      tables: probe?.blind ? null : tables,
+      exists: unread ? null : exists,
+      tables: probe?.blind || unread ? null : tables,
       expectedTables: options.expectedTables ?? null,
-      pending: pendingKnown ? pendingMigrations.length : check?.status === 'passed' ? 0 : null,
-      pendingMigrations,
+      pending: unread
+        ? null
+        : pendingKnown
+          ? pendingMigrations.length
+          : check?.status === 'passed'
+            ? 0
+            : null,
+      pendingMigrations: unread ? [] : pendingMigrations,
       check: check?.status ?? (checkCommand ? 'skipped' : 'not-configured'),
       ok: reasons.length === 0,
     };

@@ -36,8 +36,13 @@ export async function migrateCommand(
       provider.state.paths.runs,
       () => provider.tenants(),
     );
-    if (resumed)
+    if (resumed) {
       ctx.out.note(`resuming ${resumed.runId}: ${resumed.left} of ${resumed.of} database(s) left`);
+      if (resumed.removed.length > 0)
+        ctx.out.warn(
+          `not resumed, no longer in the fleet (left alone): ${resumed.removed.join(', ')}`,
+        );
+    }
     const fleet = await provider.openFleet(request);
     const result = await migrateFleet(
       fleet.backend,
