@@ -32,18 +32,49 @@ export function createOutput(
   const errColor = pc.createColors(errColored);
   // Notes built with stdout's colours must not put escape codes into a redirected stderr.
   const toStderr = (text: string) => (errColored ? text : stripAnsi(text));
+  const out = writer(stdout);
+  const err = writer(stderr);
   return {
     json,
     color,
     errColor,
     isTTY: Boolean(stderr.isTTY),
     result: (text) => {
-      if (!json) stdout.write(`${redactor.redact(text)}\n`);
+      if (!json) out(`${redactor.redact(text)}\n`);
     },
-    data: (value) => stdout.write(`${JSON.stringify(redactor.redactDeep(value))}\n`),
-    note: (text) => stderr.write(`${toStderr(redactor.redact(text))}\n`),
-    warn: (text) =>
-      stderr.write(`${errColor.yellow('warning:')} ${toStderr(redactor.redact(text))}\n`),
+    data: (value) => out(`${JSON.stringify(redactor.redactDeep(value))}\n`),
+    note: (text) => err(`${toStderr(redactor.redact(text))}\n`),
+    warn: (text) => err(`${errColor.yellow('warning:')} ${toStderr(redactor.redact(text))}\n`),
+  };
+}
+
+const closed = new WeakSet<object>();
+
+/**
+ * Writes to a stream that its reader may close early (`berth migrate --json | head -1`): on
+ * EPIPE berth stops writing there and carries on, so the run still finishes, releases its
+ * locks and closes its journal, instead of dying on an unhandled 'error' event.
+ */
+function writer(stream: NodeJS.WritableStream): (text: string) => void {
+  if (
+    typeof stream.on === 'function' &&
+    !closed.has(stream) &&
+    stream.listenerCount?.('error') === 0
+  )
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') closed.add(stream);
+      else throw error;
+    });
+  return (text) => {
+    if (closed.has(stream)) return;
+    try {
+      stream.write(text);
+    } catch (error) {
+      // A synchronous EPIPE (a pipe already known closed) is the same thing.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') closed.add(stream);
+      else throw error;
+    }
   };
 }
 

@@ -75,6 +75,10 @@ interface StartedBatch {
   outcome: TaskOutcome;
 }
 
+/** Errors that mean the database server is gone, not one database. */
+const SERVER_GONE =
+  /ECONNREFUSED|ECONNRESET|Connection terminated|terminating connection due to administrator command|the database system is (shutting down|starting up)|server closed the connection/i;
+
 function isUpToDate(probe: ProbeResult): boolean {
   return probe.exists && probe.pendingKnown && probe.pending.length === 0 && !probe.error;
 }
@@ -105,6 +109,9 @@ class FleetRun {
   private cursor = 0;
   private filling: string[] = [];
   private readonly tally = { pending: 0, upToDate: 0, missing: 0 };
+  /** Set when an error says the database server itself is gone (exit 7, not 4). */
+  private serverGone: string | undefined;
+  private journalWarned = false;
 
   constructor(
     private readonly backend: FleetBackend,
@@ -365,12 +372,23 @@ class FleetRun {
       leases,
     );
     for (const [database, probe] of looked) underLock.set(database, probe);
+    const unread = ready.filter((d) => underLock.get(d)?.error !== undefined);
+    for (const database of unread)
+      await this.finish({
+        database,
+        status: 'failed',
+        applied: [],
+        pending: [],
+        reason: `could not read the database under its lock: ${underLock.get(database)?.error ?? ''}`,
+        durationMs: this.now() - batchStart,
+      });
     // Unknown pending (no migrations.directory): only the task can tell, so it always runs.
     const work = ready.filter((d) => {
       const p = underLock.get(d);
+      if (p?.error !== undefined) return false;
       return !p || !p.pendingKnown || p.pending.length > 0;
     });
-    for (const database of ready.filter((d) => !work.includes(d)))
+    for (const database of ready.filter((d) => !work.includes(d) && !unread.includes(d)))
       await this.finish({
         database,
         status: 'up-to-date',
@@ -406,6 +424,8 @@ class FleetRun {
         continue;
       }
       const attempt = attempts.get(database);
+      if (attempt?.status === 'rejected' && SERVER_GONE.test(errorMessage(attempt.reason)))
+        this.serverGone = errorMessage(attempt.reason);
       const base = {
         database,
         applied: [],
@@ -518,7 +538,11 @@ class FleetRun {
       return found;
     }
     const parser = new BatchLogParser(this.excerptLines);
-    for await (const line of readLogLines(outcome.logFile)) parser.line(line);
+    try {
+      for await (const line of readLogLines(outcome.logFile)) parser.line(line);
+    } catch {
+      // No log to read (a state directory that failed mid-run): no section, so no success.
+    }
     for (const database of work) {
       const section = parser.section(database);
       found.set(database, {
@@ -530,21 +554,43 @@ class FleetRun {
     return found;
   }
 
-  /** Probes over the lock connections when the backend offers it, else with fresh ones. */
+  /**
+   * Probes over the lock connections when the backend offers it, else with fresh ones. Never
+   * throws: a connection lost, a database dropped or a server gone mid-run is a probe with
+   * an `error` for that database, so its result says so and the run goes on.
+   */
   private async probeLeased(
     databases: string[],
     leases: Map<string, Lease>,
   ): Promise<Map<string, ProbeResult>> {
     const found = new Map<string, ProbeResult>();
+    const failed = (database: string, error: unknown) => {
+      const message = errorMessage(error);
+      if (SERVER_GONE.test(message)) this.serverGone = message;
+      found.set(database, absentProbe(database, this.known, message));
+    };
     const viaLease = databases.filter((d) => leases.get(d)?.probe);
     await Promise.all(
       viaLease.map(async (d) => {
         const probe = leases.get(d)?.probe;
-        if (probe) found.set(d, await probe());
+        if (!probe) return;
+        try {
+          found.set(d, await probe());
+        } catch (error) {
+          failed(d, error);
+        }
       }),
     );
     const rest = databases.filter((d) => !found.has(d));
-    if (rest.length > 0) await this.backend.probe(rest, (p) => found.set(p.database, p));
+    if (rest.length === 0) return found;
+    try {
+      await this.backend.probe(rest, (p) => {
+        if (p.error && SERVER_GONE.test(p.error)) this.serverGone = p.error;
+        found.set(p.database, p);
+      });
+    } catch (error) {
+      for (const d of rest) if (!found.has(d)) failed(d, error);
+    }
     return found;
   }
 
@@ -566,7 +612,19 @@ class FleetRun {
     countResult(this.counts, clean);
     if (clean.status === 'failed' && this.options.onError === 'stop') this.stopRequested = true;
     const snapshot = { ...this.counts };
-    await this.journal?.record(clean);
+    try {
+      await this.journal?.record(clean);
+    } catch (error) {
+      // A full or unwritable state directory mid-run: the result still stands and is
+      // reported; only --resume loses it.
+      if (!this.journalWarned)
+        this.options.reporter.emit({
+          type: 'message',
+          level: 'warn',
+          text: `could not write the run journal (${errorMessage(error)}); results are reported but --resume will not know them`,
+        });
+      this.journalWarned = true;
+    }
     this.options.reporter.emit({
       type: 'database-finished',
       runId: this.runId,
@@ -609,6 +667,7 @@ class FleetRun {
       counts,
       databases: ordered,
       durationMs: this.now() - this.started,
+      ...(this.serverGone ? { serverGone: this.serverGone } : {}),
     };
   }
 }

@@ -36,6 +36,8 @@ export interface FleetResult {
   counts: FleetCounts;
   databases: DatabaseResult[];
   durationMs: number;
+  /** Set when the database server itself went away mid-run (exit 7): the error seen. */
+  serverGone?: string;
 }
 
 /** What one cheap read of a database tells: enough for the no-op fast path and verify. */

@@ -401,3 +401,50 @@ describe('migrateFleet: the run journal', () => {
     });
   });
 });
+
+describe('migrateFleet: faults mid-run', () => {
+  it('probes that throw (server gone) fail those databases and mark the server gone, without throwing', async () => {
+    const { backend, runsDir } = await fleet((spec, b) => {
+      b.migrate(spec.environment.DATABASE_NAME ?? '');
+      return { exitCode: 0, log: ['ok'] };
+    });
+    const probe = backend.probe;
+    let calls = 0;
+    backend.probe = (databases, onResult) => {
+      calls++;
+      if (calls === 1) return probe(databases, onResult);
+      return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    };
+    const result = await migrateFleet(backend, options(runsDir, ['a', 'b']));
+    expect(result.databases.map((d) => d.status)).toEqual(['failed', 'failed']);
+    for (const d of result.databases) expect(d.reason).toMatch(/connect ECONNREFUSED/);
+    expect(result.serverGone).toMatch(/ECONNREFUSED/);
+    expect((await listRuns(runsDir))[0]?.state).toBe('finished');
+  });
+
+  it('a lease whose connection died (tenant dropped) fails that tenant only', async () => {
+    const { backend, runsDir } = await claimingFleet((spec, b) => {
+      b.migrate(spec.environment.DATABASE_NAME ?? '');
+      return { exitCode: 0, log: ['ok'] };
+    });
+    const claim = backend.claim;
+    backend.claim = async (database: string) => {
+      const claimed = await claim(database);
+      if (database !== 'b' || !claimed.lease) return claimed;
+      return {
+        ...claimed,
+        lease: {
+          ...claimed.lease,
+          probe: () => Promise.reject(new Error('terminating connection due to dropped database')),
+        },
+      };
+    };
+    const result = await migrateFleet(backend, options(runsDir, ['a', 'b', 'c']));
+    expect(result.databases.map((d) => [d.database, d.status])).toEqual([
+      ['a', 'applied'],
+      ['b', 'failed'],
+      ['c', 'applied'],
+    ]);
+    expect(result.serverGone).toBeUndefined();
+  });
+});

@@ -42,6 +42,10 @@ export function renderFleet(out: Output, result: FleetResult): void {
     );
     for (const line of r.logExcerpt ?? []) out.result(`    ${c.dim('│')} ${line}`);
   }
+  if (result.serverGone)
+    out.result(
+      `\n${c.red('✗')} the database server went away mid-run (${result.serverGone}); when it is back, \`berth migrate --resume\` finishes the rest`,
+    );
   const n = result.counts;
   out.result(
     `\n${n.total} database(s): ${n.applied} applied, ${n.upToDate} up to date, ${n.failed} failed, ${n.locked} locked, ${n.skipped} skipped in ${formatDuration(result.durationMs)} (run ${result.runId})`,
@@ -86,12 +90,14 @@ export function printFleet(out: Output, result: FleetResult): void {
       counts: result.counts,
       durationMs: result.durationMs,
       databases: result.databases,
+      ...(result.serverGone ? { serverGone: result.serverGone } : {}),
     });
   else renderFleet(out, result);
 }
 
 export function fleetExitCode(result: FleetResult, interrupted: boolean): number {
   if (interrupted) return ExitCode.interrupted;
+  if (result.serverGone) return ExitCode.environment;
   if (result.counts.failed > 0) return ExitCode.migrationFailed;
   if (result.counts.locked > 0) return ExitCode.locked;
   if (result.counts.skipped > 0) return ExitCode.migrationFailed;
