@@ -11,7 +11,7 @@
  */
 import { BerthError } from '../../../core/errors.js';
 import type { AwsClients } from '../api/clients.js';
-import type { Ec2Api, RuleSpec, SecurityGroup, SecurityGroupRule } from '../api/ec2-api.js';
+import type { Ec2Api, RuleSpec, SecurityGroup, SecurityGroupRule, Subnet } from '../api/ec2-api.js';
 import type { EcrApi, EcrRepository } from '../api/ecr-api.js';
 import type { EcsApi, EcsCluster, TaskDefinition } from '../api/ecs-api.js';
 import type { IamApi, IamRole } from '../api/iam-api.js';
@@ -91,6 +91,7 @@ export class AwsFake {
   readonly taskDefinitions: TaskDefinition[] = [];
   readonly roles = new Map<string, FakeRole>();
   readonly logGroups = new Map<string, FakeLogGroup>();
+  readonly subnets = new Map<string, Subnet>();
   readonly securityGroups = new Map<string, SecurityGroup>();
   readonly rules = new Map<string, SecurityGroupRule>();
   readonly secrets = new Map<string, SecretDescription>();
@@ -174,6 +175,16 @@ export class AwsFake {
     return clone(secret);
   }
 
+  /** A prerequisite: a subnet of a VPC. */
+  addSubnet(options: { id?: string; vpcId?: string } = {}): Subnet {
+    const subnet: Subnet = {
+      id: options.id ?? `subnet-${this.nextId(17)}`,
+      vpcId: options.vpcId ?? 'vpc-0fake',
+    };
+    this.subnets.set(subnet.id, subnet);
+    return clone(subnet);
+  }
+
   /** A prerequisite: a security group, with AWS's default allow-all egress rule. */
   addSecurityGroup(options: {
     name: string;
@@ -223,6 +234,7 @@ export class AwsFake {
   prerequisites(): unknown {
     return clone({
       secrets: [...this.secrets.values()],
+      subnets: [...this.subnets.values()],
       groups: [...this.securityGroups.values()],
       foreignRules: [...this.rules.values()].filter((r) => r.tags['managed-by'] !== 'berth'),
     });
@@ -620,6 +632,8 @@ export class AwsFake {
         r.referencedGroupId ?? '',
       ].join('|');
     return {
+      describeSubnets: (ids) =>
+        Promise.resolve([...this.subnets.values()].filter((s) => ids.includes(s.id)).map(clone)),
       describeSecurityGroups: (query) => {
         const groups = [...this.securityGroups.values()];
         const matches = new Map<string, SecurityGroup>();
