@@ -575,6 +575,18 @@ describe.skipIf(!endpoint)('bad references against the emulator', () => {
     },
   ];
 
+  it('says the cluster does not exist when tasks list runs before the stack is up', async () => {
+    const tasks = await p.berth(['tasks', 'list', '--provider', 'aws', '--json']);
+    expect(tasks.code).toBe(8);
+    const { error } = lastJson<{ error: { code: string; message: string; hint: string } }>(
+      tasks.stdout,
+    );
+    expect(error.code).toBe('AWS_REFERENCE_INVALID');
+    expect(error.message).toContain('the ECS cluster does not exist');
+    expect(error.hint).toContain('berth up');
+    expectNoWrites(tasks.calls);
+  });
+
   it.each(cases)('refuses $what, naming the field, and writes nothing', async (c) => {
     await p.writeConfig(emulatorConfigYaml(prereqs, c.patch));
     for (const command of [['plan'], ['up']]) {

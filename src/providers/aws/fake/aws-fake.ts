@@ -9,7 +9,8 @@
  * Use: `const fake = createAwsFake(); ...; planStack({ clients: fake.clients, ... })`, or
  * pass `() => fake.clients` wherever an AwsClientsFactory is taken.
  */
-import { BerthError } from '../../../core/errors.js';
+import { BerthError, isBerthError } from '../../../core/errors.js';
+import { toBerthError } from '../api/errors.js';
 import type { AwsClients } from '../api/clients.js';
 import type { Ec2Api, RuleSpec, SecurityGroup, SecurityGroupRule, Subnet } from '../api/ec2-api.js';
 import type { EcrApi, EcrRepository } from '../api/ecr-api.js';
@@ -71,6 +72,20 @@ function fakeError(code: string, message: string, resource?: string): BerthError
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
+
+/**
+ * Errors the SDK adapters give their own code and message to (api/errors.ts) get the same
+ * here, so code above the API sees one error whichever is underneath.
+ */
+function asAdapterWould(error: unknown, service: string, method: string): unknown {
+  const awsCode = isBerthError(error) ? error.details?.awsCode : undefined;
+  if (!isBerthError(error) || awsCode !== 'ClusterNotFoundException') return error;
+  const resource = error.details?.resource;
+  return toBerthError(
+    Object.assign(new Error(error.message.replace(`${awsCode}: `, '')), { name: awsCode }),
+    { service, action: method, ...(typeof resource === 'string' ? { resource } : {}) },
+  );
+}
 
 export class AwsFake {
   readonly account: string;
@@ -267,6 +282,8 @@ export class AwsFake {
             );
           }
           return clone(await (fn as (...a: unknown[]) => Promise<unknown>).apply(api, args));
+        } catch (error) {
+          throw asAdapterWould(error, service, method);
         } finally {
           this.inFlight--;
         }
