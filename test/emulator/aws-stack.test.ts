@@ -11,9 +11,9 @@
  *    else depends on it; descriptions are pinned in test/unit/aws-requests.test.ts.
  *  - A cluster's running-task count stays 0 for Fargate tasks, so `down` refusing while
  *    tasks run is covered by test/unit/aws-flow.test.ts against the fake.
- *  - ECR has no registry behind it (`docker push` cannot reach it): image counts and
- *    `down` deleting a repository with images are covered with the fake
- *    (test/unit/aws-flow.test.ts), pushes with the container lab's registry.
+ *  - ECR has no registry behind it (`docker push` cannot reach it): images are put with
+ *    ECR's API here; pushes are tested with the container lab's registry
+ *    (test/integration/container-pipeline.test.ts) and test/unit/image-push.test.ts.
  *  - IAM checks a policy document's grammar only; least privilege (every call of
  *    migrate/verify/tasks allowed by `iam ci-policy`) is checked in test/unit/aws-iam.test.ts.
  *  - A deleted log group's tags survive in moto and go to the next group of that name, so
@@ -37,6 +37,7 @@ import {
 import {
   CreateRepositoryCommand,
   ECRClient,
+  PutImageCommand,
   PutImageScanningConfigurationCommand,
 } from '@aws-sdk/client-ecr';
 import {
@@ -52,6 +53,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -167,7 +169,15 @@ describe.skipIf(!endpoint)('the AWS stack against the emulator', () => {
       'ec2:AuthorizeSecurityGroupEgress',
       'ecs:RegisterTaskDefinition',
     ]);
-    expect(existsSync(path.join(p.dir, '.berth/outputs.env'))).toBe(true);
+    // The seed's aws-resources.env names, with what was created and what was looked up.
+    const env = await readFile(path.join(p.dir, '.berth/outputs.env'), 'utf8');
+    expect(env).toContain(`VPC_ID=${prereqs.vpcId}\n`);
+    expect(env).toContain(`PRIVATE_SUBNET_IDS=${prereqs.subnetIds.join(',')}\n`);
+    expect(env).toContain(`BACKEND_SECURITY_GROUP_ID=${prereqs.backendGroupId}\n`);
+    expect(env).toContain(`DB_SECRET_ARN=${prereqs.secretArn}\n`);
+    expect(env).toContain(
+      'ECS_TASK_DEFINITION_ARN=arn:aws:ecs:us-east-1:123456789012:task-definition/startupwebapp-migration-task:1\n',
+    );
 
     const second = await berth('up', '--json');
     expect(second.code).toBe(0);
@@ -438,10 +448,35 @@ describe.skipIf(!endpoint)('the AWS stack against the emulator', () => {
     });
     expect(before.otherRules?.length).toBeGreaterThan(0);
 
+    // An image in the repository (ECR's API only: moto has no registry to push to).
+    await clients.ecr().send(
+      new PutImageCommand({
+        repositoryName: STACK.repository,
+        imageTag: 'abc1234',
+        imageManifest: JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+          config: {
+            mediaType: 'application/vnd.docker.container.image.v1+json',
+            size: 2,
+            digest: `sha256:${'a'.repeat(64)}`,
+          },
+          layers: [],
+        }),
+      }),
+    );
+    const shown = lastJson<StackDetails>((await berth('show', '--json')).stdout);
+    expect(shown.resources.find((r) => r.kind === 'ecr-repository')?.details).toMatchObject({
+      imageCount: 1,
+    });
+
     const down = await berth('down', '--yes', '--json');
     expect(down.code, down.stdout + down.stderr).toBe(0);
     const result = lastJson<DownResult>(down.stdout);
     expect(result.deleted).toBe(7);
+    expect(result.resources.find((r) => r.kind === 'ecr-repository')?.note).toBe(
+      '1 image(s) deleted with it',
+    );
     expect(result.resources.map((r) => [r.kind, r.result])).toEqual(
       [...KINDS].reverse().map((k) => [k, 'deleted']),
     );
