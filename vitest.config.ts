@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Unit tests are in-process and fast (`npm run test:fast`, no build needed); integration
 // tests start real PostgreSQL servers, processes and containers, so they get longer timeouts
-// and fewer workers; the slow project holds the 50-tenant fleets.
+// and fewer workers; the slow project holds the 50-tenant fleets; the emulator project talks
+// to one shared AWS emulator, one file at a time.
 export default defineConfig({
   test: {
     projects: [
@@ -11,7 +12,7 @@ export default defineConfig({
           name: 'unit',
           // test/<layer>/ mirrors src/<layer>/: in-process tests of one module each.
           include: [
-            'test/{cli,config,core,fleet,state,pipeline,providers,image,ci,migrations,layering}/**/*.test.ts',
+            'test/{cli,config,core,fleet,state,pipeline,providers,image,ci,migrations,layering,support}/**/*.test.ts',
           ],
           sequence: { groupOrder: 0 },
         },
@@ -38,6 +39,21 @@ export default defineConfig({
           pool: 'forks',
           maxWorkers: 1,
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        // berth's AWS commands, run as a user would (the built CLI as a child process) against
+        // the AWS emulator (moto, `../shared/aws-emulator.sh`). One file at a time: they share
+        // the emulator and reset it. Not in `npm test` (minutes); `npm run test:emulator`, and .ci/run. ECS tasks are polled every 5 s, hence the long timeouts.
+        test: {
+          name: 'emulator',
+          include: ['test/emulator/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          maxWorkers: 1,
+          fileParallelism: false,
+          sequence: { groupOrder: 3 },
         },
       },
       'examples/startupwebapp',

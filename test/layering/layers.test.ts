@@ -30,7 +30,7 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-describe('layering check', () => {
+describe('layering check', { timeout: 120_000 }, () => {
   it('passes on src/', async () => {
     const { code, out } = await cruise(ROOT);
     expect(out).toContain('no dependency violations');

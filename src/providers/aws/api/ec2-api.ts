@@ -1,6 +1,6 @@
 /**
- * The EC2 calls berth makes: it reads existing security groups (prerequisites it never
- * creates or deletes) and adds, tags and revokes its own rules on them.
+ * The EC2 calls berth makes: it reads existing subnets and security groups (prerequisites it
+ * never creates or deletes) and adds, tags and revokes its own rules on the groups.
  */
 import type { Tags } from './types.js';
 
@@ -9,6 +9,11 @@ export interface SecurityGroup {
   groupName: string;
   vpcId: string;
   tags: Tags;
+}
+
+export interface Subnet {
+  id: string;
+  vpcId: string;
 }
 
 export type RuleDirection = 'ingress' | 'egress';
@@ -54,6 +59,8 @@ export interface SecurityGroupRuleQuery {
 }
 
 export interface Ec2Api {
+  /** The subnets among `ids` that exist; a missing one is simply not in the answer. */
+  describeSubnets(ids: string[]): Promise<Subnet[]>;
   describeSecurityGroups(query: SecurityGroupQuery): Promise<SecurityGroup[]>;
   describeSecurityGroupRules(query: SecurityGroupRuleQuery): Promise<SecurityGroupRule[]>;
   /** Adds one rule, tagged, and returns it. */

@@ -121,6 +121,18 @@ export function toBerthError(error: unknown, op: AwsOperation): BerthError {
       },
     );
   }
+  // e.g. `berth tasks list` or `berth logs` after `berth down`: say what is missing and why.
+  if (code === 'ClusterNotFoundException') {
+    return new BerthError(
+      'AWS_REFERENCE_INVALID',
+      `the ECS cluster does not exist (${fullAction(op)}${on}: ${message})`,
+      {
+        cause: error,
+        hint: 'create the stack with `berth up` (cluster.name in berth.yaml), or check --region / aws.region and the account',
+        details,
+      },
+    );
+  }
   const network = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up/i.test(
     `${code} ${message}`,
   );

@@ -9,9 +9,10 @@
  * Use: `const fake = createAwsFake(); ...; planStack({ clients: fake.clients, ... })`, or
  * pass `() => fake.clients` wherever an AwsClientsFactory is taken.
  */
-import { BerthError } from '../../../core/errors.js';
+import { BerthError, isBerthError } from '../../../core/errors.js';
+import { toBerthError } from '../api/errors.js';
 import type { AwsClients } from '../api/clients.js';
-import type { Ec2Api, RuleSpec, SecurityGroup, SecurityGroupRule } from '../api/ec2-api.js';
+import type { Ec2Api, RuleSpec, SecurityGroup, SecurityGroupRule, Subnet } from '../api/ec2-api.js';
 import type { EcrApi, EcrRepository } from '../api/ecr-api.js';
 import type { EcsApi, EcsCluster, TaskDefinition } from '../api/ecs-api.js';
 import type { IamApi, IamRole } from '../api/iam-api.js';
@@ -72,6 +73,20 @@ function fakeError(code: string, message: string, resource?: string): BerthError
 
 const clone = <T>(value: T): T => structuredClone(value);
 
+/**
+ * Errors the SDK adapters give their own code and message to (api/errors.ts) get the same
+ * here, so code above the API sees one error whichever is underneath.
+ */
+function asAdapterWould(error: unknown, service: string, method: string): unknown {
+  const awsCode = isBerthError(error) ? error.details?.awsCode : undefined;
+  if (!isBerthError(error) || awsCode !== 'ClusterNotFoundException') return error;
+  const resource = error.details?.resource;
+  return toBerthError(
+    Object.assign(new Error(error.message.replace(`${awsCode}: `, '')), { name: awsCode }),
+    { service, action: method, ...(typeof resource === 'string' ? { resource } : {}) },
+  );
+}
+
 export class AwsFake {
   readonly account: string;
   readonly region: string;
@@ -91,6 +106,7 @@ export class AwsFake {
   readonly taskDefinitions: TaskDefinition[] = [];
   readonly roles = new Map<string, FakeRole>();
   readonly logGroups = new Map<string, FakeLogGroup>();
+  readonly subnets = new Map<string, Subnet>();
   readonly securityGroups = new Map<string, SecurityGroup>();
   readonly rules = new Map<string, SecurityGroupRule>();
   readonly secrets = new Map<string, SecretDescription>();
@@ -174,6 +190,16 @@ export class AwsFake {
     return clone(secret);
   }
 
+  /** A prerequisite: a subnet of a VPC. */
+  addSubnet(options: { id?: string; vpcId?: string } = {}): Subnet {
+    const subnet: Subnet = {
+      id: options.id ?? `subnet-${this.nextId(17)}`,
+      vpcId: options.vpcId ?? 'vpc-0fake',
+    };
+    this.subnets.set(subnet.id, subnet);
+    return clone(subnet);
+  }
+
   /** A prerequisite: a security group, with AWS's default allow-all egress rule. */
   addSecurityGroup(options: {
     name: string;
@@ -223,6 +249,7 @@ export class AwsFake {
   prerequisites(): unknown {
     return clone({
       secrets: [...this.secrets.values()],
+      subnets: [...this.subnets.values()],
       groups: [...this.securityGroups.values()],
       foreignRules: [...this.rules.values()].filter((r) => r.tags['managed-by'] !== 'berth'),
     });
@@ -255,6 +282,8 @@ export class AwsFake {
             );
           }
           return clone(await (fn as (...a: unknown[]) => Promise<unknown>).apply(api, args));
+        } catch (error) {
+          throw asAdapterWould(error, service, method);
         } finally {
           this.inFlight--;
         }
@@ -620,6 +649,8 @@ export class AwsFake {
         r.referencedGroupId ?? '',
       ].join('|');
     return {
+      describeSubnets: (ids) =>
+        Promise.resolve([...this.subnets.values()].filter((s) => ids.includes(s.id)).map(clone)),
       describeSecurityGroups: (query) => {
         const groups = [...this.securityGroups.values()];
         const matches = new Map<string, SecurityGroup>();

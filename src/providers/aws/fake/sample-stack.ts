@@ -4,7 +4,7 @@
  */
 import { parseConfig } from '../../../config/load-config.js';
 import type { Config } from '../../../config/schema.js';
-import type { SecurityGroup } from '../api/ec2-api.js';
+import type { SecurityGroup, Subnet } from '../api/ec2-api.js';
 import type { SecretDescription } from '../api/secrets-api.js';
 import type { AwsFake } from './aws-fake.js';
 
@@ -61,17 +61,22 @@ export function sampleConfig(patch: (yaml: string) => string = (y) => y): Config
 
 export interface SamplePrerequisites {
   secret: SecretDescription;
+  subnets: Subnet[];
   backendGroup: SecurityGroup;
   databaseGroup: SecurityGroup;
 }
 
-/** Creates what Phase 9 built before the seed: the RDS secret and the two security groups. */
+/**
+ * Creates what Phase 9 built before the seed: the RDS secret, the private subnets berth.yaml
+ * names and the two security groups, all in one VPC.
+ */
 export function seedPrerequisites(fake: AwsFake, config: Config): SamplePrerequisites {
   const secret = fake.addSecret(config.database.secret.name);
   const vpcId = 'vpc-0seed';
+  const subnets = config.network.subnets.map((id) => fake.addSubnet({ id, vpcId }));
   const backendName = config.network.backendSecurityGroup ?? 'backend-sg';
   const databaseName = config.network.databaseSecurityGroup ?? 'database-sg';
   const backendGroup = fake.addSecurityGroup({ name: backendName, nameTag: backendName, vpcId });
   const databaseGroup = fake.addSecurityGroup({ name: databaseName, nameTag: databaseName, vpcId });
-  return { secret, backendGroup, databaseGroup };
+  return { secret, subnets, backendGroup, databaseGroup };
 }

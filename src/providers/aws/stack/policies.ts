@@ -187,11 +187,12 @@ export function ciPolicy({ config, account, partition, region }: CiPolicyInput):
         Resource: arn('secretsmanager', `secret:${config.database.secret.name}-??????`),
       },
       {
-        // Tasks run in the backend security group, looked up by ID or Name tag (EC2
-        // Describe* actions cannot be scoped to a resource).
-        Sid: 'FindTheBackendSecurityGroup',
+        // Tasks run in the configured subnets with the backend security group, looked up by ID
+        // or Name tag and checked before any task starts (EC2 Describe* actions cannot be
+        // scoped to a resource).
+        Sid: 'FindTheTaskNetwork',
         Effect: 'Allow',
-        Action: 'ec2:DescribeSecurityGroups',
+        Action: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets'],
         Resource: '*',
       },
       {

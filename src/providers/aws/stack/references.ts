@@ -1,12 +1,13 @@
 /**
- * The prerequisites — the database secret and the two security groups — are read, never
- * created or deleted. `plan` and `up` resolve them before anything else, so a typo in
- * berth.yaml is an AWS_REFERENCE_INVALID naming the field, before any write.
+ * The prerequisites — the database secret, the private subnets and the two security groups —
+ * are read, never created or deleted. `plan`, `up` and every task run resolve them before
+ * anything else, so a typo in berth.yaml is an AWS_REFERENCE_INVALID naming the field, before
+ * any write (a subnet that does not exist would otherwise only surface when RunTask fails).
  */
 import type { Config } from '../../../config/schema.js';
 import { BerthError } from '../../../core/errors.js';
 import type { AwsClients } from '../api/clients.js';
-import type { SecurityGroup } from '../api/ec2-api.js';
+import type { SecurityGroup, Subnet } from '../api/ec2-api.js';
 import type { StackRefs } from './types.js';
 
 export interface ReferenceProblem {
@@ -78,11 +79,13 @@ export async function resolveReferences(
   const groupNames = [
     ...new Set([backendName, databaseName].filter((n): n is string => Boolean(n))),
   ];
-  const [secret, groups] = await Promise.all([
+  const subnetIds = [...new Set(config.network.subnets)];
+  const [secret, groups, subnets] = await Promise.all([
     clients.secrets.describeSecret(config.database.secret.name),
     groupNames.length
       ? resolveGroups(clients, groupNames)
       : Promise.resolve(new Map<string, SecurityGroup[]>()),
+    subnetIds.length ? clients.ec2.describeSubnets(subnetIds) : Promise.resolve([] as Subnet[]),
   ]);
 
   if (!secret) {
@@ -120,6 +123,17 @@ export async function resolveReferences(
   };
   const backendGroup = pick('network.backendSecurityGroup', backendName);
   const databaseGroup = pick('network.databaseSecurityGroup', databaseName);
+  // The tasks' network interface sits in these subnets with the backend group: one VPC.
+  config.network.subnets.forEach((id, i) => {
+    const path = `network.subnets[${i}]`;
+    const subnet = subnets.find((s) => s.id === id);
+    if (!subnet) problems.push({ path, message: `no subnet with ID "${id}" in ${region}` });
+    else if (backendGroup && subnet.vpcId !== backendGroup.vpcId)
+      problems.push({
+        path,
+        message: `subnet ${id} is in ${subnet.vpcId}, but the backend security group ${backendGroup.id} is in ${backendGroup.vpcId}; ECS tasks need both in one VPC`,
+      });
+  });
   if (backendGroup && databaseGroup && backendGroup.vpcId !== databaseGroup.vpcId) {
     warnings.push(
       `the backend group ${backendGroup.id} (${backendGroup.vpcId}) and the database group ${databaseGroup.id} (${databaseGroup.vpcId}) are in different VPCs`,

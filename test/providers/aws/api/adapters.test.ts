@@ -37,6 +37,7 @@ import { ExitCode, exitCodeForError } from '../../../../src/core/exit-codes.js';
 import { createAwsClients } from '../../../../src/providers/aws/api/clients.js';
 import { toBerthError } from '../../../../src/providers/aws/api/errors.js';
 import { createSdkEcrApi } from '../../../../src/providers/aws/api/sdk/ecr.js';
+import { createAwsFake } from '../../../../src/providers/aws/fake/aws-fake.js';
 import {
   SDK_TEST_SETTINGS,
   UNREACHABLE_ENDPOINT,
@@ -334,6 +335,29 @@ describe('SDK adapters: errors', () => {
         }).code,
       ).toBe('AWS_CREDENTIALS_MISSING');
     }
+  });
+
+  it('maps a cluster that does not exist to AWS_REFERENCE_INVALID saying to run berth up', () => {
+    const error = toBerthError(
+      Object.assign(new Error('Cluster not found.'), { name: 'ClusterNotFoundException' }),
+      { service: 'ecs', action: 'ListTasks', resource: 'startupwebapp-cluster' },
+    );
+    expect(error.code).toBe('AWS_REFERENCE_INVALID');
+    expect(error.message).toBe(
+      'the ECS cluster does not exist (ecs:ListTasks on startupwebapp-cluster: Cluster not found.)',
+    );
+    expect(error.hint).toMatch(/berth up/);
+    expect(exitCodeForError(error.code)).toBe(ExitCode.provider);
+  });
+
+  it('gives the same error from the fake for a missing cluster', async () => {
+    const fake = createAwsFake();
+    const error = await caught(
+      fake.clients.ecs.listTaskArns('startupwebapp-cluster', { desiredStatus: 'RUNNING' }),
+    );
+    expect(error.code).toBe('AWS_REFERENCE_INVALID');
+    expect(error.message).toMatch(/^the ECS cluster does not exist \(ecs:listTaskArns/);
+    expect(error.details?.awsCode).toBe('ClusterNotFoundException');
   });
 
   it('maps anything else to AWS_ERROR with the AWS code', async () => {

@@ -14,6 +14,7 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import {
@@ -98,6 +99,12 @@ function freshAccount(): void {
     ],
   });
   ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
+  ec2.on(DescribeSubnetsCommand).resolves({
+    Subnets: [
+      { SubnetId: 'subnet-0aaa1111', VpcId: 'vpc-1' },
+      { SubnetId: 'subnet-0bbb2222', VpcId: 'vpc-1' },
+    ],
+  });
   ec2.on(AuthorizeSecurityGroupEgressCommand).resolves({
     Return: true,
     SecurityGroupRules: [{ SecurityGroupRuleId: 'sgr-1', GroupId: BACKEND, IsEgress: true }],
@@ -356,6 +363,12 @@ describe('requests berth sends to create a stack', () => {
           { Name: 'tag:Name', Values: ['startupwebapp-backend-sg', 'startupwebapp-rds-sg'] },
         ],
       },
+    ]);
+  });
+
+  it('checks the subnets with a subnet-id filter, so a missing one is no match rather than an error', () => {
+    expect(inputs(ec2.commandCalls(DescribeSubnetsCommand))).toEqual([
+      { Filters: [{ Name: 'subnet-id', Values: ['subnet-0aaa1111', 'subnet-0bbb2222'] }] },
     ]);
   });
 

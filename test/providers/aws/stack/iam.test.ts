@@ -114,7 +114,7 @@ describe('berth iam ci-policy', () => {
       'ecr:GetAuthorizationToken',
       ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions', 'ecs:RegisterTaskDefinition'],
       'ecs:ListTasks',
-      'ec2:DescribeSecurityGroups',
+      ['ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets'],
     ]);
     expect(JSON.stringify(policy)).not.toMatch(/"(ecr|ecs|iam|logs):\*"|"\*:\*"/);
   });
@@ -152,6 +152,7 @@ describe('berth iam ci-policy covers what the pipeline calls', () => {
     'logs.getLogEvents': ['logs:GetLogEvents'],
     'secrets.describeSecret': ['secretsmanager:DescribeSecret'],
     'ec2.describeSecurityGroups': ['ec2:DescribeSecurityGroups'],
+    'ec2.describeSubnets': ['ec2:DescribeSubnets'],
     'sts.getCallerIdentity': [],
   };
 

@@ -10,7 +10,11 @@ import {
   ResourceNotFoundException,
   type GetLogEventsCommandInput,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
@@ -89,6 +93,12 @@ beforeEach(() => {
   secrets
     .on(DescribeSecretCommand)
     .resolves({ ARN: SECRET_ARN, Name: 'rds/startupwebapp/multi-tenant/master' });
+  ec2.on(DescribeSubnetsCommand).resolves({
+    Subnets: [
+      { SubnetId: 'subnet-0aaa1111', VpcId: 'vpc-1' },
+      { SubnetId: 'subnet-0bbb2222', VpcId: 'vpc-1' },
+    ],
+  });
   ec2.on(DescribeSecurityGroupsCommand).resolves({
     SecurityGroups: [
       {

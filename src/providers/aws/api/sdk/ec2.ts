@@ -4,6 +4,7 @@ import {
   CreateTagsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
   EC2Client,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
@@ -11,7 +12,7 @@ import {
   type IpPermission,
   type SecurityGroupRule as SdkRule,
 } from '@aws-sdk/client-ec2';
-import type { Ec2Api, RuleSpec, SecurityGroup, SecurityGroupRule } from '../ec2-api.js';
+import type { Ec2Api, RuleSpec, SecurityGroup, SecurityGroupRule, Subnet } from '../ec2-api.js';
 import { awsCall, awsCallStrict } from '../errors.js';
 import type { AwsSettings } from '../types.js';
 import { sdkClientConfig, tagList, tagsFromList } from './common.js';
@@ -91,6 +92,27 @@ export function createSdkEc2Api(
   }
 
   return {
+    async describeSubnets(ids) {
+      if (ids.length === 0) return [];
+      const subnets: Subnet[] = [];
+      let nextToken: string | undefined;
+      do {
+        const token = nextToken;
+        // A filter, not SubnetIds: a missing ID then yields no match instead of an error.
+        const out = await awsCallStrict(op('DescribeSubnets', ids.join(',')), () =>
+          client.send(
+            new DescribeSubnetsCommand({
+              Filters: [{ Name: 'subnet-id', Values: ids }],
+              ...(token ? { NextToken: token } : {}),
+            }),
+          ),
+        );
+        for (const s of out.Subnets ?? [])
+          subnets.push({ id: s.SubnetId ?? '', vpcId: s.VpcId ?? '' });
+        nextToken = out.NextToken;
+      } while (nextToken);
+      return subnets;
+    },
     async describeSecurityGroups(query) {
       const filters: Filter[] = [];
       if (query.ids?.length) filters.push({ Name: 'group-id', Values: query.ids });
