@@ -51,6 +51,7 @@ export function exitCodeForError(code: ErrorCode): ExitCode {
       return ExitCode.config;
     case 'POSTGRES_START_FAILED':
     case 'POSTGRES_UNAVAILABLE':
+    case 'STATE_UNWRITABLE':
     case 'CONTAINER_ENGINE_UNAVAILABLE':
     case 'AWS_CREDENTIALS_MISSING':
       return ExitCode.environment;

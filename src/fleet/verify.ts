@@ -87,11 +87,22 @@ export async function verifyFleet(
                 },
                 options.signal,
               );
+              // Passed only when observed: exit 0, not stopped, and (where the runtime counts
+              // them) at least one line printed; an emulated task that never ran is not a pass.
+              const unobserved = outcome.stopped
+                ? `the check task was stopped (${outcome.stoppedReason ?? outcome.stopped})`
+                : outcome.logLines === 0
+                  ? 'the check task exited 0 but printed nothing: not confirmed'
+                  : undefined;
               checks.set(
                 database,
-                outcome.exitCode === 0
+                outcome.exitCode === 0 && !unobserved
                   ? { status: 'passed', taskId: id }
-                  : { status: 'failed', taskId: id, tail: await tailLog(outcome.logFile, 5) },
+                  : {
+                      status: 'failed',
+                      taskId: id,
+                      tail: unobserved ? [unobserved] : await tailLog(outcome.logFile, 5),
+                    },
               );
             } catch (error) {
               checks.set(database, { status: 'failed', taskId: id, tail: [errorMessage(error)] });

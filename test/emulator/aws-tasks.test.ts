@@ -131,10 +131,9 @@ describe.skipIf(!endpoint)('migrate, verify, logs and tasks against the emulator
     }
   });
 
-  // KNOWN BUG (issue 11, point 3): a container that exited 0 without a single log line, whose
-  // effect no probe confirms, is reported `applied` today (src/fleet/run-fleet.ts, settleBatch:
-  // `exitCode === 0 && probe?.blind` → 'applied'). Flip to `it` once that is fixed.
-  it.fails('reports those tasks as not confirmed, never applied', () => {
+  // Issue 11, point 3: a container that exited 0 without a single log line, whose effect no
+  // probe confirms, is never `applied` (src/fleet/outcome.ts).
+  it('reports those tasks as not confirmed, never applied', () => {
     expect(blind).toBeDefined();
     for (const d of blind?.databases ?? []) expect(d.status).not.toBe('applied');
     expect(blind?.ok).toBe(false);
@@ -180,10 +179,9 @@ describe.skipIf(!endpoint)('migrate, verify, logs and tasks against the emulator
     expect(writes(verify.calls)).toEqual(['ecs:RunTask']);
   });
 
-  // KNOWN BUG (issue 11, points 3 and 9): without a probe, verify trusts the check task's exit
-  // code alone (src/fleet/verify.ts: `outcome.exitCode === 0` → check 'passed'), so a check
-  // task that never ran and wrote nothing makes the database verified. Flip to `it` once fixed.
-  it.fails('does not call a check task that wrote nothing a passed check', async () => {
+  // Issue 11, points 3 and 9: without a probe, a check task that exits 0 but never printed a
+  // line is not a passed check (src/fleet/verify.ts).
+  it('does not call a check task that wrote nothing a passed check', async () => {
     await p.writeConfig(
       emulatorConfigYaml(prereqs, withTask('  checkCommand: [node, dist/check.js]\n')),
     );

@@ -11,7 +11,7 @@ import { BerthError } from '../../core/errors.js';
 import type { Reporter } from '../../core/events.js';
 import { exec as defaultExec, type Exec } from '../../core/exec.js';
 import { discoverTenants } from '../../fleet/tenants.js';
-import { openStateDir } from '../../state/state-dir.js';
+import { assertStateWritable, openStateDir } from '../../state/state-dir.js';
 import type { FleetRequest, OpenedFleet, Provider, ProviderStatus } from '../provider.js';
 import {
   createAwsClients,
@@ -87,6 +87,7 @@ export function awsProvider(loaded: LoadedConfig, options: AwsProviderOptions): 
     async checkFleetRequest(request) {
       checkRequest(request);
       await checkConfigPaths(loaded, { for: request.purpose, ...PATHS });
+      await assertStateWritable(state);
     },
 
     async openFleet(request: FleetRequest): Promise<OpenedFleet> {

@@ -17,7 +17,7 @@ import { detectEngine, ENGINE_HINT, requireEngine } from '../../image/engine.js'
 import { pushImage } from '../../image/push.js';
 import { gitInfo } from '../../image/tags.js';
 import { recordPush } from '../../image/stack.js';
-import { openStateDir, type StateDir } from '../../state/state-dir.js';
+import { assertStateWritable, openStateDir, type StateDir } from '../../state/state-dir.js';
 import type { TaskRuntime } from '../../tasks/task.js';
 import type {
   DatabaseStatusRow,
@@ -105,6 +105,7 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
         imageRequired: false,
         awsFields: false,
       });
+      await assertStateWritable(state);
       if (parseRuntime(request.runtime, config.local.runtime) !== 'container') return;
       const engine = await detectEngine(config.local.containerCli);
       if (!engine.available)
