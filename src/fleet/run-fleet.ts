@@ -76,8 +76,7 @@ interface StartedBatch {
 }
 
 /** Errors that mean the database server is gone, not one database. */
-const SERVER_GONE =
-  /ECONNREFUSED|ECONNRESET|Connection terminated|terminating connection due to administrator command|the database system is (shutting down|starting up)|server closed the connection/i;
+const SERVER_GONE = /ECONNREFUSED|connect ENOENT|the database system is (shutting down|starting up)/i;
 
 function isUpToDate(probe: ProbeResult): boolean {
   return probe.exists && probe.pendingKnown && probe.pending.length === 0 && !probe.error;
@@ -158,6 +157,10 @@ class FleetRun {
       this.placeUnanswered();
       this.emitProbed();
       await Promise.all(this.finishing);
+      // A failure on a lost connection: is it that database (dropped, its backend killed) or
+      // the server itself? Only asking the server tells.
+      if (this.counts.failed > 0 && !this.serverGone && backend.unreachable)
+        this.serverGone = await backend.unreachable().catch((e: unknown) => errorMessage(e));
       // Every database gets exactly one result.
       for (const database of options.databases)
         if (!this.results.has(database)) await this.skip(database, 'not started');

@@ -107,6 +107,12 @@ export interface FleetBackend {
    * own); undefined when unknown (no limit applied).
    */
   connectionBudget?(): Promise<number | undefined>;
+  /**
+   * Optional: why the database server cannot be reached right now, or undefined when it
+   * answers. Asked after a run with failures, to tell a server that went away (exit 7)
+   * from one database that did.
+   */
+  unreachable?(): Promise<string | undefined>;
   /** The task environment without DATABASE_NAME (set per database). */
   taskEnvironment(): Record<string, string>;
   close(): Promise<void>;

@@ -190,6 +190,19 @@ export class LocalBackend implements FleetBackend {
     };
   }
 
+  async unreachable(): Promise<string | undefined> {
+    const client = tenantClient(await this.connectionSecret(), 'postgres');
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return undefined;
+    } catch (error) {
+      return errorMessage(error);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
   async connectionBudget(): Promise<number> {
     const secret = await this.connectionSecret();
     const client = new pg.Client(clientConfig(secret, 'postgres'));
