@@ -1,7 +1,7 @@
 /**
  * Faults injected during real runs on real PostgreSQL, with a migrate command that takes no
  * lock of its own (test/fixtures/lockless-migrate, like Django's): berth SIGKILLed while its
- * tasks run. After each, every database is complete
+ * tasks run, and a timeout inside a shell-loop batch. After each, every database is complete
  * with each migration applied and recorded exactly once, and no task process is left.
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import {
   baseConfig,
   collect,
   createProject,
+  parseJsonLines,
   type TestProject,
 } from '../support/project.js';
 
@@ -134,5 +135,41 @@ describe('faults with a lock-less migrate command, on real PostgreSQL', () => {
       expect((await effects(project.dir, db)).sort()).toEqual(known);
     }
     for (const pid of pidsOfFirst) expect(alive(pid)).toBe(false);
+  });
+
+  it('a timeout inside a shell-loop batch ends the whole process tree: berth returns, the child is dead, nothing commits after', async () => {
+    // The child ignores SIGTERM and would keep committing a migration every 3 s.
+    const made = await locklessProject(
+      { SLEEP_MS: '3000', IGNORE_SIGTERM: '1' },
+      { task: { timeoutSeconds: 10 } },
+    );
+    project = made.project;
+    const database = TENANTS[0] ?? '';
+    const result = await project.berth([
+      'migrate',
+      '--database',
+      database,
+      '--batch-size',
+      '2',
+      '--runtime',
+      'process',
+      '--json',
+    ]);
+    expect(result.code).toBe(4);
+    const [pid] = await taskPids(made.pidDir);
+    expect(pid).toBeDefined();
+    expect(alive(pid ?? 0)).toBe(false);
+
+    const atReturn = await history(project.dir, database);
+    expect(atReturn.length).toBeGreaterThan(0);
+    expect(atReturn.length).toBeLessThan((await knownMigrations()).length);
+    // Longer than the child's pause between commits: a survivor would have committed again.
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(await history(project.dir, database)).toEqual(atReturn);
+
+    const summary = parseJsonLines(result.stdout).find((e) => e.type === 'summary') as
+      { databases: { status: string; reason?: string }[] } | undefined;
+    expect(summary?.databases[0]?.status).toBe('failed');
+    expect(summary?.databases[0]?.reason).toMatch(/timed out after 10s/);
   });
 });
