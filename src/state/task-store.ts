@@ -46,7 +46,7 @@ export class TaskStore {
   }
 
   async list(): Promise<TaskRecord[]> {
-    await mkdir(this.tasksDir, { recursive: true });
+    await mkdir(this.tasksDir, { recursive: true, mode: 0o700 });
     const files = (await readdir(this.tasksDir)).filter((f) => f.endsWith('.json'));
     const records = await Promise.all(
       files.map(

@@ -18,8 +18,8 @@ import {
 import { absentProbe } from '../../fleet/probe-result.js';
 import type { Claim, FleetBackend, Lease, ProbeResult } from '../../fleet/types.js';
 import type { TaskLocks, TaskRuntime, TaskSpec } from '../../tasks/task.js';
-import { secretEnvironment, type DatabaseSecret } from './credentials.js';
-import { clientConfig, type LocalPostgres } from './postgres-server.js';
+import { secretEnvironment } from './credentials.js';
+import { clientConfig, type LocalPostgres, type ServerConnection } from './postgres-server.js';
 
 /** Advisory lock key (two-int form): "bert" and 1 = the migration lock. */
 export const MIGRATION_LOCK: LockKey = [0x62657274, 1];
@@ -43,7 +43,7 @@ export interface LocalBackendOptions {
 export class LocalBackend implements FleetBackend {
   readonly provider = 'local' as const;
   readonly runtime: TaskRuntime;
-  private secret: DatabaseSecret | undefined;
+  private secret: ServerConnection | undefined;
   private known: Promise<string[] | undefined> | undefined;
   /** Database -> server pid of the berth session holding its migration lock. */
   private readonly holders = new Map<string, number>();
@@ -108,7 +108,7 @@ export class LocalBackend implements FleetBackend {
     };
   }
 
-  async connectionSecret(): Promise<DatabaseSecret> {
+  async connectionSecret(): Promise<ServerConnection> {
     this.secret ??= await this.options.postgres.ensureRunning();
     return this.secret;
   }
@@ -263,7 +263,7 @@ export class LocalBackend implements FleetBackend {
  * A connection to one tenant database. A backend that dies while berth holds the client idle
  * (a server restart, the reaper) emits 'error'; the next query reports it instead.
  */
-function tenantClient(secret: DatabaseSecret, database: string): pg.Client {
+function tenantClient(secret: ServerConnection, database: string): pg.Client {
   const client = new pg.Client(clientConfig(secret, database));
   client.on('error', () => undefined);
   return client;
