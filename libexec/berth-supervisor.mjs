@@ -213,7 +213,7 @@ async function waitForSessions(locks, since, graceMs) {
       return;
     }
     if (busy === 0 || Date.now() >= deadline) return;
-    await sleep(100);
+    await sleep(25);
   }
 }
 
@@ -275,6 +275,8 @@ async function main() {
   }
   emit({ type: 'exited', ...leaderExit, ...(stopping ? { stopped: stopping } : {}) });
   await lockClient?.end().catch(() => undefined);
+  // berth may be gone (its end of fd 3 closed): do not wait on the pipe for long.
+  setTimeout(() => process.exit(0), 1_000).unref();
   events.end(() => process.exit(0));
 }
 

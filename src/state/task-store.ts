@@ -90,6 +90,8 @@ export function stopRecord<R extends TaskRecord>(
   record.stoppedAt = new Date(stoppedMs).toISOString();
   if (outcome.stoppedReason) record.stoppedReason = outcome.stoppedReason;
   delete record.pid;
+  delete record.startTime;
+  delete record.supervisor;
   return record;
 }
 

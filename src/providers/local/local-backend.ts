@@ -239,8 +239,12 @@ export class LocalBackend implements FleetBackend {
         "SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved",
       );
       const row = rows[0] ?? { max: 100, reserved: 3 };
-      // Probes keep their share; locks and the tasks' own connections get the rest.
-      return Math.max(2, row.max - row.reserved - this.probeConcurrency);
+      // Probes keep their share; locks and the tasks' own connections get the rest. Each task
+      // also has its supervisor's task-lock connection, which migrate's plan (one lock per
+      // database of a batch + the task's own) does not count: reporting two thirds keeps it
+      // within the server's limit whatever the batch size (at batch size 1 a task needs 3).
+      const rest = row.max - row.reserved - this.probeConcurrency;
+      return Math.max(2, Math.floor((rest * 2) / 3));
     } finally {
       await client.end();
     }
