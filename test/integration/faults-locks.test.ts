@@ -4,10 +4,11 @@
  * tasks run, and a timeout inside a shell-loop batch. After each, every database is complete
  * with each migration applied and recorded exactly once, and no task process is left.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import pg from 'pg';
+import { parse, stringify } from 'yaml';
 import { query } from '../support/pg.js';
 import {
   ROOT,
@@ -171,5 +172,58 @@ describe('faults with a lock-less migrate command, on real PostgreSQL', () => {
       { databases: { status: string; reason?: string }[] } | undefined;
     expect(summary?.databases[0]?.status).toBe('failed');
     expect(summary?.databases[0]?.reason).toMatch(/timed out after 10s/);
+  });
+
+  it('a database whose task lock is held (the task of a berth that died) is reported locked and nothing starts', async () => {
+    const made = await locklessProject({ SLEEP_MS: '0' });
+    project = made.project;
+    const base = baseConfig();
+    await writeFile(
+      project.configFile,
+      stringify({
+        ...(parse(await readFile(project.configFile, 'utf8')) as object),
+        migrations: { ...(base.migrations as object), directory: MIGRATIONS, lockWaitSeconds: 1 },
+      }),
+    );
+    expect((await project.berth(['local', 'start'])).code).toBe(0);
+    const database = TENANTS[0] ?? '';
+    const secret = JSON.parse(
+      await readFile(path.join(project.dir, '.berth/secret.json'), 'utf8'),
+    ) as { username: string; password: string; host: string; port: number };
+    const holder = new pg.Client({
+      host: secret.host,
+      port: secret.port,
+      user: secret.username,
+      password: secret.password,
+      database: 'postgres',
+    });
+    await holder.connect();
+    try {
+      await holder.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+      // What a supervisor holds while its task runs: class "beru", key = the database's OID.
+      await holder.query(
+        `SELECT pg_advisory_lock(${0x62657275}, (oid::int8 & 2147483647)::int) FROM pg_database WHERE datname = $1`,
+        [database],
+      );
+      const held = await project.berth([
+        'migrate',
+        '--database',
+        database,
+        '--runtime',
+        'process',
+        '--json',
+      ]);
+      expect(held.code).toBe(5);
+      const summary = parseJsonLines(held.stdout).find((e) => e.type === 'summary') as
+        { databases: { status: string }[] } | undefined;
+      expect(summary?.databases[0]?.status).toBe('locked');
+      expect(await history(project.dir, database)).toEqual([]);
+      expect(await taskPids(made.pidDir)).toEqual([]);
+    } finally {
+      await holder.end();
+    }
+    const free = await project.berth(['migrate', '--database', database, '--runtime', 'process']);
+    expect(free.code, free.stderr).toBe(0);
+    expect(await history(project.dir, database)).toEqual(await knownMigrations());
   });
 });
