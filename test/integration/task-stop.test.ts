@@ -128,4 +128,28 @@ describe('stopping local tasks', () => {
     });
     expect(isSameProcess(identity)).toBe(false);
   });
+
+  it('reads the start time of a process whose name holds spaces and parentheses', async () => {
+    const { copyFile } = await import('node:fs/promises');
+    const odd = path.join(dir, 'sl) (x y');
+    await copyFile('/bin/sleep', odd);
+    const { chmod } = await import('node:fs/promises');
+    await chmod(odd, 0o755);
+    const child = spawn(odd, ['30'], { stdio: 'ignore' });
+    try {
+      await waitFor(() => processStartTime(child.pid ?? 0) !== undefined, 'the process to start');
+      const identity = recordIdentity(child.pid);
+      expect(identity?.startTime).toMatch(/^\d+$/);
+      // The same as for a plainly named process started now, give or take a few ticks.
+      const plain = spawn('sleep', ['30'], { stdio: 'ignore' });
+      await waitFor(() => processStartTime(plain.pid ?? 0) !== undefined, 'sleep to start');
+      const a = Number(identity?.startTime);
+      const b = Number(processStartTime(plain.pid ?? 0));
+      plain.kill('SIGKILL');
+      expect(Math.abs(a - b)).toBeLessThan(1_000);
+      expect(isSameProcess(identity)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });
