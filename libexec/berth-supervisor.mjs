@@ -267,7 +267,14 @@ async function main() {
   await Promise.race([exited, stopRequested]);
   if (pgid !== undefined) {
     if (stopping && !leaderExit) await stopTask(pgid);
-    else await endGroup(pgid, job.graceMs ?? 5_000);
+    else {
+      await endGroup(pgid, job.graceMs ?? 5_000);
+      // The CLI was ended from outside (e.g. SIGTERM to its pid): no container may outlive it.
+      if (job.container && leaderExit?.signal) {
+        const { cli, name, env } = job.container;
+        await runCli(cli, ['rm', '--force', name], env, 10_000);
+      }
+    }
   }
   await exited;
   if (job.locks && lockClient && since !== undefined) {

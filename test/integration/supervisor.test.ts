@@ -122,4 +122,29 @@ describe('task supervisor', () => {
     },
     120_000,
   );
+
+  it.skipIf(skipContainers)(
+    'removes the container when its CLI is killed while berth is still there',
+    async () => {
+      requireContainers();
+      const name = `berth-supervisor-test-${process.pid}-${Date.now()}-cli`;
+      const task = startSupervisor({
+        command: CLI,
+        args: ['run', '--rm', '--name', name, '--network', 'none', NODE_IMAGE, 'sleep', '300'],
+        env: engineEnv(),
+        graceMs: 1_000,
+        container: { cli: CLI, name, env: engineEnv() },
+      });
+      const cli = await task.started;
+      await waitFor(
+        () => dockerStatus(['inspect', '--format', '{{.State.Running}}', name]).code === 0,
+        'the container to run',
+      );
+      process.kill(cli, 'SIGKILL');
+      await task.closed;
+      expect(dockerStatus(['inspect', name]).code).not.toBe(0);
+      task.child.stdin?.end();
+    },
+    120_000,
+  );
 });
