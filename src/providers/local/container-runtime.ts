@@ -131,12 +131,13 @@ export class ContainerRuntime implements TaskRuntime {
       ...(locks ? { locks } : {}),
     });
     if (task.supervisor) record.supervisor = task.supervisor;
-    void store.save(record);
+    // Saves in order, so the record's last write is the STOPPED one.
+    let saving = store.save(record).catch(() => undefined);
     void task.started.then((identity) => {
-      if (!identity || record.status !== 'RUNNING') return;
+      if (!identity) return;
       record.pid = identity.pid;
       if (identity.startTime) record.startTime = identity.startTime;
-      return store.save(record);
+      saving = saving.then(() => store.save(record)).catch(() => undefined);
     });
 
     let lastEngineLine = '';
@@ -193,6 +194,8 @@ export class ContainerRuntime implements TaskRuntime {
     };
 
     await new Promise<void>((r) => log.end(r));
+    await task.started;
+    await saving;
     await store.save(stopRecord(record, outcome, Date.now()));
     return outcome;
   }

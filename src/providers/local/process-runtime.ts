@@ -55,12 +55,13 @@ export class ProcessRuntime implements TaskRuntime {
       ...(locks ? { locks } : {}),
     });
     if (task.supervisor) record.supervisor = task.supervisor;
-    void store.save(record);
+    // Saves in order, so the record's last write is the STOPPED one.
+    let saving = store.save(record).catch(() => undefined);
     void task.started.then((identity) => {
-      if (!identity || record.status !== 'RUNNING') return;
+      if (!identity) return;
       record.pid = identity.pid;
       if (identity.startTime) record.startTime = identity.startTime;
-      return store.save(record);
+      saving = saving.then(() => store.save(record)).catch(() => undefined);
     });
 
     const pipe = (stream: NodeJS.ReadableStream) => {
@@ -109,6 +110,8 @@ export class ProcessRuntime implements TaskRuntime {
     };
 
     await new Promise<void>((r) => log.end(r));
+    await task.started;
+    await saving;
     await store.save(stopRecord(record, outcome, Date.now()));
     return outcome;
   }
