@@ -152,4 +152,35 @@ describe('stopping local tasks', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('when the supervisor alone is killed, berth ends the task group itself and reports it stopped', async () => {
+    const pids = path.join(dir, 'pids-orphan');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(pids);
+    const migrate = [
+      'node',
+      '-e',
+      `process.on('SIGTERM',()=>{}); require('fs').writeFileSync(${JSON.stringify(pids)}+'/'+process.pid,''); setInterval(()=>{},1000)`,
+    ];
+    const runtime = new ProcessRuntime({ cwd: dir, store, killGraceMs: 500 });
+    const id = `migrate-orphan-${Date.now()}`;
+    const running = runtime.run({
+      id,
+      kind: 'migrate',
+      databases: ['t1'],
+      command: batchCommand(migrate, ['t1'], false),
+      environment: {},
+      timeoutMs: 600_000,
+    });
+    await waitFor(async () => (await readdir(pids)).length > 0, 'the task to start');
+    await waitFor(async () => (await store.get(id)).pid !== undefined, 'the task record');
+    const record = await store.get(id);
+    const [child] = (await readdir(pids)).map(Number);
+    process.kill(record.supervisor?.pid ?? 0, 'SIGKILL');
+    const outcome = await running;
+    expect(outcome.exitCode).toBeNull();
+    expect(outcome.stoppedReason).toMatch(/supervisor died/);
+    expect(alive(child ?? 0)).toBe(false);
+    expect(alive(record.pid ?? 0)).toBe(false);
+  });
 });

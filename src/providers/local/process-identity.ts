@@ -123,6 +123,11 @@ export async function stopTaskTree(
   return 'stopped';
 }
 
+/** SIGTERM to process group `pgid`, SIGKILL after `graceMs`, until it is empty (bounded). */
+export async function endProcessGroup(pgid: number, graceMs: number): Promise<void> {
+  await endGroup(pgid, graceMs, (ms) => new Promise<void>((r) => setTimeout(r, ms)));
+}
+
 async function endGroup(
   pgid: number,
   graceMs: number,

@@ -11,7 +11,13 @@ import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { TaskLocks } from '../../tasks/task.js';
-import { recordIdentity, type ProcessIdentity } from './process-identity.js';
+import {
+  endProcessGroup,
+  groupAlive,
+  processStartTime,
+  recordIdentity,
+  type ProcessIdentity,
+} from './process-identity.js';
 
 export interface SupervisedJob {
   command: string;
@@ -90,6 +96,7 @@ export function superviseTask(job: SupervisedJob): SupervisedTask {
   const started = new Promise<ProcessIdentity | undefined>((r) => (resolveStarted = r));
   let last: SupervisorEvent | undefined;
   let refused: string | undefined;
+  let leader: ProcessIdentity | undefined;
   const eventsStream = child.stdio[3] as Readable | undefined;
   const eventsDone = new Promise<void>((resolve) => {
     if (!eventsStream) return resolve();
@@ -102,10 +109,11 @@ export function superviseTask(job: SupervisedJob): SupervisedTask {
         return;
       }
       if (event.type === 'started' && event.pid !== undefined) {
-        resolveStarted({
+        leader = {
           pid: event.pid,
           ...(event.startTime !== undefined ? { startTime: event.startTime } : {}),
-        });
+        };
+        resolveStarted(leader);
       } else if (event.type === 'refused' || event.type === 'failed') {
         refused = event.reason ?? 'the supervisor failed';
       } else if (event.type === 'exited') {
@@ -117,9 +125,32 @@ export function superviseTask(job: SupervisedJob): SupervisedTask {
 
   const done = new Promise<SupervisedExit>((resolve) => {
     let spawnError: string | undefined;
-    child.on('error', (error) => (spawnError = error.message));
-    child.on('close', () => {
-      void eventsDone.then(() => {
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      void settle();
+    };
+    child.on('error', (error) => {
+      spawnError = error.message;
+      if (child.pid === undefined) finish();
+    });
+    // 'exit', not 'close': the task shares the supervisor's stdout and stderr, so they can stay
+    // open after the supervisor is gone.
+    child.on('exit', finish);
+    const settle = () =>
+      eventsDone.then(async () => {
+        if (!last && leader && ownGroupAlive(leader)) {
+          // The supervisor died (killed on its own) with the task running: berth, which still
+          // holds the migration locks, ends the task's group itself before it lets them go.
+          await endProcessGroup(leader.pid, job.graceMs);
+          resolveStarted(undefined);
+          control?.end();
+          return resolve({
+            exitCode: null,
+            stopped: 'its supervisor died while it ran; berth stopped the task',
+          });
+        }
         resolveStarted(undefined);
         control?.end();
         if (spawnError) return resolve({ exitCode: null, notStarted: spawnError });
@@ -133,7 +164,6 @@ export function superviseTask(job: SupervisedJob): SupervisedTask {
         }
         resolve({ exitCode: null, notStarted: refused ?? 'the task supervisor exited early' });
       });
-    });
   });
 
   return {
@@ -146,4 +176,15 @@ export function superviseTask(job: SupervisedJob): SupervisedTask {
     },
     done,
   };
+}
+
+/**
+ * Whether the task's process group still has members. Its id is the leader's pid, which the
+ * system does not hand out again while any member lives; so the group is ours when the leader
+ * is the same process or gone, and foreign only when another process now has that pid.
+ */
+function ownGroupAlive(leader: ProcessIdentity): boolean {
+  const now = processStartTime(leader.pid);
+  if (now !== undefined && now !== leader.startTime) return false;
+  return groupAlive(leader.pid);
 }
