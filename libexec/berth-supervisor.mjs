@@ -33,6 +33,12 @@ const emit = (event) => events.write(`${JSON.stringify(event)}\n`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Exits once the events are flushed to berth (within a second, in case berth is gone). */
+function exitAfterEvents(code) {
+  setTimeout(() => process.exit(code), 1_000).unref();
+  events.end(() => process.exit(code));
+}
+
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or undefined. */
 function startTime(pid) {
   try {
@@ -219,7 +225,7 @@ async function waitForSessions(locks, since, graceMs) {
 
 async function main() {
   await firstLine;
-  if (!job) process.exit(70);
+  if (!job) return exitAfterEvents(70);
   let since;
   if (job.locks) {
     let taken;
@@ -231,14 +237,14 @@ async function main() {
     if (typeof taken === 'string') {
       emit({ type: 'refused', reason: taken });
       await lockClient?.end().catch(() => undefined);
-      process.exit(75);
+      return exitAfterEvents(75);
     }
     since = taken.since;
   }
   if (berthGone || stopping) {
     emit({ type: 'refused', reason: stopping ?? 'berth exited before the task started' });
     await lockClient?.end().catch(() => undefined);
-    process.exit(75);
+    return exitAfterEvents(75);
   }
 
   child = spawn(job.command, job.args, {
@@ -282,13 +288,11 @@ async function main() {
   }
   emit({ type: 'exited', ...leaderExit, ...(stopping ? { stopped: stopping } : {}) });
   await lockClient?.end().catch(() => undefined);
-  // berth may be gone (its end of fd 3 closed): do not wait on the pipe for long.
-  setTimeout(() => process.exit(0), 1_000).unref();
-  events.end(() => process.exit(0));
+  exitAfterEvents(0);
 }
 
 main().catch((error) => {
   emit({ type: 'failed', reason: String(error?.message ?? error) });
   if (child?.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-  process.exit(70);
+  exitAfterEvents(70);
 });

@@ -4,7 +4,8 @@
  * process group ends, and a container task's container is stopped and removed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -20,6 +21,7 @@ import {
   requireContainers,
   skipContainers,
 } from '../support/container.js';
+import { createProject } from '../support/project.js';
 
 interface Started {
   child: ChildProcess;
@@ -147,4 +149,42 @@ describe('task supervisor', () => {
     },
     120_000,
   );
+
+  it('refuses to start the task when berth no longer holds the migration lock (the fence)', async () => {
+    const project = await createProject();
+    try {
+      expect((await project.berth(['local', 'start'])).code).toBe(0);
+      const secret = JSON.parse(
+        await readFile(path.join(project.dir, '.berth/secret.json'), 'utf8'),
+      ) as { username: string; password: string; port: number };
+      const marker = path.join(dir, 'fenced-task-ran');
+      const task = startSupervisor({
+        command: 'sh',
+        args: ['-c', `touch ${marker}`],
+        env: { PATH: process.env.PATH },
+        graceMs: 500,
+        locks: {
+          connection: {
+            host: path.join(project.dir, '.berth/postgres'),
+            port: secret.port,
+            user: secret.username,
+            password: secret.password,
+          },
+          controlDatabase: 'postgres',
+          taskClass: 0x62657275,
+          migrationKey: [0x62657274, 1],
+          // No session holds the migration lock of this database (berth died meanwhile).
+          databases: [{ name: 'template1', holderPid: 1 }],
+        },
+      });
+      await task.closed;
+      expect(task.events).toEqual([
+        { type: 'refused', reason: 'berth no longer holds the migration lock' },
+      ]);
+      expect(existsSync(marker)).toBe(false);
+      task.child.stdin?.end();
+    } finally {
+      await project.cleanup();
+    }
+  });
 });
