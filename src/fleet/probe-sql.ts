@@ -52,12 +52,29 @@ export async function probeDatabase(
 }
 
 /**
+ * A check, in SQL, that no task is still running on the current database: the "task running"
+ * advisory lock of class `taskClass` whose second key is this database's OID (low 31 bits),
+ * held in any database of the cluster (the local supervisor holds it from a connection to the
+ * control database, for as long as any process of its task lives).
+ */
+export function taskRunningSql(taskClass: number): string {
+  if (!Number.isInteger(taskClass)) throw new Error(`invalid advisory lock class ${taskClass}`);
+  return `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                          WHERE l.locktype = 'advisory' AND l.objsubid = 2
+                            AND l.classid = ${taskClass}::int::oid
+                            AND l.objid = (SELECT (oid::int8 & 2147483647)::oid FROM pg_catalog.pg_database
+                                            WHERE datname = current_database())) AS busy`;
+}
+
+/**
  * Tries the migration lock once, then reads the history over the same connection: what migrate
  * needs to decide whether a database has work and to hold it while it waits for its batch.
  * The lock and the history table's existence go in one message as two statements: each
  * statement takes its own snapshot, so the second (and the read of the names after it) sees
  * everything a run that held the lock before committed. `locked` false: another session holds
- * the lock (the reading is then one without it).
+ * the lock (the reading is then one without it). With `taskClass`, a task still running on the
+ * database (one whose berth died, under the local supervisor) counts as holding it too: the
+ * lock is given back at once and `locked` is false.
  */
 export async function claimDatabase(
   client: pg.ClientBase,
@@ -65,17 +82,49 @@ export async function claimDatabase(
   history: HistorySpec,
   known: readonly string[] | undefined,
   lock: LockKey,
+  taskClass?: number,
 ): Promise<{ locked: boolean; probe: ProbeResult }> {
   if (!lock.every(Number.isInteger)) throw new Error(`invalid advisory lock key ${lock.join(',')}`);
   // A multi-statement simple query resolves to one result per statement.
-  const [lockRow, historyRow] = (await client.query(
+  const results = (await client.query(
     `SELECT pg_try_advisory_lock(${lock[0]}, ${lock[1]}) AS locked;
+     ${taskClass === undefined ? 'SELECT false AS busy' : taskRunningSql(taskClass)};
      SELECT to_regclass(${escapeLiteral(qualifiedTable(history.preset, history.schema))}) IS NOT NULL AS history`,
-  )) as unknown as [pg.QueryResult<{ locked: boolean }>, pg.QueryResult<{ history: boolean }>];
+  )) as unknown as [
+    pg.QueryResult<{ locked: boolean }>,
+    pg.QueryResult<{ busy: boolean }>,
+    pg.QueryResult<{ history: boolean }>,
+  ];
+  const [lockRow, busyRow, historyRow] = results;
+  let locked = lockRow.rows[0]?.locked === true;
+  if (locked && busyRow.rows[0]?.busy === true) {
+    await client.query(`SELECT pg_advisory_unlock(${lock[0]}, ${lock[1]})`);
+    locked = false;
+  }
   return {
-    locked: lockRow.rows[0]?.locked === true,
+    locked,
     probe: await probeFrom(client, database, history, known, historyRow.rows[0]?.history === true),
   };
+}
+
+/**
+ * Tries the migration lock once; with `taskClass`, a task still running on the database makes
+ * it a failure too (the lock is given back at once).
+ */
+export async function tryMigrationLock(
+  client: pg.ClientBase,
+  lock: LockKey,
+  taskClass?: number,
+): Promise<boolean> {
+  if (!lock.every(Number.isInteger)) throw new Error(`invalid advisory lock key ${lock.join(',')}`);
+  const [lockRow, busyRow] = (await client.query(
+    `SELECT pg_try_advisory_lock(${lock[0]}, ${lock[1]}) AS locked;
+     ${taskClass === undefined ? 'SELECT false AS busy' : taskRunningSql(taskClass)}`,
+  )) as unknown as [pg.QueryResult<{ locked: boolean }>, pg.QueryResult<{ busy: boolean }>];
+  if (lockRow.rows[0]?.locked !== true) return false;
+  if (busyRow.rows[0]?.busy !== true) return true;
+  await client.query(`SELECT pg_advisory_unlock(${lock[0]}, ${lock[1]})`);
+  return false;
 }
 
 async function probeFrom(

@@ -76,7 +76,8 @@ interface StartedBatch {
 }
 
 /** Errors that mean the database server is gone, not one database. */
-const SERVER_GONE = /ECONNREFUSED|connect ENOENT|the database system is (shutting down|starting up)/i;
+const SERVER_GONE =
+  /ECONNREFUSED|connect ENOENT|the database system is (shutting down|starting up)/i;
 
 function isUpToDate(probe: ProbeResult): boolean {
   return probe.exists && probe.pendingKnown && probe.pending.length === 0 && !probe.error;

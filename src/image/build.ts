@@ -145,7 +145,7 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildRes
   );
   const images: BuiltImage[] = [];
   try {
-    await mkdir(options.logDir, { recursive: true });
+    await mkdir(options.logDir, { recursive: true, mode: 0o700 });
     for (const target of order) {
       const tags = imageTags(options.repository, git.tag, target);
       const logFile = path.join(options.logDir, `build-${git.tag}-${target}.log`);
@@ -164,7 +164,7 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildRes
           'berth.target': target,
         },
       });
-      const log = createWriteStream(logFile);
+      const log = createWriteStream(logFile, { mode: 0o600 });
       log.write(`$ ${options.cli} ${args.join(' ')}\n`);
       const result = await exec(options.cli, args, {
         env: engineEnv(),

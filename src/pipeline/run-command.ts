@@ -13,8 +13,8 @@ export async function runLogged(
   logFile: string,
   signal?: AbortSignal,
 ): Promise<number | null> {
-  await mkdir(path.dirname(logFile), { recursive: true });
-  const log = createWriteStream(logFile);
+  await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
+  const log = createWriteStream(logFile, { mode: 0o600 });
   const [program, ...args] = command;
   return new Promise((resolve) => {
     const child = spawn(program ?? '', args, {

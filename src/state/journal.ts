@@ -43,7 +43,7 @@ export class RunJournal {
 
   static async create(runsDir: string, meta: RunMeta): Promise<RunJournal> {
     const journal = new RunJournal(path.join(runsDir, meta.id));
-    await mkdir(journal.dir, { recursive: true });
+    await mkdir(journal.dir, { recursive: true, mode: 0o700 });
     await journal.writeMeta(meta);
     return journal;
   }
@@ -56,7 +56,7 @@ export class RunJournal {
 
   /** Appends one result; the file stays open for the run (one open, not one per database). */
   async record(result: DatabaseResult): Promise<void> {
-    this.results ??= open(path.join(this.dir, 'results.ndjson'), 'a');
+    this.results ??= open(path.join(this.dir, 'results.ndjson'), 'a', 0o600);
     await (await this.results).write(`${JSON.stringify(result)}\n`);
   }
 

@@ -46,7 +46,7 @@ export class TaskStore {
   }
 
   async list(): Promise<TaskRecord[]> {
-    await mkdir(this.tasksDir, { recursive: true });
+    await mkdir(this.tasksDir, { recursive: true, mode: 0o700 });
     const files = (await readdir(this.tasksDir)).filter((f) => f.endsWith('.json'));
     const records = await Promise.all(
       files.map(
@@ -90,6 +90,8 @@ export function stopRecord<R extends TaskRecord>(
   record.stoppedAt = new Date(stoppedMs).toISOString();
   if (outcome.stoppedReason) record.stoppedReason = outcome.stoppedReason;
   delete record.pid;
+  delete record.startTime;
+  delete record.supervisor;
   return record;
 }
 

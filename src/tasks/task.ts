@@ -38,9 +38,26 @@ export interface TaskOutcome {
   durationMs: number;
 }
 
+/**
+ * What a local task must hold while it runs (the local provider's supervisor takes these):
+ * the "task running" lock of each database, fenced by the migration locks berth holds.
+ */
+export interface TaskLocks {
+  /** Where berth's own connections go (a Unix socket directory on the local provider). */
+  connection: { host: string; port: number; user: string; password: string };
+  /** The database the lock connection opens (the task locks live there, one per tenant). */
+  controlDatabase: string;
+  /** Advisory lock class of the task lock; its second key is the tenant database's OID. */
+  taskClass: number;
+  /** berth's migration lock key (two-int form). */
+  migrationKey: readonly [number, number];
+  /** Each database and the server pid of the berth session holding its migration lock. */
+  databases: { name: string; holderPid: number }[];
+}
+
 export interface TaskRuntime {
   readonly name: string;
-  run(spec: TaskSpec, signal?: AbortSignal): Promise<TaskOutcome>;
+  run(spec: TaskSpec, signal?: AbortSignal, locks?: TaskLocks): Promise<TaskOutcome>;
 }
 
 /** Persistent record of a task, so `berth logs` and `berth tasks` work from a new process. */
@@ -56,6 +73,11 @@ export interface TaskRecord {
   startedAt: string;
   stoppedAt?: string;
   logFile: string;
+  /** The task's process (the leader of its own process group) while it runs. */
   pid?: number;
+  /** The leader's start time (/proc/PID/stat field 22), to tell it from a reused PID. */
+  startTime?: string;
+  /** The local supervisor that owns the task's process group, while it runs. */
+  supervisor?: { pid: number; startTime?: string };
   runId?: string;
 }

@@ -12,12 +12,12 @@ import { discoverTenants } from '../../src/fleet/tenants.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { LocalPostgres, clientConfig } from '../../src/providers/local/postgres-server.js';
 import { statePaths } from '../../src/state/paths.js';
-import type { DatabaseSecret } from '../../src/providers/local/credentials.js';
+import type { ServerConnection } from '../../src/providers/local/postgres-server.js';
 import { isBerthError } from '../../src/core/errors.js';
 
 let dir: string;
 let server: LocalPostgres;
-let secret: DatabaseSecret;
+let secret: ServerConnection;
 
 async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client(clientConfig(secret, 'postgres'));

@@ -8,24 +8,25 @@
  * sits in the docker CLI's own environment, which is where the CLI reads it from. The
  * engine's output is redacted line by line into the task's log file, the container's exit
  * code is the task's, and a timeout or an abort runs `docker stop` (SIGTERM, then SIGKILL
- * after the grace period), like ECS StopTask. Host networking is what lets the container
+ * after the grace period), like ECS StopTask; berth's task supervisor does it if berth dies. Host networking is what lets the container
  * reach the embedded PostgreSQL on 127.0.0.1 (DATABASE_HOST in the local secret).
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import readline from 'node:readline';
 import { BerthError } from '../../core/errors.js';
 import { redactor } from '../../core/redact.js';
-import { engineEnv, exec as defaultExec, type Exec } from '../../core/exec.js';
+import { engineEnv } from '../../core/exec.js';
 import type {
   StopCause,
+  TaskLocks,
   TaskOutcome,
   TaskRecord,
   TaskRuntime,
   TaskSpec,
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
+import { superviseTask } from './supervise.js';
 
 export interface ContainerRuntimeOptions {
   /** The container CLI (local.containerCli); honours DOCKER_HOST. */
@@ -45,7 +46,6 @@ export interface ContainerRuntimeOptions {
   labels?: Record<string, string>;
   /** Seconds `docker stop` waits between SIGTERM and SIGKILL. */
   stopGraceSeconds?: number;
-  exec?: Exec;
 }
 
 /**
@@ -107,12 +107,11 @@ export class ContainerRuntime implements TaskRuntime {
 
   constructor(private readonly options: ContainerRuntimeOptions) {}
 
-  async run(spec: TaskSpec, signal?: AbortSignal): Promise<TaskOutcome> {
+  async run(spec: TaskSpec, signal?: AbortSignal, locks?: TaskLocks): Promise<TaskOutcome> {
     const { store, cli } = this.options;
-    const exec = this.options.exec ?? defaultExec;
     const logFile = store.logFile(spec.id);
-    await mkdir(store.logsDir, { recursive: true });
-    const log = createWriteStream(logFile, { flags: 'a' });
+    await mkdir(store.logsDir, { recursive: true, mode: 0o700 });
+    const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
     const started = Date.now();
     const record: TaskRecord = startRecord(spec, this.name, logFile, started, this.options.runId);
     const name = containerName(spec.id);
@@ -120,79 +119,87 @@ export class ContainerRuntime implements TaskRuntime {
     const args = runArgs(this.options, spec);
     log.write(`berth: container ${name} from ${this.options.image}\n`);
 
-    const outcome = await new Promise<TaskOutcome>((resolve) => {
-      let timedOut = false;
-      let stoppedReason: string | undefined;
-      let stopped: StopCause | undefined;
-      let settled = false;
-      let lastEngineLine = '';
-      const child = spawn(cli, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      // The CLI's pid: `berth tasks stop` signals it, and the CLI forwards the signal to the
-      // container (docker run proxies signals when attached without a TTY).
-      record.pid = child.pid;
-      void store.save(record);
-
-      const pipe = (stream: NodeJS.ReadableStream, isErr: boolean) => {
-        const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
-        lines.on('line', (line) => {
-          if (isErr && line.trim() !== '') lastEngineLine = line;
-          log.write(`${redactor.redact(line)}\n`);
-        });
-        return new Promise<void>((r) => lines.on('close', r));
-      };
-      const drained = Promise.all([pipe(child.stdout, false), pipe(child.stderr, true)]);
-
-      const stop = (reason: string, cause: StopCause) => {
-        if (settled || stoppedReason) return;
-        stoppedReason = reason;
-        stopped = cause;
-        const grace = this.options.stopGraceSeconds ?? 10;
-        void exec(cli, ['stop', '--time', String(grace), name], { env: engineEnv() }).then(
-          (result) => {
-            // Not created yet (or already gone): stop the CLI, which stops what it started.
-            if (result.code !== 0 && child.exitCode === null) child.kill('SIGTERM');
-          },
-        );
-      };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s and was stopped`, 'timeout');
-      }, spec.timeoutMs);
-      const onAbort = () => stop('stopped by berth (interrupted)', 'interrupted');
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (signal?.aborted) onAbort();
-
-      const finish = (exitCode: number | null, reason?: string) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        void drained.then(() => {
-          let code = exitCode;
-          let why = stoppedReason ?? reason;
-          if (code === ENGINE_FAILED && !stoppedReason) {
-            code = null;
-            why = `failed to start: ${redactor.redact(lastEngineLine) || `${cli} run exited ${ENGINE_FAILED}`}`;
-          }
-          resolve({
-            id: spec.id,
-            exitCode: code,
-            timedOut,
-            ...(stopped ? { stopped } : {}),
-            logFile,
-            durationMs: Date.now() - started,
-            ...(why ? { stoppedReason: why } : {}),
-          });
-        });
-      };
-      child.on('error', (error) => {
-        log.write(`berth: could not start ${cli}: ${error.message}\n`);
-        finish(null, `failed to start: ${error.message}`);
-      });
-      child.on('close', (code, sig) => finish(code, sig ? `killed by ${sig}` : undefined));
+    // The supervisor runs `docker run` in its own process group; stopping it (a timeout, an
+    // abort, `berth tasks stop`, or berth dying) runs `docker stop` (SIGTERM, then SIGKILL
+    // after the grace period, like ECS StopTask), ends the CLI's group and removes a
+    // container the CLI may have left behind.
+    const task = superviseTask({
+      command: cli,
+      args,
+      env,
+      graceMs: (this.options.stopGraceSeconds ?? 10) * 1000,
+      container: { cli, name, env: engineEnv() },
+      ...(locks ? { locks } : {}),
+    });
+    if (task.supervisor) record.supervisor = task.supervisor;
+    // Saves in order, so the record's last write is the STOPPED one.
+    let saving = store.save(record).catch(() => undefined);
+    void task.started.then((identity) => {
+      if (!identity) return;
+      record.pid = identity.pid;
+      if (identity.startTime) record.startTime = identity.startTime;
+      saving = saving.then(() => store.save(record)).catch(() => undefined);
     });
 
+    let lastEngineLine = '';
+    const pipe = (stream: NodeJS.ReadableStream, isErr: boolean) => {
+      const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+      lines.on('line', (line) => {
+        if (isErr && line.trim() !== '') lastEngineLine = line;
+        log.write(`${redactor.redact(line)}\n`);
+      });
+      return new Promise<void>((r) => lines.on('close', r));
+    };
+    const drained = Promise.all([pipe(task.stdout, false), pipe(task.stderr, true)]);
+
+    let timedOut = false;
+    let stoppedReason: string | undefined;
+    let cause: StopCause | undefined;
+    const stop = (reason: string, why: StopCause) => {
+      if (stoppedReason) return;
+      stoppedReason = reason;
+      cause = why;
+      task.stop(reason);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s and was stopped`, 'timeout');
+    }, spec.timeoutMs);
+    const onAbort = () => stop('stopped by berth (interrupted)', 'interrupted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+
+    const exit = await task.done;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    await drained;
+    const stopped = stoppedReason ?? exit.stopped;
+    let code = stopped ? null : exit.exitCode;
+    let why =
+      stopped ??
+      (exit.notStarted
+        ? `failed to start: ${exit.notStarted}`
+        : exit.signal
+          ? `killed by ${exit.signal}`
+          : undefined);
+    if (exit.notStarted) log.write(`berth: could not start ${cli}: ${exit.notStarted}\n`);
+    if (code === ENGINE_FAILED) {
+      code = null;
+      why = `failed to start: ${redactor.redact(lastEngineLine) || `${cli} run exited ${ENGINE_FAILED}`}`;
+    }
+    const outcome: TaskOutcome = {
+      id: spec.id,
+      exitCode: code,
+      timedOut,
+      ...(cause || exit.stopped ? { stopped: cause ?? 'user' } : {}),
+      logFile,
+      durationMs: Date.now() - started,
+      ...(why ? { stoppedReason: why } : {}),
+    };
+
     await new Promise<void>((r) => log.end(r));
+    await task.started;
+    await saving;
     await store.save(stopRecord(record, outcome, Date.now()));
     return outcome;
   }

@@ -12,17 +12,26 @@ import { resolvePreset } from '../../migrations/presets.js';
 import {
   claimDatabase,
   probeDatabase,
+  tryMigrationLock,
   type HistorySpec,
   type LockKey,
 } from '../../fleet/probe-sql.js';
 import { absentProbe } from '../../fleet/probe-result.js';
 import type { Claim, FleetBackend, Lease, ProbeResult } from '../../fleet/types.js';
-import type { TaskRuntime } from '../../tasks/task.js';
-import { secretEnvironment, type DatabaseSecret } from './credentials.js';
-import { clientConfig, type LocalPostgres } from './postgres-server.js';
+import type { TaskLocks, TaskRuntime, TaskSpec } from '../../tasks/task.js';
+import { secretEnvironment } from './credentials.js';
+import { clientConfig, type LocalPostgres, type ServerConnection } from './postgres-server.js';
 
 /** Advisory lock key (two-int form): "bert" and 1 = the migration lock. */
-const LOCK: LockKey = [0x62657274, 1];
+export const MIGRATION_LOCK: LockKey = [0x62657274, 1];
+/**
+ * Class of the "task running" lock ("beru"), whose second key is a tenant database's OID: the
+ * task's supervisor holds it, in the control database, for as long as any process of the task
+ * lives — after berth (and its migration lock) died too. A claim or lock that finds it held
+ * does not count as holding the database.
+ */
+export const TASK_LOCK_CLASS = 0x62657275;
+const LOCK = MIGRATION_LOCK;
 const LOCK_POLL_MS = 100;
 
 export interface LocalBackendOptions {
@@ -35,12 +44,43 @@ export interface LocalBackendOptions {
 export class LocalBackend implements FleetBackend {
   readonly provider = 'local' as const;
   readonly runtime: TaskRuntime;
-  private secret: DatabaseSecret | undefined;
+  private secret: ServerConnection | undefined;
   private known: Promise<string[] | undefined> | undefined;
   private historySpec: HistorySpec | undefined;
+  /** Database -> server pid of the berth session holding its migration lock. */
+  private readonly holders = new Map<string, number>();
 
   constructor(private readonly options: LocalBackendOptions) {
-    this.runtime = options.runtime;
+    const inner = options.runtime;
+    // Every task gets the locks of the databases berth holds for it, which its supervisor
+    // takes and keeps for as long as the task can run.
+    this.runtime = {
+      name: inner.name,
+      run: (spec, signal) => inner.run(spec, signal, this.taskLocks(spec)),
+    };
+  }
+
+  /** The task locks for a task's databases that berth holds the migration lock of. */
+  taskLocks(spec: TaskSpec): TaskLocks | undefined {
+    if (!this.secret) return undefined;
+    const databases = spec.databases.flatMap((name) => {
+      const holderPid = this.holders.get(name);
+      return holderPid === undefined ? [] : [{ name, holderPid }];
+    });
+    if (databases.length === 0) return undefined;
+    const config = clientConfig(this.secret, 'postgres');
+    return {
+      connection: {
+        host: String(config.host),
+        port: Number(config.port),
+        user: String(config.user),
+        password: this.secret.password,
+      },
+      controlDatabase: 'postgres',
+      taskClass: TASK_LOCK_CLASS,
+      migrationKey: MIGRATION_LOCK,
+      databases,
+    };
   }
 
   /** Connections berth itself may use at once, leaving room for the tasks' own. */
@@ -77,7 +117,7 @@ export class LocalBackend implements FleetBackend {
     return this.historySpec;
   }
 
-  async connectionSecret(): Promise<DatabaseSecret> {
+  async connectionSecret(): Promise<ServerConnection> {
     this.secret ??= await this.options.postgres.ensureRunning();
     return this.secret;
   }
@@ -141,7 +181,14 @@ export class LocalBackend implements FleetBackend {
     const client = tenantClient(secret, database);
     try {
       await client.connect();
-      const { locked, probe } = await claimDatabase(client, database, this.history, known, LOCK);
+      const { locked, probe } = await claimDatabase(
+        client,
+        database,
+        this.history,
+        known,
+        LOCK,
+        TASK_LOCK_CLASS,
+      );
       if (locked) return { probe, lease: this.leaseOn(client, database, known) };
       await client.end().catch(() => undefined);
       return { probe };
@@ -159,11 +206,9 @@ export class LocalBackend implements FleetBackend {
     const deadline = Date.now() + waitMs;
     try {
       for (;;) {
-        const { rows } = await client.query<{ locked: boolean }>(
-          'SELECT pg_try_advisory_lock($1, $2) AS locked',
-          [...LOCK],
-        );
-        if (rows[0]?.locked) return this.leaseOn(client, database, known);
+        if (await tryMigrationLock(client, LOCK, TASK_LOCK_CLASS)) {
+          return this.leaseOn(client, database, known);
+        }
         if (Date.now() >= deadline || signal?.aborted) break;
         await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
       }
@@ -178,9 +223,13 @@ export class LocalBackend implements FleetBackend {
   /** The lock held by `client`'s session: held until released or until the connection dies with berth. */
   private leaseOn(client: pg.Client, database: string, known: string[] | undefined): Lease {
     const history = this.history;
+    // pg records the server's pid for the session (BackendKeyData); its typings omit it.
+    const holder = (client as unknown as { processID: number | null }).processID;
+    if (holder !== null) this.holders.set(database, holder);
     return {
       probe: () => probeDatabase(client, database, history, known, { countTables: false }),
       release: async () => {
+        if (this.holders.get(database) === holder) this.holders.delete(database);
         try {
           await client.query('SELECT pg_advisory_unlock($1, $2)', [...LOCK]);
         } finally {
@@ -212,8 +261,12 @@ export class LocalBackend implements FleetBackend {
         "SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved",
       );
       const row = rows[0] ?? { max: 100, reserved: 3 };
-      // Probes keep their share; locks and the tasks' own connections get the rest.
-      return Math.max(2, row.max - row.reserved - this.probeConcurrency);
+      // Probes keep their share; locks and the tasks' own connections get the rest. Each task
+      // also has its supervisor's task-lock connection, which migrate's plan (one lock per
+      // database of a batch + the task's own) does not count: reporting two thirds keeps it
+      // within the server's limit whatever the batch size (at batch size 1 a task needs 3).
+      const rest = row.max - row.reserved - this.probeConcurrency;
+      return Math.max(2, Math.floor((rest * 2) / 3));
     } finally {
       await client.end();
     }
@@ -236,7 +289,7 @@ export class LocalBackend implements FleetBackend {
  * A connection to one tenant database. A backend that dies while berth holds the client idle
  * (a server restart, the reaper) emits 'error'; the next query reports it instead.
  */
-function tenantClient(secret: DatabaseSecret, database: string): pg.Client {
+function tenantClient(secret: ServerConnection, database: string): pg.Client {
   const client = new pg.Client(clientConfig(secret, database));
   client.on('error', () => undefined);
   return client;

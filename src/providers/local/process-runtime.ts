@@ -2,20 +2,25 @@
  * Runs a task as a host process in the app's working directory, with exactly the task's
  * environment (plus PATH, which a container image would provide), stdout and stderr
  * redacted line by line into the task's log file, and a timeout that stops it.
+ *
+ * The task runs under berth's supervisor (see supervise.ts): in its own process group, which a
+ * timeout, an interrupt or `berth tasks stop` ends as a whole (SIGTERM, then SIGKILL after
+ * the grace period), and which the supervisor ends if berth itself dies.
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import readline from 'node:readline';
 import { redactor } from '../../core/redact.js';
 import type {
   StopCause,
+  TaskLocks,
   TaskOutcome,
   TaskRecord,
   TaskRuntime,
   TaskSpec,
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
+import { superviseTask } from './supervise.js';
 
 export interface ProcessRuntimeOptions {
   cwd: string;
@@ -30,11 +35,11 @@ export class ProcessRuntime implements TaskRuntime {
 
   constructor(private readonly options: ProcessRuntimeOptions) {}
 
-  async run(spec: TaskSpec, signal?: AbortSignal): Promise<TaskOutcome> {
+  async run(spec: TaskSpec, signal?: AbortSignal, locks?: TaskLocks): Promise<TaskOutcome> {
     const { store } = this.options;
     const logFile = store.logFile(spec.id);
-    await mkdir(store.logsDir, { recursive: true });
-    const log = createWriteStream(logFile, { flags: 'a' });
+    await mkdir(store.logsDir, { recursive: true, mode: 0o700 });
+    const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
     const started = Date.now();
     const record: TaskRecord = startRecord(spec, this.name, logFile, started, this.options.runId);
 
@@ -42,70 +47,75 @@ export class ProcessRuntime implements TaskRuntime {
     const env: Record<string, string> = { ...spec.environment };
     if (process.env.PATH) env.PATH = process.env.PATH;
 
-    const outcome = await new Promise<TaskOutcome>((resolve) => {
-      let timedOut = false;
-      let stoppedReason: string | undefined;
-      let stopped: StopCause | undefined;
-      let settled = false;
-      const child = spawn(program ?? '', args, {
-        cwd: this.options.cwd,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      record.pid = child.pid;
-      void store.save(record);
-
-      const pipe = (stream: NodeJS.ReadableStream) => {
-        const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
-        lines.on('line', (line) => log.write(`${redactor.redact(line)}\n`));
-        return new Promise<void>((r) => lines.on('close', r));
-      };
-      const drained = Promise.all([pipe(child.stdout), pipe(child.stderr)]);
-
-      const stop = (reason: string, cause: StopCause) => {
-        if (settled || child.exitCode !== null) return;
-        stoppedReason = reason;
-        stopped = cause;
-        child.kill('SIGTERM');
-        setTimeout(
-          () => child.exitCode === null && child.kill('SIGKILL'),
-          this.options.killGraceMs ?? 5_000,
-        ).unref();
-      };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s and was stopped`, 'timeout');
-      }, spec.timeoutMs);
-      const onAbort = () => stop('stopped by berth (interrupted)', 'interrupted');
-      signal?.addEventListener('abort', onAbort, { once: true });
-
-      const finish = (exitCode: number | null, reason?: string) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        void drained.then(() => {
-          const finalReason = stoppedReason ?? reason;
-          resolve({
-            id: spec.id,
-            exitCode,
-            timedOut,
-            ...(stopped ? { stopped } : {}),
-            logFile,
-            durationMs: Date.now() - started,
-            ...(finalReason ? { stoppedReason: finalReason } : {}),
-          });
-        });
-      };
-      child.on('error', (error) => {
-        // The program could not be started at all (not found, not executable).
-        log.write(`berth: could not start ${program}: ${error.message}\n`);
-        finish(null, `failed to start: ${error.message}`);
-      });
-      child.on('close', (code, sig) => finish(code, sig ? `killed by ${sig}` : undefined));
+    const task = superviseTask({
+      command: program ?? '',
+      args,
+      cwd: this.options.cwd,
+      env,
+      graceMs: this.options.killGraceMs ?? 5_000,
+      ...(locks ? { locks } : {}),
+    });
+    if (task.supervisor) record.supervisor = task.supervisor;
+    // Saves in order, so the record's last write is the STOPPED one.
+    let saving = store.save(record).catch(() => undefined);
+    void task.started.then((identity) => {
+      if (!identity) return;
+      record.pid = identity.pid;
+      if (identity.startTime) record.startTime = identity.startTime;
+      saving = saving.then(() => store.save(record)).catch(() => undefined);
     });
 
+    const pipe = (stream: NodeJS.ReadableStream) => {
+      const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+      lines.on('line', (line) => log.write(`${redactor.redact(line)}\n`));
+      return new Promise<void>((r) => lines.on('close', r));
+    };
+    const drained = Promise.all([pipe(task.stdout), pipe(task.stderr)]);
+
+    let timedOut = false;
+    let stoppedReason: string | undefined;
+    let cause: StopCause | undefined;
+    const stop = (reason: string, why: StopCause) => {
+      if (stoppedReason) return;
+      stoppedReason = reason;
+      cause = why;
+      task.stop(reason);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s and was stopped`, 'timeout');
+    }, spec.timeoutMs);
+    const onAbort = () => stop('stopped by berth (interrupted)', 'interrupted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+
+    const exit = await task.done;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    await drained;
+    if (exit.notStarted) log.write(`berth: could not start ${program}: ${exit.notStarted}\n`);
+    const reason =
+      stoppedReason ??
+      exit.stopped ??
+      (exit.notStarted
+        ? `failed to start: ${exit.notStarted}`
+        : exit.signal
+          ? `killed by ${exit.signal}`
+          : undefined);
+    const outcome: TaskOutcome = {
+      id: spec.id,
+      // A stopped task never counts as its own success, whatever it exited with.
+      exitCode: stoppedReason || exit.stopped ? null : exit.exitCode,
+      timedOut,
+      ...(cause || exit.stopped ? { stopped: cause ?? 'user' } : {}),
+      logFile,
+      durationMs: Date.now() - started,
+      ...(reason ? { stoppedReason: reason } : {}),
+    };
+
     await new Promise<void>((r) => log.end(r));
+    await task.started;
+    await saving;
     await store.save(stopRecord(record, outcome, Date.now()));
     return outcome;
   }

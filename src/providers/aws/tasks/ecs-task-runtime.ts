@@ -115,8 +115,8 @@ export class EcsTaskRuntime implements TaskRuntime {
     const { store } = this.options;
     const context = await this.options.context();
     const logFile = store.logFile(spec.id);
-    await mkdir(store.logsDir, { recursive: true });
-    const log = createWriteStream(logFile, { flags: 'a' });
+    await mkdir(store.logsDir, { recursive: true, mode: 0o700 });
+    const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
     const write = (line: string) => log.write(`${redactor.redact(line)}\n`);
     const started = this.now();
     const record: EcsTaskRecord = {

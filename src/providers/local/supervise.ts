@@ -1,0 +1,190 @@
+/**
+ * berth's side of the task supervisor (libexec/berth-supervisor.mjs): starts it in its own
+ * session, hands it the job over stdin (secrets stay off argv), keeps stdin open for as long
+ * as berth lives — its end of file is how the supervisor learns that berth died and ends the
+ * task — and reads its events from fd 3. The task's stdout and stderr come straight through.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { TaskLocks } from '../../tasks/task.js';
+import {
+  endProcessGroup,
+  groupAlive,
+  processStartTime,
+  recordIdentity,
+  type ProcessIdentity,
+} from './process-identity.js';
+
+export interface SupervisedJob {
+  command: string;
+  args: string[];
+  cwd?: string;
+  env: NodeJS.ProcessEnv;
+  /** Between SIGTERM and SIGKILL of the task's group (and for its sessions to end). */
+  graceMs: number;
+  /** A container task: stopped with `cli stop` first, and removed if it was left behind. */
+  container?: { cli: string; name: string; env: NodeJS.ProcessEnv };
+  locks?: TaskLocks;
+}
+
+export interface SupervisedExit {
+  /** The task's exit code; null when it was killed by a signal or never ran. */
+  exitCode: number | null;
+  signal?: string;
+  /** Why the task never started (a lock refused, the program not found, the supervisor failed). */
+  notStarted?: string;
+  /** Why it was stopped, when it was. */
+  stopped?: string;
+}
+
+export interface SupervisedTask {
+  supervisor: ProcessIdentity | undefined;
+  stdout: Readable;
+  stderr: Readable;
+  /** Resolves with the task's identity once it runs (undefined if it never did). */
+  started: Promise<ProcessIdentity | undefined>;
+  /** Asks the supervisor to stop the task's whole process group. */
+  stop(reason: string): void;
+  /** After the task's group is gone and its task locks are released. */
+  done: Promise<SupervisedExit>;
+}
+
+interface SupervisorEvent {
+  type: 'started' | 'refused' | 'exited' | 'failed';
+  pid?: number;
+  startTime?: string;
+  reason?: string;
+  code?: number | null;
+  signal?: string | null;
+  error?: string;
+  stopped?: string;
+}
+
+let scriptPath: string | undefined;
+
+/** libexec/berth-supervisor.mjs, found from the sources, from dist/ or from dist/chunks/. */
+export function supervisorScript(): string {
+  if (scriptPath) return scriptPath;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'libexec', 'berth-supervisor.mjs');
+    if (existsSync(candidate)) return (scriptPath = candidate);
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('libexec/berth-supervisor.mjs is missing from berth');
+    dir = parent;
+  }
+}
+
+export function superviseTask(job: SupervisedJob): SupervisedTask {
+  const child: ChildProcess = spawn(process.execPath, [supervisorScript()], {
+    // Its own session: a signal to berth's process group (Ctrl-C, a kill of the group) does
+    // not take the supervisor down with berth; it outlives berth just long enough to end the task.
+    detached: true,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+  });
+  const supervisor = recordIdentity(child.pid);
+  const control = child.stdin;
+  control?.on('error', () => undefined);
+  control?.write(`${JSON.stringify(job)}\n`);
+
+  let resolveStarted: (identity: ProcessIdentity | undefined) => void = () => undefined;
+  const started = new Promise<ProcessIdentity | undefined>((r) => (resolveStarted = r));
+  let last: SupervisorEvent | undefined;
+  let refused: string | undefined;
+  let leader: ProcessIdentity | undefined;
+  const eventsStream = child.stdio[3] as Readable | undefined;
+  const eventsDone = new Promise<void>((resolve) => {
+    if (!eventsStream) return resolve();
+    const lines = readline.createInterface({ input: eventsStream, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      let event: SupervisorEvent;
+      try {
+        event = JSON.parse(line) as SupervisorEvent;
+      } catch {
+        return;
+      }
+      if (event.type === 'started' && event.pid !== undefined) {
+        leader = {
+          pid: event.pid,
+          ...(event.startTime !== undefined ? { startTime: event.startTime } : {}),
+        };
+        resolveStarted(leader);
+      } else if (event.type === 'refused' || event.type === 'failed') {
+        refused = event.reason ?? 'the supervisor failed';
+      } else if (event.type === 'exited') {
+        last = event;
+      }
+    });
+    lines.on('close', resolve);
+  });
+
+  const done = new Promise<SupervisedExit>((resolve) => {
+    let spawnError: string | undefined;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      void settle();
+    };
+    child.on('error', (error) => {
+      spawnError = error.message;
+      if (child.pid === undefined) finish();
+    });
+    // 'exit', not 'close': the task shares the supervisor's stdout and stderr, so they can stay
+    // open after the supervisor is gone.
+    child.on('exit', finish);
+    const settle = () =>
+      eventsDone.then(async () => {
+        if (!last && leader && ownGroupAlive(leader)) {
+          // The supervisor died (killed on its own) with the task running: berth, which still
+          // holds the migration locks, ends the task's group itself before it lets them go.
+          await endProcessGroup(leader.pid, job.graceMs);
+          resolveStarted(undefined);
+          control?.end();
+          return resolve({
+            exitCode: null,
+            stopped: 'its supervisor died while it ran; berth stopped the task',
+          });
+        }
+        resolveStarted(undefined);
+        control?.end();
+        if (spawnError) return resolve({ exitCode: null, notStarted: spawnError });
+        if (last?.error) return resolve({ exitCode: null, notStarted: last.error });
+        if (last) {
+          return resolve({
+            exitCode: last.code ?? null,
+            ...(last.signal ? { signal: last.signal } : {}),
+            ...(last.stopped ? { stopped: last.stopped } : {}),
+          });
+        }
+        resolve({ exitCode: null, notStarted: refused ?? 'the task supervisor exited early' });
+      });
+  });
+
+  return {
+    supervisor,
+    stdout: child.stdout as Readable,
+    stderr: child.stderr as Readable,
+    started,
+    stop: (reason) => {
+      if (control?.writable) control.write(`${JSON.stringify({ stop: reason })}\n`);
+    },
+    done,
+  };
+}
+
+/**
+ * Whether the task's process group still has members. Its id is the leader's pid, which the
+ * system does not hand out again while any member lives; so the group is ours when the leader
+ * is the same process or gone, and foreign only when another process now has that pid.
+ */
+function ownGroupAlive(leader: ProcessIdentity): boolean {
+  const now = processStartTime(leader.pid);
+  if (now !== undefined && now !== leader.startTime) return false;
+  return groupAlive(leader.pid);
+}
