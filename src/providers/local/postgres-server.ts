@@ -147,8 +147,12 @@ export class LocalPostgres {
         );
       }
       const socketDir = await this.prepareSocketDir(secret.port, runAs);
-      // A server started without this socket (by an older berth) is restarted with it.
-      if (await this.serverProcessRunning(runAs)) {
+      // A server started without this socket (by an older berth) is restarted with it; one
+      // that died (a zombie not yet reaped looks alive to pg_ctl) is only cleaned up after.
+      if (
+        (await this.serverProcessRunning(runAs)) &&
+        !(await this.diedRecently(socketDir, secret.port))
+      ) {
         await run(
           (await binaries()).pg_ctl,
           ['stop', '-w', '-m', 'fast', '-D', this.paths.pgdata],
@@ -286,8 +290,8 @@ export class LocalPostgres {
       '-c synchronous_commit=off',
       '-c full_page_writes=off',
     ].join(' ');
-    try {
-      await run(
+    const start = () =>
+      run(
         bin.pg_ctl,
         [
           'start',
@@ -303,6 +307,18 @@ export class LocalPostgres {
         ],
         runAs,
       );
+    try {
+      // A server that died (killed, crashed) leaves its pid file, and its backends need a
+      // moment to notice and exit: PostgreSQL refuses to start until then. Wait, bounded.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await start();
+          break;
+        } catch (error) {
+          if (attempt >= 20 || !(await this.diedRecently(socketDir, secret.port))) throw error;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
     } catch (error) {
       const tail = await readTail(this.paths.pgLog, 10);
       throw new BerthError(
@@ -315,6 +331,36 @@ export class LocalPostgres {
         },
       );
     }
+  }
+
+  /**
+   * Whether a server of this data directory died (killed, crashed) and left what blocks a
+   * new one: its pid file, its socket's lock file, or backends still holding its memory.
+   * PostgreSQL removes a stale lock file itself, unless its PID still looks alive: a zombie
+   * nobody has reaped yet does, so berth removes the lock files of a zombie.
+   */
+  private async diedRecently(socketDir: string, port: number): Promise<boolean> {
+    const lockFiles = [
+      path.join(this.paths.pgdata, 'postmaster.pid'),
+      path.join(socketDir, `.s.PGSQL.${port}.lock`),
+    ];
+    let dead = false;
+    for (const file of lockFiles) {
+      let pid: number;
+      try {
+        pid = Number.parseInt((await readFile(file, 'utf8')).split('\n')[0] ?? '', 10);
+      } catch {
+        continue;
+      }
+      if (!Number.isInteger(pid) || pid <= 0) continue;
+      const state = await processState(pid);
+      if (state === undefined) dead = true;
+      else if (state === 'Z') {
+        await rm(file, { force: true });
+        dead = true;
+      }
+    }
+    return dead || (await readTail(this.paths.pgLog, 5)).includes('is still in use');
   }
 
   private async withStartLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -524,4 +570,13 @@ export function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/** A process's state letter from /proc (`Z` for a zombie), or undefined when it is gone. */
+async function processState(pid: number): Promise<string | undefined> {
+  try {
+    return (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ').pop()?.split(' ')[0];
+  } catch {
+    return undefined;
+  }
 }
