@@ -81,6 +81,11 @@ export function buildProgram(): Command {
       'continue the last interrupted run with only its unfinished databases',
       false,
     )
+    .option(
+      '--plan',
+      'list, per tenant, the migrations a run would apply; starts no migration (exit 9 when any)',
+      false,
+    )
     .option('--runtime <name>', 'local task runtime: auto, process or container')
     .option(
       '--image <ref>',

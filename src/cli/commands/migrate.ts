@@ -1,9 +1,11 @@
 /** `berth migrate`: parse → open the provider → select → migrateFleet → render. */
 import { migrateOptions } from '../../fleet/fleet-options.js';
+import { planFleet } from '../../fleet/plan-fleet.js';
 import { migrateFleet } from '../../fleet/run-fleet.js';
 import { selectRunDatabases } from '../../fleet/select-run.js';
 import type { CommandDeps, Context } from '../context.js';
 import { fleetExitCode, printFleet } from '../render/fleet.js';
+import { planExitCode, printPlan } from '../render/plan.js';
 
 export interface MigrateOptions {
   database?: string[];
@@ -12,6 +14,8 @@ export interface MigrateOptions {
   onError?: 'stop' | 'continue';
   batchSize?: number;
   resume?: boolean;
+  /** Only say what would be applied, per tenant: a probe, no migration task. */
+  plan?: boolean;
   runtime?: string;
   image?: string;
 }
@@ -25,7 +29,8 @@ export async function migrateCommand(
   try {
     const { config } = provider.loaded;
     const request = {
-      purpose: 'migrate' as const,
+      // A plan only reads: it opens the fleet as verify does (no database is created).
+      purpose: options.plan ? ('verify' as const) : ('migrate' as const),
       ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
       ...(options.image !== undefined ? { image: options.image } : {}),
     };
@@ -39,6 +44,11 @@ export async function migrateCommand(
     if (resumed)
       ctx.out.note(`resuming ${resumed.runId}: ${resumed.left} of ${resumed.of} database(s) left`);
     const fleet = await provider.openFleet(request);
+    if (options.plan) {
+      const plan = await planFleet(fleet.backend, { databases, signal: ctx.signal });
+      printPlan(ctx.out, plan);
+      return planExitCode(plan, ctx.interrupted());
+    }
     const result = await migrateFleet(
       fleet.backend,
       migrateOptions(
