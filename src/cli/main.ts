@@ -8,6 +8,7 @@ import { boundedInt } from '../config/limits.js';
 import { BerthError, errorMessage, isBerthError } from '../core/errors.js';
 import { ExitCode, exitCodeForError } from '../core/exit-codes.js';
 import { redactor } from '../core/redact.js';
+import { parseFailureLimit } from '../fleet/failure-budget.js';
 import { createOutput } from './output.js';
 import { VERSION } from './version.js';
 import type { GlobalOptions } from './context.js';
@@ -70,6 +71,11 @@ export function buildProgram(): Command {
         '--on-error <mode>',
         'after a failure: stop starting new tasks, or continue',
       ).choices(['stop', 'continue']),
+    )
+    .option(
+      '--max-failures <n|p%>',
+      'failure budget: go on past failures until more than N (or P% of the databases) failed, then skip the rest (default: fleet.maxFailures)',
+      (value: string) => parseFailureLimit(value),
     )
     .option(
       '--batch-size <k>',

@@ -381,7 +381,18 @@ export const configSchema = z
           .max(LIMITS['fleet.concurrency'].max)
           .default(3)
           .describe('Tasks running at once.'),
-        onError: z.enum(['stop', 'continue']).default('stop'),
+        onError: z
+          .enum(['stop', 'continue'])
+          .default('stop')
+          .describe(
+            'After a failure: stop starting new tasks (a failure budget of 0), or continue (no budget). fleet.maxFailures, when set, takes its place.',
+          ),
+        maxFailures: z
+          .union([z.int().min(0), z.string().regex(/^\d+%$/, 'a percentage such as 10%')])
+          .optional()
+          .describe(
+            "The failure budget: how many databases may fail (e.g. 2) or what share of the run's databases (e.g. '10%') before the run stops starting new tasks and skips the rest.",
+          ),
         batchSize: z
           .int()
           .min(LIMITS['fleet.batchSize'].min)

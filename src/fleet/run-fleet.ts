@@ -22,6 +22,7 @@ import { newTaskId } from '../tasks/task-id.js';
 import type { TaskOutcome } from '../tasks/task.js';
 import { BatchLogParser, batchCommand } from './batch-script.js';
 import { ClaimGate } from './claim-gate.js';
+import { FailureBudget, describeLimit, type FailureLimit } from './failure-budget.js';
 import { databaseOutcome } from './outcome.js';
 import { absentProbe } from './probe-result.js';
 import {
@@ -47,6 +48,11 @@ export interface MigrateFleetOptions {
   batchCommand?: string[] | undefined;
   concurrency: number;
   onError: 'stop' | 'continue';
+  /**
+   * The failure budget; when set it replaces onError (`stop` is a budget of 0, `continue`
+   * none). Once more databases failed than it allows, no new task starts.
+   */
+  maxFailures?: FailureLimit | undefined;
   batchSize: number;
   lockWaitMs: number;
   timeoutMs: number;
@@ -89,7 +95,9 @@ class FleetRun {
   private journal: RunJournal | undefined;
   private readonly counts: FleetCounts = emptyCounts();
   private readonly results = new Map<string, DatabaseResult>();
-  private stopRequested = false;
+  private readonly budget: FailureBudget;
+  /** What a batch does after a failure inside it: stop only when the budget is 0. */
+  private readonly onError: 'stop' | 'continue';
   private tasksStarted = 0;
   /** The app's migrations, in order; undefined when berth cannot list them. */
   private known: string[] | undefined;
@@ -114,6 +122,11 @@ class FleetRun {
     this.started = this.now();
     this.excerptLines = options.excerptLines ?? 20;
     this.total = options.databases.length;
+    this.budget = new FailureBudget(
+      options.maxFailures ?? (options.onError === 'stop' ? { count: 0 } : 'unlimited'),
+      this.total,
+    );
+    this.onError = this.budget.stopsAtFirstFailure ? 'stop' : 'continue';
     this.meta = {
       id: this.runId,
       operation: 'migrate',
@@ -121,8 +134,9 @@ class FleetRun {
       databases: options.databases,
       options: {
         concurrency: options.concurrency,
-        onError: options.onError,
+        onError: this.onError,
         batchSize: options.batchSize,
+        maxFailures: describeLimit(this.budget.limit),
       },
       startedAt: new Date(this.started).toISOString(),
       state: 'running',
@@ -322,17 +336,17 @@ class FleetRun {
   private async runBatch(batch: string[], leases: Map<string, Lease>): Promise<void> {
     // Probing over the held connections costs a query, so the next batch need not wait for
     // it. Inside the slot: a provider that probes with a task (aws), so `concurrency` bounds
-    // all of its tasks; and --on-error stop, which must know a batch failed before it
+    // all of its tasks; and a failure budget, which must know a batch failed before it
     // starts the next one.
-    const settleOutside = this.backend.claim !== undefined && this.options.onError === 'continue';
+    const settleOutside = this.backend.claim !== undefined && this.budget.allowed === undefined;
     try {
       const ran = await this.limit(async () => {
         if (this.options.signal?.aborted) {
           await Promise.all(batch.map((d) => this.skip(d, 'interrupted before it started')));
           return undefined;
         }
-        if (this.stopRequested) {
-          const why = 'not started: an earlier database failed (--on-error stop)';
+        if (this.budget.spent) {
+          const why = this.budget.skipReason();
           await Promise.all(batch.map((d) => this.skip(d, why)));
           return undefined;
         }
@@ -445,10 +459,10 @@ class FleetRun {
       command = options.command;
     } else if (options.batchCommand) {
       environment.DATABASE_NAMES = work.join(',');
-      environment.BERTH_ON_ERROR = options.onError;
+      environment.BERTH_ON_ERROR = this.onError;
       command = options.batchCommand;
     } else {
-      command = batchCommand(options.command, work, options.onError === 'stop');
+      command = batchCommand(options.command, work, this.onError === 'stop');
     }
     options.reporter.emit({ type: 'database-started', runId: this.runId, databases: work, taskId });
     this.tasksStarted++;
@@ -493,7 +507,7 @@ class FleetRun {
         single,
         ...section,
         task: outcome,
-        onError: this.options.onError,
+        onError: this.onError,
         before: underLock.get(database),
         after: after.get(database),
         durationMs: this.now() - batchStart,
@@ -564,7 +578,7 @@ class FleetRun {
     const clean = redactor.redactDeep(result);
     this.results.set(clean.database, clean);
     countResult(this.counts, clean);
-    if (clean.status === 'failed' && this.options.onError === 'stop') this.stopRequested = true;
+    if (clean.status === 'failed') this.budget.recordFailure();
     const snapshot = { ...this.counts };
     await this.journal?.record(clean);
     this.options.reporter.emit({

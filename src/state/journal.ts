@@ -15,7 +15,13 @@ export interface RunMeta {
   operation: 'migrate';
   provider: 'local' | 'aws';
   databases: string[];
-  options: { concurrency: number; onError: 'stop' | 'continue'; batchSize: number };
+  options: {
+    concurrency: number;
+    onError: 'stop' | 'continue';
+    batchSize: number;
+    /** The failure budget: a count, a percentage (`10%`) or `unlimited`. Absent in older runs. */
+    maxFailures?: string;
+  };
   startedAt: string;
   finishedAt?: string;
   /**

@@ -401,3 +401,94 @@ describe('migrateFleet: the run journal', () => {
     });
   });
 });
+
+describe('migrateFleet: the failure budget', () => {
+  const names = (n: number) =>
+    Array.from({ length: n }, (_, i) => `t${String(i).padStart(2, '0')}`);
+  /** Migrates its database unless it is one of `failing` (exit 1, nothing applied). */
+  const failOn = (failing: string[]) => (spec: TaskSpec, b: FakeBackend) => {
+    const database = spec.environment.DATABASE_NAME ?? '';
+    if (failing.includes(database)) return { exitCode: 1, log: ['ERROR: boom'] };
+    b.migrate(database);
+    return { exitCode: 0, log: ['ok'] };
+  };
+
+  it('a budget of 2 over 20 databases, 3 of which fail: goes on past two, stops after the third, exact counts', async () => {
+    const { backend, runsDir } = await fleet(failOn(['t03', 't07', 't11', 't15']));
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, names(20), { concurrency: 1, maxFailures: { count: 2 } }),
+    );
+    expect(result.counts).toEqual({
+      total: 20,
+      applied: 9,
+      upToDate: 0,
+      failed: 3,
+      skipped: 8,
+      locked: 0,
+    });
+    expect(result.databases.slice(12).every((d) => d.status === 'skipped')).toBe(true);
+    expect(result.databases[12]?.reason).toBe(
+      'not started: the failure budget was spent (3 failed, at most 2 tolerated)',
+    );
+    // No task for the skipped databases.
+    expect(backend.specs).toHaveLength(12);
+    const [run] = await listRuns(runsDir);
+    expect(run?.options.maxFailures).toBe('2');
+  });
+
+  it('a percentage is of the run’s databases: 10% of 20 tolerates 2', async () => {
+    const { backend, runsDir } = await fleet(failOn(['t00', 't01', 't02']));
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, names(20), { concurrency: 1, maxFailures: { percent: 10 } }),
+    );
+    expect(result.counts).toMatchObject({ failed: 3, applied: 0, skipped: 17 });
+    expect(result.databases[3]?.reason).toMatch(/at most 2 tolerated = 10% of the run/);
+  });
+
+  it('within the budget the run finishes every database', async () => {
+    const { backend, runsDir } = await fleet(failOn(['t01', 't02']));
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, names(6), { concurrency: 2, maxFailures: { count: 2 } }),
+    );
+    expect(result.counts).toMatchObject({ failed: 2, applied: 4, skipped: 0 });
+  });
+
+  it('--on-error stop is a budget of 0; --on-error continue is no budget', async () => {
+    const stop = await fleet(failOn(['t01']));
+    const stopped = await migrateFleet(
+      stop.backend,
+      options(stop.runsDir, names(5), { concurrency: 1, onError: 'stop' }),
+    );
+    expect(stopped.counts).toMatchObject({ applied: 1, failed: 1, skipped: 3 });
+    expect(stopped.databases[2]?.reason).toMatch(/--on-error stop/);
+    const cont = await fleet(failOn(['t01', 't02', 't03']));
+    const continued = await migrateFleet(
+      cont.backend,
+      options(cont.runsDir, names(5), { concurrency: 1, onError: 'continue' }),
+    );
+    expect(continued.counts).toMatchObject({ applied: 2, failed: 3, skipped: 0 });
+  });
+
+  it('a budget above 0 lets a batch go on past a failure inside it', async () => {
+    const { backend, runsDir } = await fleet((spec, b) => {
+      const log: string[] = [];
+      for (const database of spec.databases) {
+        if (database !== 't00') b.migrate(database);
+        log.push(
+          `::berth-begin ${database}`,
+          `::berth-end ${database} ${database === 't00' ? 1 : 0}`,
+        );
+      }
+      return { exitCode: 1, log };
+    });
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, names(3), { batchSize: 3, maxFailures: { count: 1 } }),
+    );
+    expect(backend.specs[0]?.command.join(' ')).not.toMatch(/exit/);
+    expect(result.counts).toMatchObject({ failed: 1, applied: 2 });
+  });
+});

@@ -1,5 +1,6 @@
 /** `berth migrate`: parse → open the provider → select → migrateFleet → render. */
-import { migrateOptions } from '../../fleet/fleet-options.js';
+import { failureLimit, migrateOptions } from '../../fleet/fleet-options.js';
+import type { FailureLimit } from '../../fleet/failure-budget.js';
 import { planFleet } from '../../fleet/plan-fleet.js';
 import { migrateFleet } from '../../fleet/run-fleet.js';
 import { selectRunDatabases } from '../../fleet/select-run.js';
@@ -12,6 +13,7 @@ export interface MigrateOptions {
   all?: boolean;
   concurrency?: number;
   onError?: 'stop' | 'continue';
+  maxFailures?: FailureLimit;
   batchSize?: number;
   resume?: boolean;
   /** Only say what would be applied, per tenant: a probe, no migration task. */
@@ -35,6 +37,7 @@ export async function migrateCommand(
       ...(options.image !== undefined ? { image: options.image } : {}),
     };
     await provider.checkFleetRequest(request);
+    failureLimit(config, options); // --max-failures with --on-error: a usage error, before any task
     // Usage errors (unknown database, nothing to resume) before any task or AWS call.
     const { databases, resumed } = await selectRunDatabases(
       { databases: options.database, all: options.all, resume: options.resume },
