@@ -88,6 +88,11 @@ export function buildProgram(): Command {
       false,
     )
     .option(
+      '--canary <n>',
+      'migrate and verify the first N tenants before the rest (overrides rollout in berth.yaml)',
+      positiveInt('--canary'),
+    )
+    .option(
       '--plan',
       'list, per tenant, the migrations a run would apply; starts no migration (exit 9 when any)',
       false,

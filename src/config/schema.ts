@@ -402,6 +402,35 @@ export const configSchema = z
       })
       .prefault({}),
 
+    rollout: z
+      .strictObject({
+        waves: z
+          .array(
+            z.union([
+              z.int().min(1),
+              z.string().regex(/^(100|[1-9]?\d)%$/, 'a percentage such as 10%'),
+            ]),
+          )
+          .min(1)
+          .optional()
+          .describe(
+            'Canary waves, cumulative: each entry is how many tenants have been migrated by the end of that wave, a count or a percentage of the run (rounded up), e.g. [1, 10%, 100%]. A wave starts only when the one before it had no failure and each of its tenants verified.',
+          ),
+        canary: z
+          .array(databaseName)
+          .min(1)
+          .optional()
+          .describe(
+            'Canary tenants, by name: migrated (and verified) first, in one wave, before the rest.',
+          ),
+      })
+      .refine((r) => !(r.waves && r.canary), {
+        message: 'set rollout.waves or rollout.canary, not both',
+        path: ['canary'],
+      })
+      .prefault({})
+      .describe('How a migrate run rolls out across the tenants; `--canary N` overrides it.'),
+
     local: z
       .strictObject({
         dataDir: z

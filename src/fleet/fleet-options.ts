@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { BerthError } from '../core/errors.js';
 import type { Reporter } from '../core/events.js';
 import { parseFailureLimit, type FailureLimit } from './failure-budget.js';
-import type { MigrateFleetOptions } from './run-fleet.js';
+import type { MigrateInWavesOptions } from './waves.js';
 import type { VerifyOptions } from './verify.js';
 
 export interface FleetCall {
@@ -30,7 +30,7 @@ export function migrateOptions(
   runsDir: string,
   call: FleetCall,
   flags: MigrateFlags = {},
-): MigrateFleetOptions {
+): MigrateInWavesOptions {
   return {
     databases: call.databases,
     command: config.task.command,
@@ -41,6 +41,10 @@ export function migrateOptions(
     batchSize: flags.batchSize ?? config.fleet.batchSize,
     lockWaitMs: config.migrations.lockWaitSeconds * 1000,
     timeoutMs: config.task.timeoutSeconds * 1000,
+    waveCheck: {
+      expectedTables: config.database.expectedTables,
+      checkCommand: config.task.checkCommand,
+    },
     runsDir,
     reporter: call.reporter,
     ...(call.signal ? { signal: call.signal } : {}),

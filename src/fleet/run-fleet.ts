@@ -60,6 +60,11 @@ export interface MigrateFleetOptions {
   reporter: Reporter;
   signal?: AbortSignal;
   resumedFrom?: string;
+  /**
+   * One wave of a run in waves (waves.ts): the run's ID and journal belong to the caller,
+   * which opens and closes them; every result of this part carries the wave's number.
+   */
+  wave?: { number: number; runId: string; journal: RunJournal } | undefined;
   /** Log lines kept per failed database. */
   excerptLines?: number;
   now?: () => number;
@@ -85,10 +90,10 @@ function isUpToDate(probe: ProbeResult): boolean {
   return probe.exists && probe.pendingKnown && probe.pending.length === 0 && !probe.error;
 }
 
-class FleetRun {
+export class FleetRun {
   private readonly now: () => number;
   private readonly started: number;
-  private readonly runId = newRunId();
+  private readonly runId: string;
   private readonly excerptLines: number;
   private readonly total: number;
   private readonly meta: RunMeta;
@@ -98,7 +103,8 @@ class FleetRun {
   private readonly budget: FailureBudget;
   /** What a batch does after a failure inside it: stop only when the budget is 0. */
   private readonly onError: 'stop' | 'continue';
-  private tasksStarted = 0;
+  /** Tasks this run started (a run in waves reads it to tell interrupted from failed). */
+  tasksStarted = 0;
   /** The app's migrations, in order; undefined when berth cannot list them. */
   private known: string[] | undefined;
   private limit: LimitFunction = pLimit(1);
@@ -119,6 +125,7 @@ class FleetRun {
     private readonly options: MigrateFleetOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.runId = options.wave?.runId ?? newRunId();
     this.started = this.now();
     this.excerptLines = options.excerptLines ?? 20;
     this.total = options.databases.length;
@@ -146,10 +153,11 @@ class FleetRun {
 
   async run(): Promise<FleetResult> {
     const { options, backend } = this;
-    this.journal = await RunJournal.create(options.runsDir, this.meta);
+    this.journal = options.wave?.journal ?? (await RunJournal.create(options.runsDir, this.meta));
     let error: unknown;
     try {
-      if (options.resumedFrom) await markResumed(options.runsDir, options.resumedFrom, this.runId);
+      if (options.resumedFrom && !options.wave)
+        await markResumed(options.runsDir, options.resumedFrom, this.runId);
       options.reporter.emit({
         type: 'fleet-started',
         runId: this.runId,
@@ -177,7 +185,7 @@ class FleetRun {
       await Promise.all(
         [...this.claimed.values()].map((lease) => lease.release().catch(() => undefined)),
       );
-      await this.closeJournal(error);
+      if (!options.wave) await this.closeJournal(error);
     }
   }
 
@@ -575,7 +583,8 @@ class FleetRun {
 
   /** Records one database's result: redacted, counted, journaled, reported. */
   private async finish(result: DatabaseResult): Promise<void> {
-    const clean = redactor.redactDeep(result);
+    const wave = this.options.wave?.number;
+    const clean = redactor.redactDeep(wave === undefined ? result : { ...result, wave });
     this.results.set(clean.database, clean);
     countResult(this.counts, clean);
     if (clean.status === 'failed') this.budget.recordFailure();

@@ -5,6 +5,7 @@
 import { BerthError } from '../core/errors.js';
 import { listRuns, readRun } from '../state/journal.js';
 import { selectDatabases } from './tenants.js';
+import { remainingWaves, type Wave } from './waves.js';
 
 export interface RunSelection {
   databases?: string[] | undefined;
@@ -16,6 +17,8 @@ export interface SelectedRun {
   databases: string[];
   /** The run this one resumes, and how much of it was left. */
   resumed?: { runId: string; left: number; of: number };
+  /** A resumed run in waves: its waves, from the one where it stopped. */
+  waves?: Wave[];
 }
 
 export async function selectRunDatabases(
@@ -36,7 +39,12 @@ export async function selectRunDatabases(
       '--resume continues the last run; do not combine it with --all or --database',
     );
   const last = (await listRuns(runsDir))
-    .filter((r) => r.state === 'running' || r.state === 'interrupted')
+    .filter(
+      (r) =>
+        r.state === 'running' ||
+        r.state === 'interrupted' ||
+        (r.state === 'finished' && r.stoppedAtWave !== undefined),
+    )
     .pop();
   if (!last)
     throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', {
@@ -52,5 +60,6 @@ export async function selectRunDatabases(
   return {
     databases,
     resumed: { runId: last.id, left: databases.length, of: last.databases.length },
+    ...(last.waves ? { waves: remainingWaves(last.waves, databases) } : {}),
   };
 }

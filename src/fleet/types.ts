@@ -19,6 +19,8 @@ export interface DatabaseResult {
   /** The last lines of the database's task log, redacted. */
   logExcerpt?: string[];
   durationMs: number;
+  /** The canary wave it belonged to (1 = the first), in a run in waves. */
+  wave?: number;
 }
 
 export interface FleetCounts {
@@ -36,6 +38,20 @@ export interface FleetResult {
   counts: FleetCounts;
   databases: DatabaseResult[];
   durationMs: number;
+  /** A run in waves: each wave and how it ended, in order. */
+  waves?: WaveOutcome[];
+}
+
+export interface WaveOutcome {
+  wave: number;
+  databases: string[];
+  /**
+   * succeeded: migrated with no failure and every tenant verified; failed: a database did not
+   * migrate (failed, locked or skipped); unverified: migrated, but a tenant did not verify;
+   * not-started: an earlier wave did not succeed, or the run was interrupted.
+   */
+  state: 'succeeded' | 'failed' | 'unverified' | 'not-started';
+  reason?: string;
 }
 
 /** What one cheap read of a database tells: enough for the no-op fast path and verify. */

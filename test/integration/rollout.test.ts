@@ -97,3 +97,57 @@ describe('the failure budget (real PostgreSQL)', () => {
     expect(await appliedMigrations(project.dir, 't12')).toEqual([]);
   });
 });
+
+describe('canary waves (real PostgreSQL)', () => {
+  let project: TestProject;
+  let migrations: string;
+  beforeAll(async () => {
+    ({ project, migrations } = await rolloutProject(5, ['t02'], {
+      rollout: { canary: ['t02'] },
+    }));
+  });
+  afterAll(() => project.cleanup());
+
+  it('a canary wave that fails: the rest are skipped, exit 4, each result shows its wave', async () => {
+    const run = await project.berth(['migrate', '--all', '--json']);
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(4);
+    const lines = parseJsonLines(run.stdout);
+    const summary = lines.at(-1) as {
+      counts: Record<string, number>;
+      databases: { database: string; status: string; wave: number; reason?: string }[];
+      waves: { wave: number; state: string; databases: string[] }[];
+    };
+    expect(summary.counts).toMatchObject({ total: 5, failed: 1, skipped: 4, applied: 0 });
+    expect(summary.databases.map((d) => [d.database, d.status, d.wave])).toEqual([
+      ['t00', 'skipped', 2],
+      ['t01', 'skipped', 2],
+      ['t02', 'failed', 1],
+      ['t03', 'skipped', 2],
+      ['t04', 'skipped', 2],
+    ]);
+    expect(summary.databases[0]?.reason).toMatch(/^not started: wave 1 did not succeed/);
+    expect(summary.waves.map((w) => [w.wave, w.state, w.databases])).toEqual([
+      [1, 'failed', ['t02']],
+      [2, 'not-started', ['t00', 't01', 't03', 't04']],
+    ]);
+    // The NDJSON lines carry the wave too.
+    expect(lines.find((l) => l.database === 't02')).toMatchObject({ wave: 1 });
+    // Nothing of the canary was applied; later waves were not even prepared.
+    expect(await appliedMigrations(project.dir, 't02')).toEqual([]);
+  });
+
+  it('--resume continues from the failed wave once the migration is fixed', async () => {
+    await writeFile(path.join(migrations, '0001_rollout.sql'), failingIn([]));
+    const run = await project.berth(['migrate', '--resume']);
+    expect(run.stderr).toContain('from wave 1');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/✓ wave 1 \(1 database\(s\)\): succeeded/);
+    expect(run.stdout).toMatch(/✓ wave 2 \(4 database\(s\)\): succeeded/);
+    expect(run.stdout.split('\n').find((l) => l.includes('t02'))).toMatch(/^1\s+t02\s+applied/);
+    for (const d of tenants(5))
+      expect(await appliedMigrations(project.dir, d)).toEqual(['0001_rollout']);
+    const again = await project.berth(['migrate', '--resume']);
+    expect(again.code).toBe(2);
+  });
+});

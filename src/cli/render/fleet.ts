@@ -22,11 +22,13 @@ export function renderFleet(out: Output, result: FleetResult): void {
     (r) => r.status !== 'applied' && r.status !== 'up-to-date',
   );
   const shown = result.databases.length <= FULL_TABLE_LIMIT ? result.databases : attention;
+  const waves = result.waves !== undefined;
   if (shown.length > 0) {
     out.result(
       table(
-        ['DATABASE', 'RESULT', 'APPLIED', 'TASK', 'DETAIL'],
+        [...(waves ? ['WAVE'] : []), 'DATABASE', 'RESULT', 'APPLIED', 'TASK', 'DETAIL'],
         shown.map((r) => [
+          ...(waves ? [String(r.wave ?? '-')] : []),
           r.database,
           status(r),
           String(r.applied.length),
@@ -41,6 +43,13 @@ export function renderFleet(out: Output, result: FleetResult): void {
       `\n${c.red('✗')} ${r.database}: ${r.reason ?? 'failed'}${r.taskId ? `  (full log: berth logs ${r.taskId})` : ''}`,
     );
     for (const line of r.logExcerpt ?? []) out.result(`    ${c.dim('│')} ${line}`);
+  }
+  for (const w of result.waves ?? []) {
+    const mark =
+      w.state === 'succeeded' ? c.green('✓') : w.state === 'not-started' ? c.dim('-') : c.red('✗');
+    out.result(
+      `${w === result.waves?.[0] ? '\n' : ''}${mark} wave ${w.wave} (${w.databases.length} database(s)): ${w.state}${w.reason ? ` — ${w.reason}` : ''}`,
+    );
   }
   const n = result.counts;
   out.result(
@@ -86,6 +95,7 @@ export function printFleet(out: Output, result: FleetResult): void {
       counts: result.counts,
       durationMs: result.durationMs,
       databases: result.databases,
+      ...(result.waves ? { waves: result.waves } : {}),
     });
   else renderFleet(out, result);
 }
