@@ -48,6 +48,11 @@ export const RETENTION_DAYS: readonly number[] = [
   3653,
 ];
 
+/** A PostgreSQL time setting as PGOPTIONS carries it: no spaces, a unit (`5s`, `500ms`, `2min`). */
+const pgDuration = z
+  .string()
+  .regex(/^(0|\d+(ms|s|min|h))$/, "a PostgreSQL duration such as 5s, 500ms or 2min ('0' = off)");
+
 const resourceName = (what: string, max: number) =>
   z
     .string()
@@ -339,6 +344,24 @@ export const configSchema = z
           .default(30)
           .describe(
             "How long a run waits for another run's lock on a database before reporting it locked.",
+          ),
+        lockTimeout: pgDuration
+          .default('5s')
+          .describe(
+            "PostgreSQL lock_timeout for every migration task (PGOPTIONS='-c lock_timeout=…'): a DDL statement that cannot get its lock within this gives up instead of queueing the application's queries behind it. '0' turns it off.",
+          ),
+        statementTimeout: pgDuration
+          .optional()
+          .describe(
+            'PostgreSQL statement_timeout for every migration task (PGOPTIONS); default none.',
+          ),
+        lockRetries: z
+          .int()
+          .min(0)
+          .max(20)
+          .default(3)
+          .describe(
+            'How many times a tenant whose migration failed on its lock timeout (SQLSTATE 55P03), with nothing of it applied, is retried, with backoff.',
           ),
       })
       .prefault({})

@@ -41,6 +41,8 @@ export function migrateOptions(
     batchSize: flags.batchSize ?? config.fleet.batchSize,
     lockWaitMs: config.migrations.lockWaitSeconds * 1000,
     timeoutMs: config.task.timeoutSeconds * 1000,
+    lockRetries: config.migrations.lockRetries,
+    lockTimeout: config.migrations.lockTimeout,
     waveCheck: {
       expectedTables: config.database.expectedTables,
       checkCommand: config.task.checkCommand,

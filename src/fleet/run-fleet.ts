@@ -13,7 +13,9 @@
  * the state its steps share is the object's fields.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { Reporter } from '../core/events.js';
+import { isLockTimeout } from '../migrations/lock-options.js';
 import { errorMessage } from '../core/errors.js';
 import { redactor } from '../core/redact.js';
 import { RunJournal, markResumed, newRunId, type RunMeta } from '../state/journal.js';
@@ -68,7 +70,18 @@ export interface MigrateFleetOptions {
   /** Log lines kept per failed database. */
   excerptLines?: number;
   now?: () => number;
+  /**
+   * Retries for a database whose migration failed on its lock timeout with nothing applied
+   * (migrations.lockRetries; default 0), and the lock_timeout the tasks run with (for reasons).
+   */
+  lockRetries?: number | undefined;
+  lockTimeout?: string | undefined;
+  /** Waits between lock-timeout retries (tests pass one that does not sleep). */
+  clock?: Pick<Clock, 'sleep'> | undefined;
 }
+
+/** The first retry waits this long, each next one twice as long, at most 30 s. */
+const LOCK_RETRY_BASE_MS = 1000;
 
 export function migrateFleet(
   backend: FleetBackend,
@@ -359,10 +372,10 @@ export class FleetRun {
           return undefined;
         }
         const started = await this.startBatch(batch, leases);
-        if (started && !settleOutside) await this.settleBatch(started, leases);
+        if (started && !settleOutside) await this.settleBatch(started, leases, true);
         return started;
       });
-      if (ran && settleOutside) await this.settleBatch(ran, leases);
+      if (ran && settleOutside) await this.settleBatch(ran, leases, false);
     } finally {
       await Promise.all([...leases.values()].map((l) => l.release().catch(() => undefined)));
     }
@@ -502,11 +515,21 @@ export class FleetRun {
     }
   }
 
-  /** 3c. Per-database exit codes, then what actually changed (outcome.ts decides). */
-  private async settleBatch(ran: StartedBatch, leases: Map<string, Lease>): Promise<void> {
+  /**
+   * 3c. Per-database exit codes, then what actually changed (outcome.ts decides). A database
+   * that failed on its lock timeout with nothing applied is run again, still under its lock,
+   * after a backoff, up to lockRetries times. `inSlot`: called inside a concurrency slot.
+   */
+  private async settleBatch(
+    ran: StartedBatch,
+    leases: Map<string, Lease>,
+    inSlot: boolean,
+    attempt = 0,
+  ): Promise<void> {
     const { batchStart, work, single, underLock, taskId, outcome } = ran;
     const sections = await this.sections(ran);
     const after = await this.probeLeased(work, leases);
+    const retry = new Map<string, DatabaseResult>();
     for (const database of work) {
       const section = sections.get(database) ?? { exitCode: null, tail: [], started: false };
       const result = databaseOutcome({
@@ -524,8 +547,63 @@ export class FleetRun {
         const excerpt = await tailLog(outcome.logFile, this.excerptLines);
         if (excerpt.length) result.logExcerpt = excerpt;
       }
-      await this.finish(result);
+      const lockTimedOut =
+        result.status === 'failed' &&
+        isLockTimeout(result.logExcerpt ?? []) &&
+        unchanged(underLock.get(database), after.get(database));
+      if (lockTimedOut && attempt < (this.options.lockRetries ?? 0)) {
+        retry.set(database, result);
+        continue;
+      }
+      await this.finish(this.afterRetries(result, attempt, lockTimedOut));
     }
+    if (retry.size > 0) await this.retryLockTimeouts(ran, retry, leases, inSlot, attempt + 1);
+  }
+
+  /** The lock was not granted: wait, then the same databases again, under the same locks. */
+  private async retryLockTimeouts(
+    ran: StartedBatch,
+    failed: Map<string, DatabaseResult>,
+    leases: Map<string, Lease>,
+    inSlot: boolean,
+    attempt: number,
+  ): Promise<void> {
+    const { options } = this;
+    const delay = Math.min(30_000, LOCK_RETRY_BASE_MS * 2 ** (attempt - 1));
+    const work = [...failed.keys()];
+    options.reporter.emit({
+      type: 'message',
+      level: 'warn',
+      text: `${work.join(', ')}: a lock was not granted within lock_timeout ${options.lockTimeout ?? ''}; nothing was applied; retry ${attempt} of ${options.lockRetries ?? 0} in ${Math.round(delay / 1000)}s`,
+    });
+    await (options.clock ?? systemClock).sleep(delay, options.signal);
+    if (options.signal?.aborted) {
+      for (const result of failed.values())
+        await this.finish(this.afterRetries(result, attempt - 1, true));
+      return;
+    }
+    const again = () => this.runTask(work, ran.underLock, ran.batchStart);
+    const rerun = inSlot ? await again() : await this.limit(again);
+    if (rerun) await this.settleBatch(rerun, leases, inSlot, attempt);
+  }
+
+  /** Says how many lock-timeout retries a result took, and why it failed when they ran out. */
+  private afterRetries(
+    result: DatabaseResult,
+    retries: number,
+    lockTimedOut: boolean,
+  ): DatabaseResult {
+    const timeout = this.options.lockTimeout ? ` (lock_timeout ${this.options.lockTimeout})` : '';
+    const tries = (n: number) => `${n} lock-timeout retr${n === 1 ? 'y' : 'ies'}`;
+    const counted = retries > 0 ? { ...result, lockRetries: retries } : result;
+    if (lockTimedOut)
+      return {
+        ...counted,
+        reason: `${result.reason ?? 'failed'}: a lock was not granted${timeout}${retries > 0 ? ` after ${tries(retries)}` : ''}; nothing was applied`,
+      };
+    if (retries > 0 && result.status === 'applied')
+      return { ...counted, reason: `applied after ${tries(retries)}` };
+    return counted;
   }
 
   /** Each database's exit code and log tail: the task's own, or its section of a batch. */
@@ -634,4 +712,12 @@ export class FleetRun {
       durationMs: this.now() - this.started,
     };
   }
+}
+
+/** Nothing of the migration was applied: the probe after reads what the probe before read. */
+function unchanged(before: ProbeResult | undefined, after: ProbeResult | undefined): boolean {
+  if (!before || !after || after.error || after.blind || before.blind) return false;
+  if (!before.pendingKnown || !after.pendingKnown) return false;
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  return same(before.applied, after.applied) && same(before.pending, after.pending);
 }

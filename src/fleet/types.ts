@@ -21,6 +21,8 @@ export interface DatabaseResult {
   durationMs: number;
   /** The canary wave it belonged to (1 = the first), in a run in waves. */
   wave?: number;
+  /** Times its migration was run again after failing on its lock timeout with nothing applied. */
+  lockRetries?: number;
 }
 
 export interface FleetCounts {

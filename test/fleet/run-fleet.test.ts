@@ -492,3 +492,77 @@ describe('migrateFleet: the failure budget', () => {
     expect(result.counts).toMatchObject({ failed: 1, applied: 2 });
   });
 });
+
+describe('migrateFleet: lock-timeout retries', () => {
+  const LOCK_ERROR = 'error: canceling statement due to lock timeout';
+  /** A database whose first `blocked` tasks fail on the lock (applying `partial` first). */
+  const lockedFor = (blocked: number, partial = 0) => {
+    let tries = 0;
+    return (spec: TaskSpec, b: FakeBackend) => {
+      const database = spec.environment.DATABASE_NAME ?? '';
+      if (tries++ < blocked) {
+        if (partial) b.migrate(database, partial);
+        return { exitCode: 1, log: ['Migrating 0002_b', LOCK_ERROR] };
+      }
+      b.migrate(database);
+      return { exitCode: 0, log: ['ok'] };
+    };
+  };
+  const sleeps: number[] = [];
+  const clock = {
+    sleep: (ms: number) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
+  };
+
+  it('retries a migration that failed on its lock timeout with nothing applied, with backoff, and says so', async () => {
+    sleeps.length = 0;
+    const { backend, runsDir } = await fleet(lockedFor(2));
+    backend.migrate('a', 1);
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, ['a'], { lockRetries: 3, lockTimeout: '5s', clock }),
+    );
+    expect(result.databases[0]).toMatchObject({
+      status: 'applied',
+      applied: ['0002_b'],
+      lockRetries: 2,
+      reason: 'applied after 2 lock-timeout retries',
+    });
+    expect(backend.specs).toHaveLength(3);
+    expect(sleeps).toEqual([1000, 2000]);
+  });
+
+  it('with its retries spent it fails, saying the lock was not granted', async () => {
+    sleeps.length = 0;
+    const { backend, runsDir } = await fleet(lockedFor(10));
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, ['a'], { lockRetries: 2, lockTimeout: '5s', clock }),
+    );
+    expect(result.databases[0]).toMatchObject({
+      status: 'failed',
+      lockRetries: 2,
+      applied: [],
+      reason:
+        'the migrate command exited 1: a lock was not granted (lock_timeout 5s) after 2 lock-timeout retries; nothing was applied',
+    });
+    expect(result.databases[0]?.logExcerpt).toContain(LOCK_ERROR);
+    expect(backend.specs).toHaveLength(3);
+  });
+
+  it('does not retry when part of the migration was applied, nor another failure', async () => {
+    const partial = await fleet(lockedFor(1, 1));
+    const r1 = await migrateFleet(
+      partial.backend,
+      options(partial.runsDir, ['a'], { lockRetries: 3, clock }),
+    );
+    expect(r1.databases[0]).toMatchObject({ status: 'failed', applied: ['0001_a'] });
+    expect(r1.databases[0]?.lockRetries).toBeUndefined();
+    expect(partial.backend.specs).toHaveLength(1);
+    const other = await fleet(() => ({ exitCode: 1, log: ['syntax error at or near "ALTR"'] }));
+    await migrateFleet(other.backend, options(other.runsDir, ['a'], { lockRetries: 3, clock }));
+    expect(other.backend.specs).toHaveLength(1);
+  });
+});
