@@ -106,6 +106,16 @@ export function buildProgram(): Command {
 
   selection(
     program
+      .command('lint')
+      .description(
+        'check the SQL of pending migrations with squawk (exit 16 on an error-level finding)',
+      ),
+  )
+    .option('--every', 'every SQL migration, not only those pending on a tenant', false)
+    .action(run('lint'));
+
+  selection(
+    program
       .command('verify')
       .description('check every database has all its tables and no pending migration'),
   )

@@ -425,6 +425,47 @@ export const configSchema = z
       })
       .prefault({}),
 
+    lint: z
+      .strictObject({
+        exclude: z
+          .array(
+            z.string().regex(/^[a-z][a-z0-9-]*$/, 'a squawk rule name such as ban-drop-column'),
+          )
+          .default([])
+          .describe(
+            'squawk rules not checked at all (berth leaves out require-lock-timeout itself: it sets lock_timeout).',
+          ),
+        errors: z
+          .array(
+            z.string().regex(/^[a-z][a-z0-9-]*$/, 'a squawk rule name such as ban-drop-column'),
+          )
+          .default([])
+          .describe(
+            'squawk rules that fail `berth lint` beyond berth\'s own list (README "Migration lint").',
+          ),
+        warnings: z
+          .array(
+            z.string().regex(/^[a-z][a-z0-9-]*$/, 'a squawk rule name such as ban-drop-column'),
+          )
+          .default([])
+          .describe('squawk rules demoted from errors to warnings.'),
+        ignore: z
+          .record(
+            z.string().min(1),
+            z
+              .array(
+                z.string().regex(/^[a-z][a-z0-9-]*$/, 'a squawk rule name such as ban-drop-column'),
+              )
+              .min(1),
+          )
+          .default({})
+          .describe(
+            'Per migration ID (as `migrate --plan` lists it), the rules ignored in it; say why in a comment. squawk-ignore comments in the SQL work too.',
+          ),
+      })
+      .prefault({})
+      .describe('`berth lint`: which squawk findings fail it.'),
+
     rollout: z
       .strictObject({
         waves: z

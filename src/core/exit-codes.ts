@@ -25,6 +25,8 @@ export const ExitCode = {
   pipelinePushFailed: 13,
   pipelineMigrateFailed: 14,
   pipelineVerifyFailed: 15,
+  /** `berth lint`: a migration has a finding at error level. */
+  lintFailed: 16,
   /** Stopped by SIGINT/SIGTERM (128 + 2). */
   interrupted: 130,
 } as const;
