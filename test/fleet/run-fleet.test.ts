@@ -552,6 +552,27 @@ describe('migrateFleet: lock-timeout retries', () => {
     expect(backend.specs).toHaveLength(3);
   });
 
+  it('retries outside the concurrency slot too (a claiming provider, no failure budget), holding the lock throughout', async () => {
+    const { backend, runsDir } = await claimingFleet(lockedFor(1));
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, ['a', 'b'], {
+        concurrency: 1,
+        onError: 'continue',
+        lockRetries: 2,
+        lockTimeout: '5s',
+        clock,
+      }),
+    );
+    expect(result.databases.map((d) => [d.status, d.lockRetries])).toEqual([
+      ['applied', 1],
+      ['applied', undefined],
+    ]);
+    // Each database stayed claimed from its probe through its retry: never locked again.
+    expect(backend.lockCalls).toEqual([]);
+    expect(backend.open).toBe(0);
+  });
+
   it('does not retry when part of the migration was applied, nor another failure', async () => {
     const partial = await fleet(lockedFor(1, 1));
     const r1 = await migrateFleet(
