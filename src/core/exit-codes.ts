@@ -55,6 +55,7 @@ export function exitCodeForError(code: ErrorCode): ExitCode {
     case 'POSTGRES_UNAVAILABLE':
     case 'CONTAINER_ENGINE_UNAVAILABLE':
     case 'AWS_CREDENTIALS_MISSING':
+    case 'LINTER_UNAVAILABLE':
       return ExitCode.environment;
     case 'IMAGE_BUILD_FAILED':
     case 'IMAGE_PUSH_FAILED':

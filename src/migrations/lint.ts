@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { BerthError, errorMessage } from '../core/errors.js';
 import { exec as realExec, type Exec } from '../core/exec.js';
+import { redactor } from '../core/redact.js';
 import type { MigrationPreset } from './presets.js';
 
 export interface SqlMigration {
@@ -184,20 +185,22 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
       ...byTemp.keys(),
     ];
     const run = await (options.exec ?? realExec)(process.execPath, args);
+    // squawk prints a JSON array (`[]` when clean) and exits 0 or 1 (findings); anything else
+    // - no output, another code - means it did not lint (e.g. its platform binary is missing),
+    // which must never read as "no findings".
+    const unavailable = (why: string) =>
+      new BerthError('LINTER_UNAVAILABLE', `squawk did not lint the migrations: ${why}`, {
+        hint: 'squawk-cli installs its binary from a per-platform optional package (@squawk-cli/<platform>-<arch>); reinstall with `npm install --include=optional`',
+      });
+    const stderr = redactor.redact(run.stderr.trim().slice(0, 500));
+    if ((run.code !== 0 && run.code !== 1) || !run.stdout.trim().startsWith('['))
+      throw unavailable(`exit ${run.code ?? 'none'}${stderr ? `: ${stderr}` : ''}`);
     let violations: SquawkViolation[];
     try {
-      violations = run.stdout.trim() ? (JSON.parse(run.stdout) as SquawkViolation[]) : [];
+      violations = JSON.parse(run.stdout) as SquawkViolation[];
     } catch (error) {
-      throw new BerthError(
-        'INTERNAL',
-        `squawk gave no readable result (exit ${run.code ?? 'none'}): ${errorMessage(error)}; ${run.stderr.trim().slice(0, 500)}`,
-      );
+      throw unavailable(`its output is not JSON (${errorMessage(error)})`);
     }
-    if (run.code !== 0 && run.code !== 1 && violations.length === 0)
-      throw new BerthError(
-        'INTERNAL',
-        `squawk failed (exit ${run.code ?? 'none'}): ${run.stderr.trim().slice(0, 500)}`,
-      );
     const errors = new Set([...ERROR_RULES, ...options.errors]);
     const findings: LintFinding[] = [];
     for (const v of violations) {
@@ -211,7 +214,10 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
         column: v.column + 1,
         rule: v.rule_name,
         level:
-          errors.has(v.rule_name) && !options.warnings.includes(v.rule_name) ? 'error' : 'warning',
+          (v.level === 'Error' || errors.has(v.rule_name)) &&
+          !options.warnings.includes(v.rule_name)
+            ? 'error'
+            : 'warning',
         message: v.message,
         ...(v.help ? { help: v.help } : {}),
       });

@@ -132,3 +132,30 @@ describe('berth lint: squawk over the SQL of migrations', () => {
     expect(knex.unsupported).toMatch(/1 migration\(s\) are not SQL files \(knex\)/);
   });
 });
+
+describe('berth lint when squawk cannot run', () => {
+  it('a missing platform binary (exit 1, no output) is an environment error, never "no findings"', async () => {
+    const dir = await dirWith({ '0001_a.sql': 'SELECT 1;\n' });
+    const { migrations } = await sqlMigrations('custom', custom(dir), dir);
+    const missing = () =>
+      Promise.resolve({
+        code: 1,
+        stdout: '',
+        stderr: 'squawk: the "@squawk-cli/darwin-arm64" optional dependency was not installed.',
+      });
+    await expect(
+      lintMigrations({ ...settings(), migrations, exec: missing }),
+    ).rejects.toMatchObject({
+      code: 'LINTER_UNAVAILABLE',
+      message: expect.stringMatching(/did not lint the migrations: exit 1: squawk: the/) as string,
+    });
+  });
+
+  it('a syntax error is a finding at error level', async () => {
+    const dir = await dirWith({ '0001_a.sql': 'ALTR TABLE x ADD COLUMN y int;\n' });
+    const { migrations } = await sqlMigrations('custom', custom(dir), dir);
+    const result = await lintMigrations({ ...settings(), migrations });
+    expect(result.ok).toBe(false);
+    expect(result.findings[0]).toMatchObject({ migration: '0001_a', line: 1, level: 'error' });
+  });
+});
