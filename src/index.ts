@@ -7,6 +7,15 @@ export { ExitCode } from './core/exit-codes.js';
 export type { BerthEvent, Reporter } from './core/events.js';
 export { migrateFleet, type MigrateFleetOptions } from './fleet/run-fleet.js';
 export { verifyFleet, type VerifyResult, type VerifyDatabase } from './fleet/verify.js';
+export {
+  migrateInWaves,
+  planWaves,
+  type MigrateInWavesOptions,
+  type RolloutSpec,
+  type Wave,
+} from './fleet/waves.js';
+export { planFleet, type FleetPlan, type PlannedDatabase } from './fleet/plan-fleet.js';
+export { FailureBudget, parseFailureLimit, type FailureLimit } from './fleet/failure-budget.js';
 export type {
   Claim,
   DatabaseResult,
@@ -14,6 +23,7 @@ export type {
   FleetBackend,
   Lease,
   ProbeResult,
+  WaveOutcome,
 } from './fleet/types.js';
 export { openProvider } from './providers/open-provider.js';
 export type {

@@ -1,6 +1,7 @@
 /** Every command the CLI dispatches; one list shared by the parser and the dispatcher. */
 export type CommandName =
   | 'migrate'
+  | 'lint'
   | 'verify'
   | 'status'
   | 'logs'

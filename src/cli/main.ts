@@ -8,6 +8,7 @@ import { boundedInt } from '../config/limits.js';
 import { BerthError, errorMessage, isBerthError } from '../core/errors.js';
 import { ExitCode, exitCodeForError } from '../core/exit-codes.js';
 import { redactor } from '../core/redact.js';
+import { parseFailureLimit } from '../fleet/failure-budget.js';
 import { createOutput } from './output.js';
 import { VERSION } from './version.js';
 import type { GlobalOptions } from './context.js';
@@ -72,6 +73,11 @@ export function buildProgram(): Command {
       ).choices(['stop', 'continue']),
     )
     .option(
+      '--max-failures <n|p%>',
+      'failure budget: go on past failures until more than N (or P% of the databases) failed, then skip the rest (default: fleet.maxFailures)',
+      (value: string) => parseFailureLimit(value),
+    )
+    .option(
       '--batch-size <k>',
       'tenants migrated in sequence by one task (default: fleet.batchSize)',
       boundedInt('--batch-size', 'fleet.batchSize'),
@@ -81,12 +87,32 @@ export function buildProgram(): Command {
       'continue the last interrupted run with only its unfinished databases',
       false,
     )
+    .option(
+      '--canary <n>',
+      'migrate and verify the first N tenants before the rest (overrides rollout in berth.yaml)',
+      positiveInt('--canary'),
+    )
+    .option(
+      '--plan',
+      'list, per tenant, the migrations a run would apply; starts no migration (exit 9 when any)',
+      false,
+    )
     .option('--runtime <name>', 'local task runtime: auto, process or container')
     .option(
       '--image <ref>',
       'image for container/Fargate tasks (default: the last built or pushed)',
     )
     .action(run('migrate'));
+
+  selection(
+    program
+      .command('lint')
+      .description(
+        'check the SQL of pending migrations with squawk (exit 16 on an error-level finding)',
+      ),
+  )
+    .option('--every', 'every SQL migration, not only those pending on a tenant', false)
+    .action(run('lint'));
 
   selection(
     program

@@ -48,6 +48,11 @@ export const RETENTION_DAYS: readonly number[] = [
   3653,
 ];
 
+/** A PostgreSQL time setting as PGOPTIONS carries it: no spaces, a unit (`5s`, `500ms`, `2min`). */
+const pgDuration = z
+  .string()
+  .regex(/^(0|\d+(ms|s|min|h))$/, "a PostgreSQL duration such as 5s, 500ms or 2min ('0' = off)");
+
 const resourceName = (what: string, max: number) =>
   z
     .string()
@@ -340,6 +345,24 @@ export const configSchema = z
           .describe(
             "How long a run waits for another run's lock on a database before reporting it locked.",
           ),
+        lockTimeout: pgDuration
+          .default('5s')
+          .describe(
+            "PostgreSQL lock_timeout for every migration task (PGOPTIONS='-c lock_timeout=…'): a DDL statement that cannot get its lock within this gives up instead of queueing the application's queries behind it. '0' turns it off.",
+          ),
+        statementTimeout: pgDuration
+          .optional()
+          .describe(
+            'PostgreSQL statement_timeout for every migration task (PGOPTIONS); default none.',
+          ),
+        lockRetries: z
+          .int()
+          .min(0)
+          .max(20)
+          .default(3)
+          .describe(
+            'How many times a tenant whose migration failed on its lock timeout (SQLSTATE 55P03), with nothing of it applied, is retried, with backoff.',
+          ),
       })
       .prefault({})
       .describe('How berth tells applied from pending migrations.'),
@@ -381,7 +404,18 @@ export const configSchema = z
           .max(LIMITS['fleet.concurrency'].max)
           .default(3)
           .describe('Tasks running at once.'),
-        onError: z.enum(['stop', 'continue']).default('stop'),
+        onError: z
+          .enum(['stop', 'continue'])
+          .default('stop')
+          .describe(
+            'After a failure: stop starting new tasks (a failure budget of 0), or continue (no budget). fleet.maxFailures, when set, takes its place.',
+          ),
+        maxFailures: z
+          .union([z.int().min(0), z.string().regex(/^\d+%$/, 'a percentage such as 10%')])
+          .optional()
+          .describe(
+            "The failure budget: how many databases may fail (e.g. 2) or what share of the run's databases (e.g. '10%') before the run stops starting new tasks and skips the rest.",
+          ),
         batchSize: z
           .int()
           .min(LIMITS['fleet.batchSize'].min)
@@ -390,6 +424,76 @@ export const configSchema = z
           .describe('Tenants migrated in sequence by one task.'),
       })
       .prefault({}),
+
+    lint: z
+      .strictObject({
+        exclude: z
+          .array(
+            z.string().regex(/^[a-z][a-z0-9-]*$/, 'a squawk rule name such as ban-drop-column'),
+          )
+          .default([])
+          .describe(
+            'squawk rules not checked at all (berth leaves out require-lock-timeout itself: it sets lock_timeout).',
+          ),
+        errors: z
+          .array(
+            z.string().regex(/^[a-z][a-z0-9-]*$/, 'a squawk rule name such as ban-drop-column'),
+          )
+          .default([])
+          .describe(
+            'squawk rules that fail `berth lint` beyond berth\'s own list (README "Migration lint").',
+          ),
+        warnings: z
+          .array(
+            z.string().regex(/^[a-z][a-z0-9-]*$/, 'a squawk rule name such as ban-drop-column'),
+          )
+          .default([])
+          .describe('squawk rules demoted from errors to warnings.'),
+        ignore: z
+          .record(
+            z.string().min(1),
+            z
+              .array(
+                z.string().regex(/^[a-z][a-z0-9-]*$/, 'a squawk rule name such as ban-drop-column'),
+              )
+              .min(1),
+          )
+          .default({})
+          .describe(
+            'Per migration ID (as `migrate --plan` lists it), the rules ignored in it; say why in a comment. squawk-ignore comments in the SQL work too.',
+          ),
+      })
+      .prefault({})
+      .describe('`berth lint`: which squawk findings fail it.'),
+
+    rollout: z
+      .strictObject({
+        waves: z
+          .array(
+            z.union([
+              z.int().min(1),
+              z.string().regex(/^(100|[1-9]?\d)%$/, 'a percentage such as 10%'),
+            ]),
+          )
+          .min(1)
+          .optional()
+          .describe(
+            'Canary waves, cumulative: each entry is how many tenants have been migrated by the end of that wave, a count or a percentage of the run (rounded up), e.g. [1, 10%, 100%]. A wave starts only when the one before it had no failure and each of its tenants verified.',
+          ),
+        canary: z
+          .array(databaseName)
+          .min(1)
+          .optional()
+          .describe(
+            'Canary tenants, by name: migrated (and verified) first, in one wave, before the rest.',
+          ),
+      })
+      .refine((r) => !(r.waves && r.canary), {
+        message: 'set rollout.waves or rollout.canary, not both',
+        path: ['canary'],
+      })
+      .prefault({})
+      .describe('How a migrate run rolls out across the tenants; `--canary N` overrides it.'),
 
     local: z
       .strictObject({

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'ABORTED'
   | 'TENANT_DISCOVERY_FAILED'
   | 'MIGRATIONS_LIST_FAILED'
+  | 'LINTER_UNAVAILABLE'
   | 'INTERNAL';
 
 export interface BerthErrorOptions {

@@ -25,6 +25,8 @@ export const ExitCode = {
   pipelinePushFailed: 13,
   pipelineMigrateFailed: 14,
   pipelineVerifyFailed: 15,
+  /** `berth lint`: a migration has a finding at error level. */
+  lintFailed: 16,
   /** Stopped by SIGINT/SIGTERM (128 + 2). */
   interrupted: 130,
 } as const;
@@ -54,6 +56,7 @@ export function exitCodeForError(code: ErrorCode): ExitCode {
     case 'STATE_UNWRITABLE':
     case 'CONTAINER_ENGINE_UNAVAILABLE':
     case 'AWS_CREDENTIALS_MISSING':
+    case 'LINTER_UNAVAILABLE':
       return ExitCode.environment;
     case 'IMAGE_BUILD_FAILED':
     case 'IMAGE_PUSH_FAILED':

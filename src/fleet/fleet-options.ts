@@ -4,8 +4,10 @@
  * flags the user passed.
  */
 import type { Config } from '../config/schema.js';
+import { BerthError } from '../core/errors.js';
 import type { Reporter } from '../core/events.js';
-import type { MigrateFleetOptions } from './run-fleet.js';
+import { parseFailureLimit, type FailureLimit } from './failure-budget.js';
+import type { MigrateInWavesOptions } from './waves.js';
 import type { VerifyOptions } from './verify.js';
 
 export interface FleetCall {
@@ -18,6 +20,8 @@ export interface MigrateFlags {
   concurrency?: number | undefined;
   onError?: 'stop' | 'continue' | undefined;
   batchSize?: number | undefined;
+  /** --max-failures, parsed. */
+  maxFailures?: FailureLimit | undefined;
   resumedFrom?: string | undefined;
 }
 
@@ -26,16 +30,23 @@ export function migrateOptions(
   runsDir: string,
   call: FleetCall,
   flags: MigrateFlags = {},
-): MigrateFleetOptions {
+): MigrateInWavesOptions {
   return {
     databases: call.databases,
     command: config.task.command,
     batchCommand: config.task.batchCommand,
     concurrency: flags.concurrency ?? config.fleet.concurrency,
     onError: flags.onError ?? config.fleet.onError,
+    maxFailures: failureLimit(config, flags),
     batchSize: flags.batchSize ?? config.fleet.batchSize,
     lockWaitMs: config.migrations.lockWaitSeconds * 1000,
     timeoutMs: config.task.timeoutSeconds * 1000,
+    lockRetries: config.migrations.lockRetries,
+    lockTimeout: config.migrations.lockTimeout,
+    waveCheck: {
+      expectedTables: config.database.expectedTables,
+      checkCommand: config.task.checkCommand,
+    },
     runsDir,
     reporter: call.reporter,
     ...(call.signal ? { signal: call.signal } : {}),
@@ -57,4 +68,20 @@ export function verifyOptions(
     reporter: call.reporter,
     ...(call.signal ? { signal: call.signal } : {}),
   };
+}
+
+/**
+ * The failure budget, most specific first: --max-failures, then --on-error (stop = 0,
+ * continue = unlimited), then fleet.maxFailures, then fleet.onError.
+ */
+export function failureLimit(config: Config, flags: MigrateFlags): FailureLimit {
+  if (flags.maxFailures !== undefined && flags.onError !== undefined)
+    throw new BerthError('USAGE', '--max-failures and --on-error say the same thing; give one', {
+      hint: '--on-error stop is --max-failures 0; --on-error continue is no limit',
+    });
+  if (flags.maxFailures !== undefined) return flags.maxFailures;
+  if (flags.onError !== undefined) return flags.onError === 'stop' ? { count: 0 } : 'unlimited';
+  if (config.fleet.maxFailures !== undefined)
+    return parseFailureLimit(config.fleet.maxFailures, 'fleet.maxFailures');
+  return config.fleet.onError === 'stop' ? { count: 0 } : 'unlimited';
 }

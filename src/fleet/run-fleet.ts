@@ -13,7 +13,9 @@
  * the state its steps share is the object's fields.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { Reporter } from '../core/events.js';
+import { isLockTimeout } from '../migrations/lock-options.js';
 import { errorMessage } from '../core/errors.js';
 import { redactor } from '../core/redact.js';
 import { RunJournal, markResumed, newRunId, type RunMeta } from '../state/journal.js';
@@ -22,6 +24,7 @@ import { newTaskId } from '../tasks/task-id.js';
 import type { TaskOutcome } from '../tasks/task.js';
 import { BatchLogParser, batchCommand } from './batch-script.js';
 import { ClaimGate } from './claim-gate.js';
+import { FailureBudget, describeLimit, type FailureLimit } from './failure-budget.js';
 import { databaseOutcome } from './outcome.js';
 import { absentProbe } from './probe-result.js';
 import {
@@ -47,6 +50,11 @@ export interface MigrateFleetOptions {
   batchCommand?: string[] | undefined;
   concurrency: number;
   onError: 'stop' | 'continue';
+  /**
+   * The failure budget; when set it replaces onError (`stop` is a budget of 0, `continue`
+   * none). Once more databases failed than it allows, no new task starts.
+   */
+  maxFailures?: FailureLimit | undefined;
   batchSize: number;
   lockWaitMs: number;
   timeoutMs: number;
@@ -54,10 +62,26 @@ export interface MigrateFleetOptions {
   reporter: Reporter;
   signal?: AbortSignal;
   resumedFrom?: string;
+  /**
+   * One wave of a run in waves (waves.ts): the run's ID and journal belong to the caller,
+   * which opens and closes them; every result of this part carries the wave's number.
+   */
+  wave?: { number: number; runId: string; journal: RunJournal } | undefined;
   /** Log lines kept per failed database. */
   excerptLines?: number;
   now?: () => number;
+  /**
+   * Retries for a database whose migration failed on its lock timeout with nothing applied
+   * (migrations.lockRetries; default 0), and the lock_timeout the tasks run with (for reasons).
+   */
+  lockRetries?: number | undefined;
+  lockTimeout?: string | undefined;
+  /** Waits between lock-timeout retries (tests pass one that does not sleep). */
+  clock?: Pick<Clock, 'sleep'> | undefined;
 }
+
+/** The first retry waits this long, each next one twice as long, at most 30 s. */
+const LOCK_RETRY_BASE_MS = 1000;
 
 export function migrateFleet(
   backend: FleetBackend,
@@ -83,18 +107,21 @@ function isUpToDate(probe: ProbeResult): boolean {
   return probe.exists && probe.pendingKnown && probe.pending.length === 0 && !probe.error;
 }
 
-class FleetRun {
+export class FleetRun {
   private readonly now: () => number;
   private readonly started: number;
-  private readonly runId = newRunId();
+  private readonly runId: string;
   private readonly excerptLines: number;
   private readonly total: number;
   private readonly meta: RunMeta;
   private journal: RunJournal | undefined;
   private readonly counts: FleetCounts = emptyCounts();
   private readonly results = new Map<string, DatabaseResult>();
-  private stopRequested = false;
-  private tasksStarted = 0;
+  private readonly budget: FailureBudget;
+  /** What a batch does after a failure inside it: stop only when the budget is 0. */
+  private readonly onError: 'stop' | 'continue';
+  /** Tasks this run started (a run in waves reads it to tell interrupted from failed). */
+  tasksStarted = 0;
   /** The app's migrations, in order; undefined when berth cannot list them. */
   private known: string[] | undefined;
   private limit: LimitFunction = pLimit(1);
@@ -118,9 +145,15 @@ class FleetRun {
     private readonly options: MigrateFleetOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.runId = options.wave?.runId ?? newRunId();
     this.started = this.now();
     this.excerptLines = options.excerptLines ?? 20;
     this.total = options.databases.length;
+    this.budget = new FailureBudget(
+      options.maxFailures ?? (options.onError === 'stop' ? { count: 0 } : 'unlimited'),
+      this.total,
+    );
+    this.onError = this.budget.stopsAtFirstFailure ? 'stop' : 'continue';
     this.meta = {
       id: this.runId,
       operation: 'migrate',
@@ -128,8 +161,9 @@ class FleetRun {
       databases: options.databases,
       options: {
         concurrency: options.concurrency,
-        onError: options.onError,
+        onError: this.onError,
         batchSize: options.batchSize,
+        maxFailures: describeLimit(this.budget.limit),
       },
       startedAt: new Date(this.started).toISOString(),
       state: 'running',
@@ -139,10 +173,11 @@ class FleetRun {
 
   async run(): Promise<FleetResult> {
     const { options, backend } = this;
-    this.journal = await RunJournal.create(options.runsDir, this.meta);
+    this.journal = options.wave?.journal ?? (await RunJournal.create(options.runsDir, this.meta));
     let error: unknown;
     try {
-      if (options.resumedFrom) await markResumed(options.runsDir, options.resumedFrom, this.runId);
+      if (options.resumedFrom && !options.wave)
+        await markResumed(options.runsDir, options.resumedFrom, this.runId);
       options.reporter.emit({
         type: 'fleet-started',
         runId: this.runId,
@@ -174,7 +209,7 @@ class FleetRun {
       await Promise.all(
         [...this.claimed.values()].map((lease) => lease.release().catch(() => undefined)),
       );
-      await this.closeJournal(error);
+      if (!options.wave) await this.closeJournal(error);
     }
   }
 
@@ -333,25 +368,25 @@ class FleetRun {
   private async runBatch(batch: string[], leases: Map<string, Lease>): Promise<void> {
     // Probing over the held connections costs a query, so the next batch need not wait for
     // it. Inside the slot: a provider that probes with a task (aws), so `concurrency` bounds
-    // all of its tasks; and --on-error stop, which must know a batch failed before it
+    // all of its tasks; and a failure budget, which must know a batch failed before it
     // starts the next one.
-    const settleOutside = this.backend.claim !== undefined && this.options.onError === 'continue';
+    const settleOutside = this.backend.claim !== undefined && this.budget.allowed === undefined;
     try {
       const ran = await this.limit(async () => {
         if (this.options.signal?.aborted) {
           await Promise.all(batch.map((d) => this.skip(d, 'interrupted before it started')));
           return undefined;
         }
-        if (this.stopRequested) {
-          const why = 'not started: an earlier database failed (--on-error stop)';
+        if (this.budget.spent) {
+          const why = this.budget.skipReason();
           await Promise.all(batch.map((d) => this.skip(d, why)));
           return undefined;
         }
         const started = await this.startBatch(batch, leases);
-        if (started && !settleOutside) await this.settleBatch(started, leases);
+        if (started && !settleOutside) await this.settleBatch(started, leases, true);
         return started;
       });
-      if (ran && settleOutside) await this.settleBatch(ran, leases);
+      if (ran && settleOutside) await this.settleBatch(ran, leases, false);
     } finally {
       await Promise.all([...leases.values()].map((l) => l.release().catch(() => undefined)));
     }
@@ -469,10 +504,10 @@ class FleetRun {
       command = options.command;
     } else if (options.batchCommand) {
       environment.DATABASE_NAMES = work.join(',');
-      environment.BERTH_ON_ERROR = options.onError;
+      environment.BERTH_ON_ERROR = this.onError;
       command = options.batchCommand;
     } else {
-      command = batchCommand(options.command, work, options.onError === 'stop');
+      command = batchCommand(options.command, work, this.onError === 'stop');
     }
     options.reporter.emit({ type: 'database-started', runId: this.runId, databases: work, taskId });
     this.tasksStarted++;
@@ -504,11 +539,21 @@ class FleetRun {
     }
   }
 
-  /** 3c. Per-database exit codes, then what actually changed (outcome.ts decides). */
-  private async settleBatch(ran: StartedBatch, leases: Map<string, Lease>): Promise<void> {
+  /**
+   * 3c. Per-database exit codes, then what actually changed (outcome.ts decides). A database
+   * that failed on its lock timeout with nothing applied is run again, still under its lock,
+   * after a backoff, up to lockRetries times. `inSlot`: called inside a concurrency slot.
+   */
+  private async settleBatch(
+    ran: StartedBatch,
+    leases: Map<string, Lease>,
+    inSlot: boolean,
+    attempt = 0,
+  ): Promise<void> {
     const { batchStart, work, single, underLock, taskId, outcome } = ran;
     const sections = await this.sections(ran);
     const after = await this.probeLeased(work, leases);
+    const retry = new Map<string, DatabaseResult>();
     for (const database of work) {
       const section = sections.get(database) ?? { exitCode: null, tail: [], started: false };
       const result = databaseOutcome({
@@ -517,7 +562,7 @@ class FleetRun {
         single,
         ...section,
         task: outcome,
-        onError: this.options.onError,
+        onError: this.onError,
         before: underLock.get(database),
         after: after.get(database),
         durationMs: this.now() - batchStart,
@@ -526,8 +571,63 @@ class FleetRun {
         const excerpt = await tailLog(outcome.logFile, this.excerptLines);
         if (excerpt.length) result.logExcerpt = excerpt;
       }
-      await this.finish(result);
+      const lockTimedOut =
+        result.status === 'failed' &&
+        isLockTimeout(result.logExcerpt ?? []) &&
+        unchanged(underLock.get(database), after.get(database));
+      if (lockTimedOut && attempt < (this.options.lockRetries ?? 0)) {
+        retry.set(database, result);
+        continue;
+      }
+      await this.finish(this.afterRetries(result, attempt, lockTimedOut));
     }
+    if (retry.size > 0) await this.retryLockTimeouts(ran, retry, leases, inSlot, attempt + 1);
+  }
+
+  /** The lock was not granted: wait, then the same databases again, under the same locks. */
+  private async retryLockTimeouts(
+    ran: StartedBatch,
+    failed: Map<string, DatabaseResult>,
+    leases: Map<string, Lease>,
+    inSlot: boolean,
+    attempt: number,
+  ): Promise<void> {
+    const { options } = this;
+    const delay = Math.min(30_000, LOCK_RETRY_BASE_MS * 2 ** (attempt - 1));
+    const work = [...failed.keys()];
+    options.reporter.emit({
+      type: 'message',
+      level: 'warn',
+      text: `${work.join(', ')}: a lock was not granted within lock_timeout ${options.lockTimeout ?? ''}; nothing was applied; retry ${attempt} of ${options.lockRetries ?? 0} in ${Math.round(delay / 1000)}s`,
+    });
+    await (options.clock ?? systemClock).sleep(delay, options.signal);
+    if (options.signal?.aborted) {
+      for (const result of failed.values())
+        await this.finish(this.afterRetries(result, attempt - 1, true));
+      return;
+    }
+    const again = () => this.runTask(work, ran.underLock, ran.batchStart);
+    const rerun = inSlot ? await again() : await this.limit(again);
+    if (rerun) await this.settleBatch(rerun, leases, inSlot, attempt);
+  }
+
+  /** Says how many lock-timeout retries a result took, and why it failed when they ran out. */
+  private afterRetries(
+    result: DatabaseResult,
+    retries: number,
+    lockTimedOut: boolean,
+  ): DatabaseResult {
+    const timeout = this.options.lockTimeout ? ` (lock_timeout ${this.options.lockTimeout})` : '';
+    const tries = (n: number) => `${n} lock-timeout retr${n === 1 ? 'y' : 'ies'}`;
+    const counted = retries > 0 ? { ...result, lockRetries: retries } : result;
+    if (lockTimedOut)
+      return {
+        ...counted,
+        reason: `${result.reason ?? 'failed'}: a lock was not granted${timeout}${retries > 0 ? ` after ${tries(retries)}` : ''}; nothing was applied`,
+      };
+    if (retries > 0 && result.status === 'applied')
+      return { ...counted, reason: `applied after ${tries(retries)}` };
+    return counted;
   }
 
   /** Each database's exit code and log tail: the task's own, or its section of a batch. */
@@ -611,10 +711,11 @@ class FleetRun {
 
   /** Records one database's result: redacted, counted, journaled, reported. */
   private async finish(result: DatabaseResult): Promise<void> {
-    const clean = redactor.redactDeep(result);
+    const wave = this.options.wave?.number;
+    const clean = redactor.redactDeep(wave === undefined ? result : { ...result, wave });
     this.results.set(clean.database, clean);
     countResult(this.counts, clean);
-    if (clean.status === 'failed' && this.options.onError === 'stop') this.stopRequested = true;
+    if (clean.status === 'failed') this.budget.recordFailure();
     const snapshot = { ...this.counts };
     try {
       await this.journal?.record(clean);
@@ -674,4 +775,12 @@ class FleetRun {
       ...(this.serverGone ? { serverGone: this.serverGone } : {}),
     };
   }
+}
+
+/** Nothing of the migration was applied: the probe after reads what the probe before read. */
+function unchanged(before: ProbeResult | undefined, after: ProbeResult | undefined): boolean {
+  if (!before || !after || after.error || after.blind || before.blind) return false;
+  if (!before.pendingKnown || !after.pendingKnown) return false;
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  return same(before.applied, after.applied) && same(before.pending, after.pending);
 }

@@ -5,6 +5,7 @@
 import { BerthError } from '../core/errors.js';
 import { listRuns, readRun } from '../state/journal.js';
 import { selectDatabases } from './tenants.js';
+import { remainingWaves, type Wave } from './waves.js';
 
 export interface RunSelection {
   databases?: string[] | undefined;
@@ -19,6 +20,8 @@ export interface SelectedRun {
    * no longer in the fleet, left alone (never recreated).
    */
   resumed?: { runId: string; left: number; of: number; removed: string[] };
+  /** A resumed run in waves: its waves, from the one where it stopped. */
+  waves?: Wave[];
 }
 
 export async function selectRunDatabases(
@@ -39,7 +42,12 @@ export async function selectRunDatabases(
       '--resume continues the last run; do not combine it with --all or --database',
     );
   const last = (await listRuns(runsDir))
-    .filter((r) => r.state === 'running' || r.state === 'interrupted')
+    .filter(
+      (r) =>
+        r.state === 'running' ||
+        r.state === 'interrupted' ||
+        (r.state === 'finished' && r.stoppedAtWave !== undefined),
+    )
     .pop();
   if (!last)
     throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', {
@@ -58,5 +66,6 @@ export async function selectRunDatabases(
   return {
     databases,
     resumed: { runId: last.id, left: databases.length, of: last.databases.length, removed },
+    ...(last.waves ? { waves: remainingWaves(last.waves, databases) } : {}),
   };
 }

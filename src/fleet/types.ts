@@ -19,6 +19,10 @@ export interface DatabaseResult {
   /** The last lines of the database's task log, redacted. */
   logExcerpt?: string[];
   durationMs: number;
+  /** The canary wave it belonged to (1 = the first), in a run in waves. */
+  wave?: number;
+  /** Times its migration was run again after failing on its lock timeout with nothing applied. */
+  lockRetries?: number;
 }
 
 export interface FleetCounts {
@@ -38,6 +42,20 @@ export interface FleetResult {
   durationMs: number;
   /** Set when the database server itself went away mid-run (exit 7): the error seen. */
   serverGone?: string;
+  /** A run in waves: each wave and how it ended, in order. */
+  waves?: WaveOutcome[];
+}
+
+export interface WaveOutcome {
+  wave: number;
+  databases: string[];
+  /**
+   * succeeded: migrated with no failure and every tenant verified; failed: a database did not
+   * migrate (failed, locked or skipped); unverified: migrated, but a tenant did not verify;
+   * not-started: an earlier wave did not succeed, or the run was interrupted.
+   */
+  state: 'succeeded' | 'failed' | 'unverified' | 'not-started';
+  reason?: string;
 }
 
 /** What one cheap read of a database tells: enough for the no-op fast path and verify. */

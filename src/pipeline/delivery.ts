@@ -13,7 +13,7 @@ import path from 'node:path';
 import { errorMessage, isBerthError } from '../core/errors.js';
 import type { Reporter, StageName } from '../core/events.js';
 import { migrateOptions, verifyOptions } from '../fleet/fleet-options.js';
-import { migrateFleet } from '../fleet/run-fleet.js';
+import { migrateInWaves, planWaves } from '../fleet/waves.js';
 import { selectDatabases } from '../fleet/tenants.js';
 import type { FleetResult } from '../fleet/types.js';
 import { verifyFleet, verifyGoal, type VerifyResult } from '../fleet/verify.js';
@@ -97,10 +97,13 @@ export async function runDelivery(
   const { config, dir } = loaded;
   // Usage and config errors before any stage runs.
   await provider.checkConfig('pipeline');
-  const databases = selectDatabases(await provider.tenants(), {
+  const tenants = await provider.tenants();
+  const databases = selectDatabases(tenants, {
     databases: options.database,
     all: options.all ?? (options.database ? false : true),
   });
+  // rollout.waves / rollout.canary hold for the pipeline's migrate stage too.
+  const waves = planWaves(databases, config.rollout, tenants);
   await provider.checkFleetRequest({ purpose: 'migrate', runtime: options.runtime });
   const engine =
     registry.required || options.runtime === 'process'
@@ -202,15 +205,15 @@ export async function runDelivery(
       } catch (error) {
         return failure(error);
       }
-      migrated = await migrateFleet(
-        fleet.backend,
-        migrateOptions(
+      migrated = await migrateInWaves(fleet.backend, {
+        ...migrateOptions(
           config,
           provider.state.paths.runs,
           { databases, reporter: options.reporter, signal },
           { concurrency: options.concurrency },
         ),
-      );
+        waves,
+      });
       const n = migrated.counts;
       return {
         status: migrated.ok ? 'passed' : 'failed',

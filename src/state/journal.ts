@@ -15,7 +15,20 @@ export interface RunMeta {
   operation: 'migrate';
   provider: 'local' | 'aws';
   databases: string[];
-  options: { concurrency: number; onError: 'stop' | 'continue'; batchSize: number };
+  options: {
+    concurrency: number;
+    onError: 'stop' | 'continue';
+    batchSize: number;
+    /** The failure budget: a count, a percentage (`10%`) or `unlimited`. Absent in older runs. */
+    maxFailures?: string;
+  };
+  /** A run in waves: the waves it set out to run, in order (`--resume` keeps them). */
+  waves?: { wave: number; databases: string[] }[];
+  /**
+   * A run in waves that stopped because a wave failed or did not verify: the wave it stopped
+   * at. Such a run is finished, and `--resume` continues it from that wave.
+   */
+  stoppedAtWave?: number;
   startedAt: string;
   finishedAt?: string;
   /**

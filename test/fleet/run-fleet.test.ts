@@ -448,3 +448,189 @@ describe('migrateFleet: faults mid-run', () => {
     expect(result.serverGone).toBeUndefined();
   });
 });
+
+describe('migrateFleet: the failure budget', () => {
+  const names = (n: number) =>
+    Array.from({ length: n }, (_, i) => `t${String(i).padStart(2, '0')}`);
+  /** Migrates its database unless it is one of `failing` (exit 1, nothing applied). */
+  const failOn = (failing: string[]) => (spec: TaskSpec, b: FakeBackend) => {
+    const database = spec.environment.DATABASE_NAME ?? '';
+    if (failing.includes(database)) return { exitCode: 1, log: ['ERROR: boom'] };
+    b.migrate(database);
+    return { exitCode: 0, log: ['ok'] };
+  };
+
+  it('a budget of 2 over 20 databases, 3 of which fail: goes on past two, stops after the third, exact counts', async () => {
+    const { backend, runsDir } = await fleet(failOn(['t03', 't07', 't11', 't15']));
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, names(20), { concurrency: 1, maxFailures: { count: 2 } }),
+    );
+    expect(result.counts).toEqual({
+      total: 20,
+      applied: 9,
+      upToDate: 0,
+      failed: 3,
+      skipped: 8,
+      locked: 0,
+    });
+    expect(result.databases.slice(12).every((d) => d.status === 'skipped')).toBe(true);
+    expect(result.databases[12]?.reason).toBe(
+      'not started: the failure budget was spent (3 failed, at most 2 tolerated)',
+    );
+    // No task for the skipped databases.
+    expect(backend.specs).toHaveLength(12);
+    const [run] = await listRuns(runsDir);
+    expect(run?.options.maxFailures).toBe('2');
+  });
+
+  it('a percentage is of the run’s databases: 10% of 20 tolerates 2', async () => {
+    const { backend, runsDir } = await fleet(failOn(['t00', 't01', 't02']));
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, names(20), { concurrency: 1, maxFailures: { percent: 10 } }),
+    );
+    expect(result.counts).toMatchObject({ failed: 3, applied: 0, skipped: 17 });
+    expect(result.databases[3]?.reason).toMatch(/at most 2 tolerated = 10% of the run/);
+  });
+
+  it('within the budget the run finishes every database', async () => {
+    const { backend, runsDir } = await fleet(failOn(['t01', 't02']));
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, names(6), { concurrency: 2, maxFailures: { count: 2 } }),
+    );
+    expect(result.counts).toMatchObject({ failed: 2, applied: 4, skipped: 0 });
+  });
+
+  it('--on-error stop is a budget of 0; --on-error continue is no budget', async () => {
+    const stop = await fleet(failOn(['t01']));
+    const stopped = await migrateFleet(
+      stop.backend,
+      options(stop.runsDir, names(5), { concurrency: 1, onError: 'stop' }),
+    );
+    expect(stopped.counts).toMatchObject({ applied: 1, failed: 1, skipped: 3 });
+    expect(stopped.databases[2]?.reason).toMatch(/--on-error stop/);
+    const cont = await fleet(failOn(['t01', 't02', 't03']));
+    const continued = await migrateFleet(
+      cont.backend,
+      options(cont.runsDir, names(5), { concurrency: 1, onError: 'continue' }),
+    );
+    expect(continued.counts).toMatchObject({ applied: 2, failed: 3, skipped: 0 });
+  });
+
+  it('a budget above 0 lets a batch go on past a failure inside it', async () => {
+    const { backend, runsDir } = await fleet((spec, b) => {
+      const log: string[] = [];
+      for (const database of spec.databases) {
+        if (database !== 't00') b.migrate(database);
+        log.push(
+          `::berth-begin ${database}`,
+          `::berth-end ${database} ${database === 't00' ? 1 : 0}`,
+        );
+      }
+      return { exitCode: 1, log };
+    });
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, names(3), { batchSize: 3, maxFailures: { count: 1 } }),
+    );
+    expect(backend.specs[0]?.command.join(' ')).not.toMatch(/exit/);
+    expect(result.counts).toMatchObject({ failed: 1, applied: 2 });
+  });
+});
+
+describe('migrateFleet: lock-timeout retries', () => {
+  const LOCK_ERROR = 'error: canceling statement due to lock timeout';
+  /** A database whose first `blocked` tasks fail on the lock (applying `partial` first). */
+  const lockedFor = (blocked: number, partial = 0) => {
+    let tries = 0;
+    return (spec: TaskSpec, b: FakeBackend) => {
+      const database = spec.environment.DATABASE_NAME ?? '';
+      if (tries++ < blocked) {
+        if (partial) b.migrate(database, partial);
+        return { exitCode: 1, log: ['Migrating 0002_b', LOCK_ERROR] };
+      }
+      b.migrate(database);
+      return { exitCode: 0, log: ['ok'] };
+    };
+  };
+  const sleeps: number[] = [];
+  const clock = {
+    sleep: (ms: number) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
+  };
+
+  it('retries a migration that failed on its lock timeout with nothing applied, with backoff, and says so', async () => {
+    sleeps.length = 0;
+    const { backend, runsDir } = await fleet(lockedFor(2));
+    backend.migrate('a', 1);
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, ['a'], { lockRetries: 3, lockTimeout: '5s', clock }),
+    );
+    expect(result.databases[0]).toMatchObject({
+      status: 'applied',
+      applied: ['0002_b'],
+      lockRetries: 2,
+      reason: 'applied after 2 lock-timeout retries',
+    });
+    expect(backend.specs).toHaveLength(3);
+    expect(sleeps).toEqual([1000, 2000]);
+  });
+
+  it('with its retries spent it fails, saying the lock was not granted', async () => {
+    sleeps.length = 0;
+    const { backend, runsDir } = await fleet(lockedFor(10));
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, ['a'], { lockRetries: 2, lockTimeout: '5s', clock }),
+    );
+    expect(result.databases[0]).toMatchObject({
+      status: 'failed',
+      lockRetries: 2,
+      applied: [],
+      reason:
+        'the migrate command exited 1: a lock was not granted (lock_timeout 5s) after 2 lock-timeout retries; nothing was applied',
+    });
+    expect(result.databases[0]?.logExcerpt).toContain(LOCK_ERROR);
+    expect(backend.specs).toHaveLength(3);
+  });
+
+  it('retries outside the concurrency slot too (a claiming provider, no failure budget), holding the lock throughout', async () => {
+    const { backend, runsDir } = await claimingFleet(lockedFor(1));
+    const result = await migrateFleet(
+      backend,
+      options(runsDir, ['a', 'b'], {
+        concurrency: 1,
+        onError: 'continue',
+        lockRetries: 2,
+        lockTimeout: '5s',
+        clock,
+      }),
+    );
+    expect(result.databases.map((d) => [d.status, d.lockRetries])).toEqual([
+      ['applied', 1],
+      ['applied', undefined],
+    ]);
+    // Each database stayed claimed from its probe through its retry: never locked again.
+    expect(backend.lockCalls).toEqual([]);
+    expect(backend.open).toBe(0);
+  });
+
+  it('does not retry when part of the migration was applied, nor another failure', async () => {
+    const partial = await fleet(lockedFor(1, 1));
+    const r1 = await migrateFleet(
+      partial.backend,
+      options(partial.runsDir, ['a'], { lockRetries: 3, clock }),
+    );
+    expect(r1.databases[0]).toMatchObject({ status: 'failed', applied: ['0001_a'] });
+    expect(r1.databases[0]?.lockRetries).toBeUndefined();
+    expect(partial.backend.specs).toHaveLength(1);
+    const other = await fleet(() => ({ exitCode: 1, log: ['syntax error at or near "ALTR"'] }));
+    await migrateFleet(other.backend, options(other.runsDir, ['a'], { lockRetries: 3, clock }));
+    expect(other.backend.specs).toHaveLength(1);
+  });
+});

@@ -17,6 +17,8 @@ export async function dispatch(
   switch (command) {
     case 'migrate':
       return (await import('./migrate.js')).migrateCommand(ctx, o());
+    case 'lint':
+      return (await import('./lint.js')).lintCommand(ctx, o());
     case 'verify':
       return (await import('./verify.js')).verifyCommand(ctx, o());
     case 'status':

@@ -1,17 +1,26 @@
-/** `berth migrate`: parse → open the provider → select → migrateFleet → render. */
-import { migrateOptions } from '../../fleet/fleet-options.js';
-import { migrateFleet } from '../../fleet/run-fleet.js';
+/** `berth migrate`: parse → open the provider → select → migrateInWaves (or plan) → render. */
+import { BerthError } from '../../core/errors.js';
+import type { FailureLimit } from '../../fleet/failure-budget.js';
+import { failureLimit, migrateOptions } from '../../fleet/fleet-options.js';
+import { planFleet } from '../../fleet/plan-fleet.js';
 import { selectRunDatabases } from '../../fleet/select-run.js';
+import { migrateInWaves, planWaves } from '../../fleet/waves.js';
 import type { CommandDeps, Context } from '../context.js';
 import { fleetExitCode, printFleet } from '../render/fleet.js';
+import { planExitCode, printPlan } from '../render/plan.js';
 
 export interface MigrateOptions {
   database?: string[];
   all?: boolean;
   concurrency?: number;
   onError?: 'stop' | 'continue';
+  maxFailures?: FailureLimit;
   batchSize?: number;
   resume?: boolean;
+  /** Only say what would be applied, per tenant: a probe, no migration task. */
+  plan?: boolean;
+  /** A first wave of N tenants, verified before the rest (for this run). */
+  canary?: number;
   runtime?: string;
   image?: string;
 }
@@ -25,34 +34,56 @@ export async function migrateCommand(
   try {
     const { config } = provider.loaded;
     const request = {
-      purpose: 'migrate' as const,
+      // A plan only reads: it opens the fleet as verify does (no database is created).
+      purpose: options.plan ? ('verify' as const) : ('migrate' as const),
       ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
       ...(options.image !== undefined ? { image: options.image } : {}),
     };
     await provider.checkFleetRequest(request);
+    failureLimit(config, options); // --max-failures with --on-error: a usage error, before any task
+    if (options.resume && options.canary !== undefined)
+      throw new BerthError(
+        'USAGE',
+        '--resume keeps the waves of the run it resumes; drop --canary',
+      );
     // Usage errors (unknown database, nothing to resume) before any task or AWS call.
-    const { databases, resumed } = await selectRunDatabases(
+    const selected = await selectRunDatabases(
       { databases: options.database, all: options.all, resume: options.resume },
       provider.state.paths.runs,
       () => provider.tenants(),
     );
+    const { databases, resumed } = selected;
+    const waves = resumed
+      ? selected.waves
+      : planWaves(
+          databases,
+          { ...config.rollout, canaryCount: options.canary },
+          config.rollout.canary ? await provider.tenants() : undefined,
+        );
     if (resumed) {
-      ctx.out.note(`resuming ${resumed.runId}: ${resumed.left} of ${resumed.of} database(s) left`);
+      ctx.out.note(
+        `resuming ${resumed.runId}: ${resumed.left} of ${resumed.of} database(s) left${waves?.[0] ? `, from wave ${waves[0].wave}` : ''}`,
+      );
       if (resumed.removed.length > 0)
         ctx.out.warn(
           `not resumed, no longer in the fleet (left alone): ${resumed.removed.join(', ')}`,
         );
     }
     const fleet = await provider.openFleet(request);
-    const result = await migrateFleet(
-      fleet.backend,
-      migrateOptions(
+    if (options.plan) {
+      const plan = await planFleet(fleet.backend, { databases, signal: ctx.signal });
+      printPlan(ctx.out, plan);
+      return planExitCode(plan, ctx.interrupted());
+    }
+    const result = await migrateInWaves(fleet.backend, {
+      ...migrateOptions(
         config,
         provider.state.paths.runs,
         { databases, reporter: ctx.reporter, signal: ctx.signal },
         { ...options, ...(resumed ? { resumedFrom: resumed.runId } : {}) },
       ),
-    );
+      waves,
+    });
     printFleet(ctx.out, result);
     return fleetExitCode(result, ctx.interrupted());
   } finally {

@@ -22,11 +22,13 @@ export function renderFleet(out: Output, result: FleetResult): void {
     (r) => r.status !== 'applied' && r.status !== 'up-to-date',
   );
   const shown = result.databases.length <= FULL_TABLE_LIMIT ? result.databases : attention;
+  const waves = result.waves !== undefined;
   if (shown.length > 0) {
     out.result(
       table(
-        ['DATABASE', 'RESULT', 'APPLIED', 'TASK', 'DETAIL'],
+        [...(waves ? ['WAVE'] : []), 'DATABASE', 'RESULT', 'APPLIED', 'TASK', 'DETAIL'],
         shown.map((r) => [
+          ...(waves ? [String(r.wave ?? '-')] : []),
           r.database,
           status(r),
           String(r.applied.length),
@@ -46,6 +48,13 @@ export function renderFleet(out: Output, result: FleetResult): void {
     out.result(
       `\n${c.red('✗')} the database server went away mid-run (${result.serverGone}); when it is back, \`berth migrate --resume\` finishes the rest`,
     );
+  for (const w of result.waves ?? []) {
+    const mark =
+      w.state === 'succeeded' ? c.green('✓') : w.state === 'not-started' ? c.dim('-') : c.red('✗');
+    out.result(
+      `${w === result.waves?.[0] ? '\n' : ''}${mark} wave ${w.wave} (${w.databases.length} database(s)): ${w.state}${w.reason ? ` — ${w.reason}` : ''}`,
+    );
+  }
   const n = result.counts;
   out.result(
     `\n${n.total} database(s): ${n.applied} applied, ${n.upToDate} up to date, ${n.failed} failed, ${n.locked} locked, ${n.skipped} skipped in ${formatDuration(result.durationMs)} (run ${result.runId})`,
@@ -91,6 +100,7 @@ export function printFleet(out: Output, result: FleetResult): void {
       durationMs: result.durationMs,
       databases: result.databases,
       ...(result.serverGone ? { serverGone: result.serverGone } : {}),
+      ...(result.waves ? { waves: result.waves } : {}),
     });
   else renderFleet(out, result);
 }

@@ -21,6 +21,7 @@ import type { Claim, FleetBackend, Lease, ProbeResult } from '../../fleet/types.
 import type { TaskLocks, TaskRuntime, TaskSpec } from '../../tasks/task.js';
 import { secretEnvironment } from './credentials.js';
 import { clientConfig, type LocalPostgres, type ServerConnection } from './postgres-server.js';
+import { lockEnvironment } from '../../migrations/lock-options.js';
 
 /** Advisory lock key (two-int form): "bert" and 1 = the migration lock. */
 export const MIGRATION_LOCK: LockKey = [0x62657274, 1];
@@ -277,6 +278,8 @@ export class LocalBackend implements FleetBackend {
     return {
       ...this.options.config.task.environment,
       ...secretEnvironment(this.secret, this.options.config.database.secret.keys),
+      // lock_timeout / statement_timeout for the tool's connections (lock-options.ts).
+      ...lockEnvironment(this.options.config),
     };
   }
 

@@ -37,6 +37,7 @@ import { listFamilyTasks, taskDatabases, taskKind } from './aws-tasks.js';
 import type { EcsTasksApi } from '../api/ecs-api.js';
 import type { EcsRunContext } from './ecs-run-context.js';
 import { realSleep, type Sleep } from './ecs-task-runtime.js';
+import { lockEnvironment } from '../../../migrations/lock-options.js';
 
 export const BLIND_REASON = 'no task.probeCommand: berth cannot look into the databases on AWS';
 
@@ -165,9 +166,12 @@ export class AwsBackend implements FleetBackend {
     };
   }
 
-  /** Nothing to add: ECS injects the secret's fields and berth.yaml's environment itself. */
+  /**
+   * ECS injects the secret's fields and berth.yaml's environment itself; berth adds only
+   * PGOPTIONS (lock_timeout, statement_timeout: lock-options.ts), as a container override.
+   */
   taskEnvironment(): Record<string, string> {
-    return {};
+    return { ...lockEnvironment(this.options.config) };
   }
 
   close(): Promise<void> {

@@ -268,7 +268,11 @@ describe('berth migrate --provider aws: the requests', () => {
           {
             name: 'migration',
             command: ['node', 'dist/migrate.js'],
-            environment: [{ name: 'DATABASE_NAME', value: 'fintech_experiment' }],
+            // PGOPTIONS: migrations.lockTimeout (default 5s) for lock-safe DDL.
+            environment: [
+              { name: 'DATABASE_NAME', value: 'fintech_experiment' },
+              { name: 'PGOPTIONS', value: '-c lock_timeout=5s' },
+            ],
           },
         ],
       },
