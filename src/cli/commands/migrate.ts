@@ -4,6 +4,7 @@ import { migrateFleet } from '../../fleet/run-fleet.js';
 import { selectRunDatabases } from '../../fleet/select-run.js';
 import type { CommandDeps, Context } from '../context.js';
 import { fleetExitCode, printFleet } from '../render/fleet.js';
+import { fleetReport, publishToGithub } from '../render/summary.js';
 
 export interface MigrateOptions {
   database?: string[];
@@ -49,6 +50,7 @@ export async function migrateCommand(
       ),
     );
     printFleet(ctx.out, result);
+    await publishToGithub(fleetReport(result), ctx.out, deps.env);
     return fleetExitCode(result, ctx.interrupted());
   } finally {
     await provider.close();
