@@ -50,7 +50,11 @@ export function buildProgram(): Command {
 
   const selection = (cmd: Command) =>
     cmd
-      .option('-d, --database <name>', 'a tenant database (repeatable)', collect)
+      .option(
+        '-d, --database <name>',
+        'a tenant database, or several separated by commas (repeatable)',
+        collect,
+      )
       .option('-a, --all', 'every tenant database in the fleet', false);
 
   selection(
@@ -234,6 +238,11 @@ export function buildProgram(): Command {
     .description('write .github/workflows/run-migrations.yml into this repository')
     .option('--force', 'overwrite an existing workflow file', false)
     .option('--output <file>', 'where to write it', '.github/workflows/run-migrations.yml')
+    .option(
+      '--check',
+      'write nothing; exit 9 when the file differs from what would be generated now',
+      false,
+    )
     .action(run('ci-init'));
 
   const local = program.command('local').description('the local provider');
