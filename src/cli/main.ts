@@ -8,6 +8,7 @@ import { boundedInt } from '../config/limits.js';
 import { BerthError, errorMessage, isBerthError } from '../core/errors.js';
 import { ExitCode, exitCodeForError } from '../core/exit-codes.js';
 import { redactor } from '../core/redact.js';
+import { addExamples } from './help-examples.js';
 import { createOutput } from './output.js';
 import { VERSION } from './version.js';
 import type { GlobalOptions } from './context.js';
@@ -46,6 +47,9 @@ export function buildProgram(): Command {
       'send AWS calls to this endpoint, e.g. an emulator (aws provider)',
     )
     .showHelpAfterError('(run with --help for usage)')
+    // Subcommands copy this when they are created: `berth migrate --help` lists --config,
+    // --json, --provider… under "Global Options".
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride();
 
   const selection = (cmd: Command) =>
@@ -113,6 +117,7 @@ export function buildProgram(): Command {
     .command('logs')
     .argument('<task-id>', 'a task ID from migrate, verify or `berth tasks list`')
     .description("print a task's log")
+    .option('-f, --follow', 'keep printing new lines until the task stops', false)
     .action(run('logs'));
 
   selection(
@@ -256,11 +261,19 @@ export function buildProgram(): Command {
     .action(run('local-stop'));
 
   program
+    .command('doctor')
+    .description(
+      'check Node, the PostgreSQL binaries, the container engine, AWS settings, the config and .berth/',
+    )
+    .action(run('doctor'));
+
+  program
     .command('completion')
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .description('print a shell completion script (e.g. eval "$(berth completion bash)")')
     .action(run('completion'));
 
+  addExamples(program);
   return program;
 }
 
