@@ -26,6 +26,11 @@ export const ACTIONS = {
     sha: 'e3dd6a429d7300a6a4c196c26e071d42e0343502',
     version: 'v4.0.2',
   },
+  uploadArtifact: {
+    repo: 'actions/upload-artifact',
+    sha: 'ea165f8d65b6e75b540449e92b4886f43607fa02',
+    version: 'v4.6.2',
+  },
 } as const satisfies Record<string, PinnedAction>;
 
 /** `owner/repo@<sha>` — the `uses:` value. */

@@ -4,8 +4,12 @@
  *
  *   test ──▶ build-push ──▶ migrate ──▶ summary (always)
  *
- * - `workflow_dispatch` only: a `database` choice (each tenant, plus `all`) and a
- *   `skip_tests` boolean tested as a boolean (the seed compared it as a string);
+ * - `workflow_dispatch` only: a free-text `database` input (`all`, `canary` when canary
+ *   tenants are configured, or a comma-separated list that berth validates: a name not in the
+ *   fleet is exit 2 with its close matches) and a `skip_tests` boolean tested as a boolean
+ *   (the seed compared it as a string). A `choice` of every tenant froze the fleet into the
+ *   file and grew to hundreds of options;
+ * - `.berth/logs` and `.berth/runs` uploaded as an artifact whatever the outcome;
  * - GitHub OIDC (`id-token: write`, configure-aws-credentials `role-to-assume`) instead of
  *   long-lived access keys; `contents: read` everywhere else;
  * - one run per database at a time (`concurrency`, never cancelling a running migration);
@@ -14,15 +18,18 @@
  * - every action pinned by commit SHA, and berth itself by exact version (`npx --package=
  *   berth-cli@VERSION -- berth`: the registry name `berth` is another project's).
  */
-import type { Config } from '../config/schema.js';
+import path from 'node:path';
+import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
 import { pinnedBerthCommand } from '../core/package-info.js';
 import { ACTIONS, REGISTRY_IMAGE, uses } from './actions.js';
 import { renderWorkflow, type KeyComment } from './render.js';
 import type { Job, Step, Workflow, WorkflowInput } from './workflow-types.js';
 
 export interface RunMigrationsOptions {
-  /** Tenant databases for the choice input; undefined when discovered by a SQL query. */
+  /** The fleet (inline list or file); undefined when discovered by a SQL query. */
   tenants?: string[];
+  /** Tenants the `canary` choice migrates (default: `rollout.canary` in the config, if any). */
+  canary?: string[];
   /** Tenants that are production (default: names containing "prod"). */
   productionDatabases?: string[];
   /** berth.yaml's path relative to the repository root. */
@@ -62,6 +69,43 @@ function setup(): Step[] {
   ];
 }
 
+/** The state directory (logs, run journals) as the repository sees it, for the artifact. */
+function stateDir(config: Config, configPath: string): string {
+  return path.posix.normalize(
+    path.posix.join(path.posix.dirname(configPath), config.local.dataDir),
+  );
+}
+
+function uploadState(config: Config, configPath: string, job: string): Step {
+  const dir = stateDir(config, configPath);
+  return {
+    name: 'Upload berth task logs and run journals',
+    if: '${{ always() }}',
+    uses: uses(ACTIONS.uploadArtifact),
+    with: {
+      // Artifact names are unique per workflow run (upload-artifact v4): one per job and attempt.
+      name: `berth-${job}-\${{ github.run_attempt }}`,
+      path: `${dir}/logs\n${dir}/runs\n`,
+      'if-no-files-found': 'ignore',
+      'retention-days': 14,
+    },
+  };
+}
+
+/**
+ * The canary tenants: `rollout.canary` when it names tenants. The key belongs to the rollout
+ * settings (issue 13), read structurally so this file does not depend on their schema.
+ * `rollout.waves` alone gives no names to put in the workflow: then there is no canary choice.
+ */
+export function configuredCanary(config: Config): string[] | undefined {
+  const canary = (config as { rollout?: { canary?: unknown } }).rollout?.canary;
+  return Array.isArray(canary) &&
+    canary.length > 0 &&
+    canary.every((t): t is string => typeof t === 'string' && DATABASE_NAME_PATTERN.test(t))
+    ? canary
+    : undefined;
+}
+
 function awsCredentials(region: string): Step {
   return {
     name: 'AWS credentials (GitHub OIDC, no access keys)',
@@ -74,9 +118,19 @@ function awsCredentials(region: string): Step {
   };
 }
 
-/** `berth … --database X` or `--all`, from $DATABASE (never interpolated into the script). */
-const SELECT =
-  'if [ "$DATABASE" = all ]; then set -- --all; else set -- --database "$DATABASE"; fi';
+/**
+ * `berth … --all`, the canary tenants, or `--database "$DATABASE"` (a comma-separated list
+ * berth splits and validates), from $DATABASE: never interpolated into the script.
+ */
+function selectScript(canary: string[] | undefined): string {
+  return [
+    'case "$DATABASE" in',
+    '  all) set -- --all ;;',
+    ...(canary ? [`  canary) set -- --database ${canary.join(',')} ;;`] : []),
+    '  *) set -- --database "$DATABASE" ;;',
+    'esac',
+  ].join('\n');
+}
 
 export function runMigrationsWorkflow(
   config: Config,
@@ -87,27 +141,30 @@ export function runMigrationsWorkflow(
   const nodeVersion = options.nodeVersion ?? '20';
   const tenants = options.tenants;
   const production = options.productionDatabases ?? (tenants ?? []).filter((t) => /prod/.test(t));
+  const canary = options.canary ?? configuredCanary(config);
+  const SELECT = selectScript(canary);
 
-  const database: WorkflowInput = tenants
-    ? {
-        description: 'Tenant database to migrate (all = every tenant)',
-        type: 'choice',
-        required: true,
-        options: [...tenants, 'all'],
-        // Preselect a database that is not production: a stray click should not queue prod.
-        default: tenants.find((t) => !production.includes(t)) ?? tenants[0] ?? 'all',
-      }
-    : {
-        description: 'Tenant database to migrate, or all (tenants come from a SQL query)',
-        type: 'string',
-        required: true,
-        default: 'all',
-      };
+  const examples = (tenants ?? []).filter((t) => !production.includes(t)).slice(0, 2);
+  const database: WorkflowInput = {
+    description: `Tenants to migrate: all, ${canary ? `canary (${canary.join(', ')}), ` : ''}or names separated by commas${examples.length ? ` (e.g. ${examples.join(',')})` : ''}`,
+    type: 'string',
+    required: true,
+    // Preselect a database that is not production: a stray click should not queue prod.
+    default: tenants
+      ? (tenants.find((t) => !production.includes(t)) ?? tenants[0] ?? 'all')
+      : 'all',
+  };
 
-  // Every database is production when berth cannot tell which ones are.
+  // Every database is production when berth cannot tell which ones are. A list is guarded
+  // when it holds a production name anywhere (a substring test errs towards the guard).
   const guarded = tenants && production.length > 0 && production.length < tenants.length;
+  const guards = [
+    "inputs.database == 'all'",
+    ...(canary?.some((t) => production.includes(t)) ? ["inputs.database == 'canary'"] : []),
+    ...production.map((d) => `contains(inputs.database, '${d}')`),
+  ];
   const environment = guarded
-    ? `\${{ (${['all', ...production].map((d) => `inputs.database == '${d}'`).join(' || ')}) && 'production' || 'staging' }}`
+    ? `\${{ (${guards.join(' || ')}) && 'production' || 'staging' }}`
     : 'production';
 
   const withNode = (steps: Step[]) =>
@@ -129,9 +186,10 @@ export function runMigrationsWorkflow(
     steps: [
       ...withNode(setup()),
       {
-        name: 'berth pipeline (embedded PostgreSQL 16, containers from the built image)',
+        name: `berth pipeline (embedded PostgreSQL ${config.local.postgresVersion}, containers from the built image)`,
         run: `${berth} pipeline --all`,
       },
+      uploadState(config, options.configPath, 'test'),
     ],
   };
 
@@ -184,6 +242,7 @@ export function runMigrationsWorkflow(
         name: `Verify (${config.database.expectedTables === undefined ? 'nothing pending, no drift' : `${config.database.expectedTables} tables, nothing pending`})`,
         run: `${SELECT}\n${berth} verify --provider aws --image "$IMAGE" "$@"`,
       },
+      uploadState(config, options.configPath, 'migrate'),
     ],
   };
 
@@ -248,8 +307,11 @@ export function runMigrationsWorkflow(
   };
 
   const header = [
-    `Generated by \`berth ci init\` from ${options.configPath}; regenerate with \`berth ci init --force\`.`,
-    'Run it from the Actions tab: "Run Database Migrations" → choose the database → Run workflow.',
+    `Generated by \`berth ci init\` from ${options.configPath}; regenerate with \`berth ci init --force\`;`,
+    '`berth ci init --check` (exit 9 when it differs) keeps it in step with berth.yaml.',
+    'Run it from the Actions tab: "Run Database Migrations" → type all, canary (when configured)',
+    'or tenant names separated by commas → Run workflow. Task logs and run journals are uploaded',
+    'as artifacts (berth-test-N, berth-migrate-N) whatever the outcome.',
     '',
     'Setup (once):',
     '  - `berth up` creates the ECR repository, ECS cluster, roles, log group and task definition;',
@@ -272,7 +334,7 @@ export function runMigrationsWorkflow(
     {
       path: ['jobs', 'migrate', 'environment'],
       text: guarded
-        ? `The production environment guards ${production.join(', ')} and all: require reviewers on it.`
+        ? `The production environment guards all${guards.some((g) => g.includes("'canary'")) ? ', canary' : ''} and any list naming ${production.join(', ')}: require reviewers on it.`
         : 'Every run uses the production environment: require reviewers on it.',
     },
     {
@@ -298,4 +360,23 @@ export function renderRunMigrations(generated: GeneratedWorkflow): string {
     header: generated.header,
     comments: generated.comments,
   });
+}
+
+/** The first line where two texts differ (1-based), or undefined when they are equal. */
+export function firstDifference(
+  actual: string,
+  expected: string,
+): { line: number; actual?: string; expected?: string } | undefined {
+  if (actual === expected) return undefined;
+  const a = actual.split('\n');
+  const b = expected.split('\n');
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i])
+      return {
+        line: i + 1,
+        ...(a[i] === undefined ? {} : { actual: a[i] }),
+        ...(b[i] === undefined ? {} : { expected: b[i] }),
+      };
+  }
+  return undefined;
 }

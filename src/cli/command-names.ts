@@ -13,6 +13,7 @@ export type CommandName =
   | 'runs-show'
   | 'prune'
   | 'completion'
+  | 'doctor'
   | 'config-validate'
   | 'config-schema'
   | 'local-start'

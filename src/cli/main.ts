@@ -9,6 +9,7 @@ import { BerthError, errorMessage, isBerthError } from '../core/errors.js';
 import { ExitCode, exitCodeForError } from '../core/exit-codes.js';
 import { redactor } from '../core/redact.js';
 import { parseFailureLimit } from '../fleet/failure-budget.js';
+import { addExamples } from './help-examples.js';
 import { createOutput } from './output.js';
 import { VERSION } from './version.js';
 import type { GlobalOptions } from './context.js';
@@ -47,11 +48,18 @@ export function buildProgram(): Command {
       'send AWS calls to this endpoint, e.g. an emulator (aws provider)',
     )
     .showHelpAfterError('(run with --help for usage)')
+    // Subcommands copy this when they are created: `berth migrate --help` lists --config,
+    // --json, --provider… under "Global Options".
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride();
 
   const selection = (cmd: Command) =>
     cmd
-      .option('-d, --database <name>', 'a tenant database (repeatable)', collect)
+      .option(
+        '-d, --database <name>',
+        'a tenant database, or several separated by commas (repeatable)',
+        collect,
+      )
       .option('-a, --all', 'every tenant database in the fleet', false);
 
   selection(
@@ -135,6 +143,7 @@ export function buildProgram(): Command {
     .command('logs')
     .argument('<task-id>', 'a task ID from migrate, verify or `berth tasks list`')
     .description("print a task's log")
+    .option('-f, --follow', 'keep printing new lines until the task stops', false)
     .action(run('logs'));
 
   selection(
@@ -260,6 +269,11 @@ export function buildProgram(): Command {
     .description('write .github/workflows/run-migrations.yml into this repository')
     .option('--force', 'overwrite an existing workflow file', false)
     .option('--output <file>', 'where to write it', '.github/workflows/run-migrations.yml')
+    .option(
+      '--check',
+      'write nothing; exit 9 when the file differs from what would be generated now',
+      false,
+    )
     .action(run('ci-init'));
 
   const local = program.command('local').description('the local provider');
@@ -273,11 +287,19 @@ export function buildProgram(): Command {
     .action(run('local-stop'));
 
   program
+    .command('doctor')
+    .description(
+      'check Node, the PostgreSQL binaries, the container engine, AWS settings, the config and .berth/',
+    )
+    .action(run('doctor'));
+
+  program
     .command('completion')
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .description('print a shell completion script (e.g. eval "$(berth completion bash)")')
     .action(run('completion'));
 
+  addExamples(program);
   return program;
 }
 

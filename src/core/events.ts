@@ -7,6 +7,7 @@ import type { DatabaseResult, FleetCounts } from '../fleet/types.js';
 
 export type StageName = 'test' | 'build' | 'push' | 'migrate' | 'verify';
 export type StageStatus = 'passed' | 'failed' | 'skipped';
+export type ProgressPhase = 'create' | 'probe' | 'check';
 
 export type BerthEvent =
   | { type: 'message'; level: 'info' | 'warn'; text: string }
@@ -20,6 +21,11 @@ export type BerthEvent =
       counts: FleetCounts;
       total: number;
     }
+  /**
+   * A phase before or beside the tasks, counted per database: `create` (local databases
+   * created for a migrate run), `probe` and `check` (verify). Emitted as each one is done.
+   */
+  | { type: 'progress'; phase: ProgressPhase; done: number; total: number }
   | { type: 'stage-started'; stage: StageName }
   | {
       type: 'stage-finished';

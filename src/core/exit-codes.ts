@@ -17,7 +17,7 @@ export const ExitCode = {
   environment: 7,
   /** A remote resource problem: access denied, invalid reference, resource not ours. */
   provider: 8,
-  /** `plan --detailed-exitcode` and `status`: something differs from berth.yaml. */
+  /** `plan --detailed-exitcode`, `status`, `ci init --check`: something differs from berth.yaml. */
   changesPending: 9,
   /** Pipeline: 10 + the index of the stage that failed (test 11, build 12, push 13, migrate 14, verify 15). */
   pipelineTestFailed: 11,

@@ -184,7 +184,11 @@ export class FleetRun {
         operation: 'migrate',
         total: this.total,
       });
-      await backend.prepare(options.databases, { create: true });
+      await backend.prepare(options.databases, {
+        create: true,
+        onCreated: (done, total) =>
+          options.reporter.emit({ type: 'progress', phase: 'create', done, total }),
+      });
       this.known = await backend.migrations();
       await this.sizeTheRun();
       // 1 + 2. Probe and migrate overlap: databases are placed in fleet order as soon as

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { distance } from 'fastest-levenshtein';
 import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
 import { notATenant } from '../config/rules.js';
 import { BerthError, isBerthError } from '../core/errors.js';
@@ -103,12 +104,16 @@ function validated(names: string[], problems: string[], where: string): string[]
   return names;
 }
 
-/** --database NAME... must name members of the fleet; --all takes the whole fleet. */
+/**
+ * --database NAME... must name members of the fleet; --all takes the whole fleet. Each
+ * --database value may be a comma-separated list (`a,b`, spaces ignored), as the generated
+ * workflow's free-text input passes it.
+ */
 export function selectDatabases(
   fleet: string[],
   selection: { databases?: string[]; all?: boolean },
 ): string[] {
-  const requested = selection.databases ?? [];
+  const requested = splitDatabaseList(selection.databases ?? []);
   if (selection.all && requested.length > 0) {
     throw new BerthError('USAGE', 'use either --all or --database, not both');
   }
@@ -118,11 +123,42 @@ export function selectDatabases(
       hint: `the fleet is: ${fleet.slice(0, 10).join(', ')}${fleet.length > 10 ? ', …' : ''}`,
     });
   }
-  const unknown = requested.filter((d) => !fleet.includes(d));
+  const members = new Set(fleet);
+  const unknown = requested.filter((d) => !members.has(d));
   if (unknown.length > 0) {
-    throw new BerthError('DATABASE_UNKNOWN', `not in the fleet: ${unknown.join(', ')}`, {
-      hint: `add it to database.tenants in berth.yaml, or pick one of: ${fleet.slice(0, 10).join(', ')}`,
+    const suggestions = Object.fromEntries(unknown.map((d) => [d, closeMatches(d, fleet)]));
+    const described = unknown.map((d) => {
+      const close = suggestions[d] ?? [];
+      return close.length ? `${d} (did you mean ${close.join(', ')}?)` : d;
+    });
+    throw new BerthError('DATABASE_UNKNOWN', `not in the fleet: ${described.join('; ')}`, {
+      hint: `add it to database.tenants in berth.yaml, or pick one of: ${fleet.slice(0, 10).join(', ')}${fleet.length > 10 ? ', …' : ''}`,
+      details: { unknown, suggestions },
     });
   }
   return [...new Set(requested)];
+}
+
+/** `['a,b', ' c ']` → `['a', 'b', 'c']`; empty entries (`a,,b`, a trailing comma) dropped. */
+export function splitDatabaseList(values: string[]): string[] {
+  return values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
+}
+
+/**
+ * Fleet members within a few edits of `name`, closest first (at most 3): a typo's likely
+ * intent. The bound grows with the name (a third of its length, at least 1, at most 4), so a
+ * short name does not "match" unrelated ones; a part of a name (`fintech`) matches the names
+ * holding it.
+ */
+export function closeMatches(name: string, fleet: string[], limit = 3): string[] {
+  const bound = Math.min(4, Math.max(1, Math.floor(name.length / 3)));
+  return fleet
+    .map((candidate) => ({ candidate, d: distance(name, candidate) }))
+    .filter(({ candidate, d }) => d <= bound || (name.length >= 3 && candidate.includes(name)))
+    .sort((a, b) => a.d - b.d || a.candidate.localeCompare(b.candidate))
+    .slice(0, limit)
+    .map(({ candidate }) => candidate);
 }

@@ -103,7 +103,10 @@ export interface FleetBackend {
   /** Known migrations, in order (pending = these minus the history table); undefined when unknown. */
   migrations(): Promise<string[] | undefined>;
   /** Makes the databases exist (local) or checks they are reachable. */
-  prepare(databases: string[], options: { create: boolean }): Promise<void>;
+  prepare(
+    databases: string[],
+    options: { create: boolean; onCreated?: (done: number, total: number) => void },
+  ): Promise<void>;
   /** Probes many databases cheaply; calls back as each answers. */
   probe(
     databases: string[],

@@ -59,7 +59,15 @@ export async function verifyFleet(
 ): Promise<VerifyResult> {
   await backend.prepare(options.databases, { create: false });
   const probes = new Map<string, ProbeResult>();
-  await backend.probe(options.databases, (p) => probes.set(p.database, p), options.signal);
+  const total = options.databases.length;
+  await backend.probe(
+    options.databases,
+    (p) => {
+      probes.set(p.database, p);
+      options.reporter.emit({ type: 'progress', phase: 'probe', done: probes.size, total });
+    },
+    options.signal,
+  );
 
   const checks = new Map<
     string,
@@ -67,6 +75,7 @@ export async function verifyFleet(
   >();
   const { checkCommand } = options;
   if (checkCommand) {
+    const checked = options.databases.filter((d) => probes.get(d)?.exists).length;
     const limit = pLimit(options.concurrency);
     const environment = backend.taskEnvironment();
     await Promise.all(
@@ -107,6 +116,12 @@ export async function verifyFleet(
             } catch (error) {
               checks.set(database, { status: 'failed', taskId: id, tail: [errorMessage(error)] });
             }
+            options.reporter.emit({
+              type: 'progress',
+              phase: 'check',
+              done: checks.size,
+              total: checked,
+            });
           }),
         ),
     );

@@ -108,6 +108,15 @@ export interface TaskControl {
   /** Finds the tasks to stop (by ID, or every running one); nothing is stopped until `stop()`. */
   planStop(selection: { ids: string[]; all: boolean }): Promise<StopPlan>;
   log(id: string): Promise<TaskLog>;
+  /** The log as it grows: lines end when the task has stopped (or `signal` aborts). */
+  follow(id: string, options?: FollowTaskOptions): Promise<TaskLog>;
+}
+
+export interface FollowTaskOptions {
+  signal?: AbortSignal;
+  /** Between polls of the log and of the task's state (default 500 ms local, 2 s aws). */
+  pollMs?: number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** The registry tasks pull from: a loopback OCI registry locally, ECR on aws. */

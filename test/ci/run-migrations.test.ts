@@ -32,17 +32,81 @@ describe('run-migrations.yml', () => {
     expect(parse(text)).toEqual(JSON.parse(JSON.stringify(workflow)));
   });
 
-  it('is triggered by hand only, with a database choice and a boolean skip_tests', () => {
+  it('is triggered by hand only, with a free-text tenant input and a boolean skip_tests', () => {
     expect(Object.keys(workflow.on)).toEqual(['workflow_dispatch']);
     const inputs = workflow.on.workflow_dispatch?.inputs;
+    // Free text, not a choice of every tenant: 200 tenants made 201 options.
     expect(inputs?.database).toEqual({
-      description: 'Tenant database to migrate (all = every tenant)',
-      type: 'choice',
+      description:
+        'Tenants to migrate: all, or names separated by commas (e.g. healthtech_experiment,fintech_experiment)',
+      type: 'string',
       required: true,
-      options: [...TENANTS, 'all'],
       default: 'healthtech_experiment',
     });
     expect(inputs?.skip_tests).toMatchObject({ type: 'boolean', default: false });
+    // all → --all; anything else goes to --database as typed, and berth validates the list.
+    expect(runs(jobs.migrate).find((r) => r.startsWith('case'))).toBe(
+      [
+        'case "$DATABASE" in',
+        '  all) set -- --all ;;',
+        '  *) set -- --database "$DATABASE" ;;',
+        'esac',
+        `${B} --config berth.yaml migrate --provider aws --image "$IMAGE" "$@"`,
+      ].join('\n'),
+    );
+  });
+
+  it('offers canary when rollout.canary names tenants, and guards it when it holds production', () => {
+    const withCanary = runMigrationsWorkflow(
+      { ...config, rollout: { canary: ['healthtech_experiment'] } },
+      { tenants: TENANTS, configPath: 'berth.yaml' },
+    );
+    expect(withCanary.workflow.on.workflow_dispatch?.inputs.database?.description).toBe(
+      'Tenants to migrate: all, canary (healthtech_experiment), or names separated by commas (e.g. healthtech_experiment,fintech_experiment)',
+    );
+    const script = (withCanary.workflow.jobs.migrate?.steps ?? [])
+      .filter((s): s is RunStep => 'run' in s && s.run.startsWith('case'))
+      .map((s) => s.run);
+    expect(script).toHaveLength(2);
+    for (const run of script)
+      expect(run).toContain('  canary) set -- --database healthtech_experiment ;;');
+    expect(withCanary.workflow.jobs.migrate?.environment).not.toContain("'canary'");
+    const prodCanary = runMigrationsWorkflow(config, {
+      tenants: TENANTS,
+      canary: ['startupwebapp_prod'],
+      configPath: 'berth.yaml',
+    });
+    expect(prodCanary.workflow.jobs.migrate?.environment).toContain("inputs.database == 'canary'");
+    // Without rollout.canary (waves alone name no tenant) there is no canary choice.
+    expect(workflow.on.workflow_dispatch?.inputs.database?.description).not.toContain('canary');
+    expect(runs(jobs.migrate).join('\n')).not.toContain('canary');
+  });
+
+  it('uploads .berth/logs and .berth/runs as an artifact whatever the outcome, from both jobs', () => {
+    for (const name of ['test', 'migrate'] as const) {
+      const upload = jobs[name].steps.at(-1) as UsesStep;
+      expect(upload).toEqual({
+        name: 'Upload berth task logs and run journals',
+        if: '${{ always() }}',
+        uses: 'actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02',
+        with: {
+          name: `berth-${name}-\${{ github.run_attempt }}`,
+          path: '.berth/logs\n.berth/runs\n',
+          'if-no-files-found': 'ignore',
+          'retention-days': 14,
+        },
+      });
+    }
+    expect(text).toContain(
+      'uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2',
+    );
+    // The state directory follows berth.yaml's place and local.dataDir.
+    const nested = runMigrationsWorkflow(
+      { ...config, local: { ...config.local, dataDir: 'state' } },
+      { tenants: TENANTS, configPath: 'deploy/berth.yaml' },
+    );
+    const upload = nested.workflow.jobs.migrate?.steps.at(-1) as UsesStep;
+    expect(upload.with?.path).toBe('deploy/state/logs\ndeploy/state/runs\n');
   });
 
   it('tests skip_tests as a boolean, never as a string (the seed bug)', () => {
@@ -95,8 +159,9 @@ describe('run-migrations.yml', () => {
   });
 
   it('puts the production database (and all) behind the production environment', () => {
+    // A comma-separated list naming the production database anywhere is guarded too.
     expect(jobs.migrate.environment).toBe(
-      "${{ (inputs.database == 'all' || inputs.database == 'startupwebapp_prod') && 'production' || 'staging' }}",
+      "${{ (inputs.database == 'all' || contains(inputs.database, 'startupwebapp_prod')) && 'production' || 'staging' }}",
     );
     expect(generated.productionDatabases).toEqual(['startupwebapp_prod']);
   });

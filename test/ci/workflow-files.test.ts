@@ -82,10 +82,15 @@ describe('GitHub workflow validation', () => {
 
   it('run-migrations.yml from `berth ci init` is a valid workflow', async () => {
     const config = parseConfig(await readFile(path.join(ROOT, 'berth.yaml'), 'utf8'));
-    for (const tenants of [TENANTS, undefined]) {
+    for (const [tenants, canary] of [
+      [TENANTS, undefined],
+      [TENANTS, ['startupwebapp_prod', 'fintech_experiment']],
+      [undefined, undefined],
+    ] as const) {
       const text = renderRunMigrations(
         runMigrationsWorkflow(config, {
-          ...(tenants ? { tenants } : {}),
+          ...(tenants ? { tenants: [...tenants] } : {}),
+          ...(canary ? { canary: [...canary] } : {}),
           configPath: 'berth.yaml',
         }),
       );

@@ -550,14 +550,14 @@ describe('berth logs, tasks list and tasks stop --provider aws', () => {
     );
     const { summary } = results(h.jsonLines<Line | Summary>());
     const taskId = byName(summary, 'fintech_experiment').taskId ?? '';
-    expect(await logsCommand(h.ctx(), taskId, h.fleetDeps)).toBe(ExitCode.ok);
+    expect(await logsCommand(h.ctx(), taskId, {}, h.fleetDeps)).toBe(ExitCode.ok);
     const local = h.json<{ task: EcsTaskRecord; lines: string[] }>();
     expect(local.task).toMatchObject({ id: taskId, runtime: 'ecs', exitCode: 0 });
     expect(local.lines.at(-1)).toBe('Applied 3 migration(s) to fintech_experiment');
 
     // Another machine (a CI runner) has no .berth: berth finds the task on the cluster.
     await rm(path.join(h.dir, '.berth'), { recursive: true, force: true });
-    expect(await logsCommand(h.ctx(), taskId, h.fleetDeps)).toBe(ExitCode.ok);
+    expect(await logsCommand(h.ctx(), taskId, {}, h.fleetDeps)).toBe(ExitCode.ok);
     const remote = h.json<{ task: AwsTaskSummary & { logStream: string }; lines: string[] }>();
     expect(remote.task).toMatchObject({
       id: taskId,
@@ -569,9 +569,9 @@ describe('berth logs, tasks list and tasks stop --provider aws', () => {
     expect(remote.lines).toEqual(local.lines);
     // By ECS task ID, even once ECS has forgotten the task.
     h.fake.clock.advance(2 * 60 * 60 * 1000);
-    expect(await logsCommand(h.ctx(), remote.task.ecsTaskId, h.fleetDeps)).toBe(ExitCode.ok);
+    expect(await logsCommand(h.ctx(), remote.task.ecsTaskId, {}, h.fleetDeps)).toBe(ExitCode.ok);
     expect(h.json<{ lines: string[] }>().lines).toEqual(local.lines);
-    await expectBerthError(logsCommand(h.ctx(), taskId, h.fleetDeps), 'TASK_NOT_FOUND');
+    await expectBerthError(logsCommand(h.ctx(), taskId, {}, h.fleetDeps), 'TASK_NOT_FOUND');
   });
 
   it("lists berth's tasks on the cluster and stops the running ones (the quick rollback)", async () => {

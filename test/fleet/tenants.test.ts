@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
-import { discoverTenants } from '../../src/fleet/tenants.js';
+import { closeMatches, discoverTenants, selectDatabases } from '../../src/fleet/tenants.js';
 import { exitCodeForError } from '../../src/core/exit-codes.js';
 import type { BerthError } from '../../src/core/errors.js';
 import { VALID } from '../config/valid-config.js';
@@ -39,5 +39,57 @@ describe('database.tenants.file', () => {
     expect(error.message).toContain('tenants.txt:2: "template1" is a PostgreSQL system database');
     expect(error.message).toContain('tenants.txt:3: "postgres"');
     expect(error.message).toContain('tenants.txt:4: "template0"');
+  });
+});
+
+describe('--database selection', () => {
+  const fleet = ['startupwebapp_prod', 'healthtech_experiment', 'fintech_experiment'];
+
+  it('splits comma-separated lists, ignores spaces and empty entries, and drops repeats', () => {
+    expect(
+      selectDatabases(fleet, {
+        databases: ['fintech_experiment, healthtech_experiment,', 'fintech_experiment'],
+      }),
+    ).toEqual(['fintech_experiment', 'healthtech_experiment']);
+  });
+
+  it('rejects a name not in the fleet with exit 2 and the close matches', () => {
+    let error: BerthError | undefined;
+    try {
+      selectDatabases(fleet, { databases: ['fintech_experiment,helthtech_experiment,zzz'] });
+    } catch (e) {
+      error = e as BerthError;
+    }
+    expect(error?.code).toBe('DATABASE_UNKNOWN');
+    expect(exitCodeForError(error!.code)).toBe(2);
+    expect(error?.message).toBe(
+      'not in the fleet: helthtech_experiment (did you mean healthtech_experiment?); zzz',
+    );
+    expect(error?.details).toEqual({
+      unknown: ['helthtech_experiment', 'zzz'],
+      suggestions: { helthtech_experiment: ['healthtech_experiment'], zzz: [] },
+    });
+  });
+
+  it('an empty list (only commas) is a usage error, not the whole fleet', () => {
+    expect(() => selectDatabases(fleet, { databases: [' , '] })).toThrow(/say which databases/);
+  });
+});
+
+describe('closeMatches', () => {
+  const fleet = ['tenant_001', 'tenant_002', 'tenant_010', 'acme', 'acme_eu', 'globex'];
+
+  it('orders by edit distance, then by name, at most 3', () => {
+    expect(closeMatches('tenant_00', fleet)).toEqual(['tenant_001', 'tenant_002', 'tenant_010']);
+  });
+
+  it('finds the names holding a part of a name', () => {
+    expect(closeMatches('globe', fleet)).toEqual(['globex']);
+    expect(closeMatches('acme_', fleet)).toEqual(['acme', 'acme_eu']);
+  });
+
+  it('suggests nothing for a short name far from every member', () => {
+    expect(closeMatches('xy', fleet)).toEqual([]);
+    expect(closeMatches('zzzzzzzzzz', fleet)).toEqual([]);
   });
 });

@@ -24,7 +24,7 @@ export async function dispatch(
     case 'status':
       return (await import('./status.js')).statusCommand(ctx);
     case 'logs':
-      return (await import('./logs.js')).logsCommand(ctx, String(args[0]));
+      return (await import('./logs.js')).logsCommand(ctx, String(args[0]), o());
     case 'pipeline':
       return (await import('./pipeline.js')).pipelineCommand(ctx, o());
     case 'init':
@@ -45,6 +45,8 @@ export async function dispatch(
       return (await import('./prune.js')).pruneCommand(ctx, o());
     case 'completion':
       return (await import('./completion.js')).completionCommand(ctx, String(args[0]), program);
+    case 'doctor':
+      return (await import('./doctor.js')).doctorCommand(ctx);
     case 'config-validate':
       return (await import('./config.js')).configValidateCommand(ctx);
     case 'config-schema':

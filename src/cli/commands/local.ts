@@ -30,7 +30,7 @@ export async function localStartCommand(ctx: Context): Promise<number> {
   if (ctx.out.json) ctx.out.data({ running: true, ...where });
   else
     ctx.out.result(
-      `PostgreSQL 16 is up on ${where.host}:${where.port} (user ${where.user}; password in ${where.secretFile})`,
+      `PostgreSQL ${(await ctx.config()).config.local.postgresVersion} is up on ${where.host}:${where.port} (user ${where.user}; password in ${where.secretFile})`,
     );
   return ExitCode.ok;
 }

@@ -8,6 +8,7 @@ import { migrateInWaves, planWaves } from '../../fleet/waves.js';
 import type { CommandDeps, Context } from '../context.js';
 import { fleetExitCode, printFleet } from '../render/fleet.js';
 import { planExitCode, printPlan } from '../render/plan.js';
+import { fleetReport, publishToGithub } from '../render/summary.js';
 
 export interface MigrateOptions {
   database?: string[];
@@ -85,6 +86,7 @@ export async function migrateCommand(
       waves,
     });
     printFleet(ctx.out, result);
+    await publishToGithub(fleetReport(result), ctx.out, deps.env);
     return fleetExitCode(result, ctx.interrupted());
   } finally {
     await provider.close();

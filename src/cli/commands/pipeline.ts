@@ -6,6 +6,7 @@
 import { defaultRunners, runDelivery, type StageRunners } from '../../pipeline/delivery.js';
 import type { CommandDeps, Context } from '../context.js';
 import { pipelineExitCode, printDelivery } from '../render/pipeline.js';
+import { pipelineReport, publishToGithub } from '../render/summary.js';
 
 export interface PipelineOptions {
   database?: string[];
@@ -29,6 +30,7 @@ export async function pipelineCommand(
       runners,
     );
     printDelivery(ctx.out, result);
+    await publishToGithub(pipelineReport(result), ctx.out, deps.env);
     return pipelineExitCode(result, ctx.interrupted());
   } finally {
     await provider.close();

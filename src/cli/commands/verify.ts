@@ -4,6 +4,7 @@ import { selectDatabases } from '../../fleet/tenants.js';
 import { verifyFleet } from '../../fleet/verify.js';
 import type { CommandDeps, Context } from '../context.js';
 import { printVerify, verifyExitCode } from '../render/fleet.js';
+import { publishToGithub, verifyReport } from '../render/summary.js';
 
 export interface VerifyCommandOptions {
   database?: string[];
@@ -40,6 +41,7 @@ export async function verifyCommand(
       ),
     );
     printVerify(ctx.out, result);
+    await publishToGithub(verifyReport(result), ctx.out, deps.env);
     return verifyExitCode(result, ctx.interrupted());
   } finally {
     await provider.close();

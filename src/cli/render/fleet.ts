@@ -69,18 +69,24 @@ function summariseApplied(applied: string[]): string {
 
 export function renderVerify(out: Output, result: VerifyResult): void {
   const c = out.color;
-  out.result(
-    table(
-      ['DATABASE', 'TABLES', 'PENDING', 'CHECK', 'RESULT'],
-      result.databases.map((d) => [
-        d.name,
-        `${d.tables ?? '?'}/${d.expectedTables ?? '-'}`,
-        d.pending === null ? '?' : String(d.pending),
-        d.check,
-        d.ok ? c.green('ok') : `${c.red('FAILED')} ${d.reason ?? ''}`,
-      ]),
-    ),
-  );
+  // As for migrate: above 20 databases, only those that need attention get a row.
+  const shown =
+    result.databases.length <= FULL_TABLE_LIMIT
+      ? result.databases
+      : result.databases.filter((d) => !d.ok);
+  if (shown.length > 0)
+    out.result(
+      table(
+        ['DATABASE', 'TABLES', 'PENDING', 'CHECK', 'RESULT'],
+        shown.map((d) => [
+          d.name,
+          `${d.tables ?? '?'}/${d.expectedTables ?? '-'}`,
+          d.pending === null ? '?' : String(d.pending),
+          d.check,
+          d.ok ? c.green('ok') : `${c.red('FAILED')} ${d.reason ?? ''}`,
+        ]),
+      ),
+    );
   const bad = result.databases.filter((d) => !d.ok).length;
   out.result(
     bad === 0

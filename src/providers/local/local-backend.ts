@@ -123,7 +123,10 @@ export class LocalBackend implements FleetBackend {
     return this.secret;
   }
 
-  async prepare(databases: string[], options: { create: boolean }): Promise<void> {
+  async prepare(
+    databases: string[],
+    options: { create: boolean; onCreated?: (done: number, total: number) => void },
+  ): Promise<void> {
     const secret = await this.connectionSecret();
     if (!options.create) return;
     const client = new pg.Client(clientConfig(secret, 'postgres'));
@@ -134,8 +137,9 @@ export class LocalBackend implements FleetBackend {
           (r) => r.datname,
         ),
       );
-      for (const database of databases) {
-        if (existing.has(database)) continue;
+      const missing = databases.filter((d) => !existing.has(d));
+      let done = 0;
+      for (const database of missing) {
         try {
           await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
         } catch (error) {
@@ -143,6 +147,8 @@ export class LocalBackend implements FleetBackend {
           const code = (error as { code?: string }).code;
           if (code !== '42P04' && code !== '23505') throw error;
         }
+        // 200 new tenants take ~30 s: the CLI shows how far creation is.
+        options.onCreated?.(++done, missing.length);
       }
     } finally {
       await client.end();

@@ -50,6 +50,7 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
     paths: state.paths,
     port: config.local.port,
     maxConnections: config.local.maxConnections,
+    postgresVersion: config.local.postgresVersion,
   });
   const exec = options.exec ?? defaultExec;
   const cwd = path.resolve(dir, config.local.workdir);
@@ -167,7 +168,7 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
         provider: 'local',
         postgres: {
           state: running ? 'up' : postgres.isInitialised() ? 'down' : 'not initialised',
-          version: 16,
+          version: config.local.postgresVersion,
           host: secret?.host ?? '127.0.0.1',
           port: secret?.port ?? null,
           dataDir: state.paths.pgdata,

