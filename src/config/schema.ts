@@ -340,6 +340,12 @@ export const configSchema = z
           .describe(
             "How long a run waits for another run's lock on a database before reporting it locked.",
           ),
+        taskLock: z
+          .enum(['none', 'psql'])
+          .default('none')
+          .describe(
+            "psql: each migration task takes the database's advisory lock itself, inside the VPC, with psql around the migrate command, and reports the database locked when another session holds it (needs psql 10+ in the image). none: the run's look at the cluster's tasks only (aws), or the runner's own connection (local).",
+          ),
       })
       .prefault({})
       .describe('How berth tells applied from pending migrations.'),
