@@ -105,5 +105,5 @@ describe('a fleet on the fake with quotas, latency and late logs', () => {
     // Logs: FilterLogEvents across streams; GetLogEvents only to backfill (none here: all exit 0).
     expect(count('getLogEvents')).toBe(0);
     expect(count('filterLogEvents')).toBeLessThan(tasks);
-  });
+  }, 60_000);
 });

@@ -65,11 +65,20 @@ export class SimClock implements Clock {
     );
     settled.catch(() => undefined);
     while (!done) {
-      // Let everything that can run without time passing run first.
-      let before = -1;
-      for (let i = 0; i < 50 && before !== this.seq; i++) {
-        before = this.seq;
+      // Let everything that can run without time passing run first: turns of the event loop
+      // until no new timer appears, then a real millisecond for pending I/O (task records and
+      // logs on disk), and again until both stay quiet.
+      for (let round = 0; round < 20; round++) {
+        const start = this.seq;
+        let before = -1;
+        for (let i = 0; i < 50 && before !== this.seq; i++) {
+          before = this.seq;
+          for (let j = 0; j < 4; j++) await turn();
+        }
+        if (done) break;
+        await new Promise((resolve) => setTimeout(resolve, 1));
         for (let j = 0; j < 4; j++) await turn();
+        if (this.seq === start) break;
       }
       if (done) break;
       if (this.timers.length === 0) {
