@@ -27,7 +27,7 @@ export interface OpenAwsOptions {
   reporter: Reporter;
   now?: () => number;
   sleep?: Sleep;
-  /** DescribeTasks / GetLogEvents interval (default 5 s). */
+  /** The DescribeTasks poller's and the log reader's interval (default 5 s). */
   pollMs?: number;
   lockPollMs?: number;
 }

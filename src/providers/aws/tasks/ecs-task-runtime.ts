@@ -96,7 +96,7 @@ export interface EcsTaskRuntimeOptions {
   runId?: string;
   now?: () => number;
   sleep?: Sleep;
-  /** DescribeTasks / GetLogEvents interval while a task runs (default 5 s). */
+  /** The poller's and the log reader's interval while tasks run (default 5 s). */
   pollMs?: number;
   /** After STOPPED, keep reading the stream until it has been quiet this long (default 3 s). */
   settleMs?: number;
@@ -106,7 +106,7 @@ export interface EcsTaskRuntimeOptions {
   stopWaitMs?: number;
   /** RunTask attempts when it answers with `failures[]` (default 3). */
   runTaskAttempts?: number;
-  /** GetLogEvents page size (CloudWatch's default when unset). */
+  /** Events per FilterLogEvents / GetLogEvents page (CloudWatch's default when unset). */
   logPageSize?: number;
 }
 
@@ -294,6 +294,8 @@ export class EcsTaskRuntime implements TaskRuntime {
       stopSentAt = this.now();
       write(`berth: ${reason}`);
       try {
+        // StopTask has no bucket of its own (one call per stopped task): the ECS one, for the
+        // throttling retry.
         await this.quotas.call('describeTasks', () =>
           ecs.stopTask(context.cluster, task.arn, ecsReason),
         );
