@@ -57,9 +57,14 @@ if (want('migrate3')) {
   }
 }
 
-for (const section of ['fleet', 'aws']) {
+// awsFleetSim: 1,000 simulated tenants on the fake with AWS's latency and quotas (aws-fleet-sim.mjs).
+for (const [section, file] of [
+  ['fleet', 'fleet'],
+  ['aws', 'aws'],
+  ['awsFleetSim', 'aws-fleet-sim'],
+]) {
   if (!want(section)) continue;
-  const mod = await import(`./${section}.mjs`).catch((e) =>
+  const mod = await import(`./${file}.mjs`).catch((e) =>
     e.code === 'ERR_MODULE_NOT_FOUND' ? undefined : Promise.reject(e),
   );
   if (mod) Object.assign(results.figures, await mod.run(log));

@@ -5,3 +5,5 @@
  */
 export { createAwsFake, AwsFake } from './providers/aws/fake/aws-fake.js';
 export { sampleConfig, seedPrerequisites } from './providers/aws/fake/sample-stack.js';
+export { SimClock } from './providers/aws/fake/sim-clock.js';
+export { AWS_RATE_LIMITS } from './providers/aws/fake/fake-tasks.js';

@@ -363,6 +363,12 @@ export const configSchema = z
           .describe(
             'How many times a tenant whose migration failed on its lock timeout (SQLSTATE 55P03), with nothing of it applied, is retried, with backoff.',
           ),
+        taskLock: z
+          .enum(['none', 'psql'])
+          .default('none')
+          .describe(
+            "psql: each migration task takes the database's advisory lock itself, inside the VPC, with psql around the migrate command, and reports the database locked when another session holds it (needs psql 10+ in the image). none: the run's look at the cluster's tasks only (aws), or the runner's own connection (local).",
+          ),
       })
       .prefault({})
       .describe('How berth tells applied from pending migrations.'),

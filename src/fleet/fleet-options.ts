@@ -35,6 +35,7 @@ export function migrateOptions(
     databases: call.databases,
     command: config.task.command,
     batchCommand: config.task.batchCommand,
+    taskLock: config.migrations.taskLock === 'psql',
     concurrency: flags.concurrency ?? config.fleet.concurrency,
     onError: flags.onError ?? config.fleet.onError,
     maxFailures: failureLimit(config, flags),

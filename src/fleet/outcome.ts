@@ -11,7 +11,9 @@
  *  - exit 0 where no probe can look (aws without a probe command) is `applied` with that
  *    said, unless the task wrote no log line at all: then nothing confirms it ran (the AWS
  *    emulator's tasks, a container that never started its command), and it is `failed`;
- *  - a probe after the task that failed makes the result `failed` with the reason.
+ *  - a probe after the task that failed makes the result `failed` with the reason;
+ *  - a section that reports the migration lock held elsewhere (the task's own advisory lock,
+ *    migrations.taskLock) is `locked`: that task did not run the command for it.
  */
 import type { TaskOutcome } from '../tasks/task.js';
 import type { DatabaseResult, ProbeResult } from './types.js';
@@ -25,6 +27,8 @@ export interface OutcomeInput {
   exitCode: number | null;
   /** Whether its section began (batch); always true for a single task. */
   started: boolean;
+  /** Its section printed the locked marker: another session held its migration lock. */
+  locked?: boolean;
   /** The last lines of its section (or of the task's log). */
   tail: string[];
   task: Pick<TaskOutcome, 'exitCode' | 'stoppedReason' | 'stopped' | 'logLines'>;
@@ -67,6 +71,14 @@ export function databaseOutcome(i: OutcomeInput): DatabaseResult {
     ...(logExcerpt.length ? { logExcerpt } : {}),
   });
   const confirmed = readable !== undefined && !readable.blind && pendingAfter.length === 0;
+
+  if (i.locked)
+    return {
+      ...base,
+      status: 'locked',
+      reason:
+        'another migration held its lock inside the VPC (advisory lock); this task did not migrate it',
+    };
 
   if (i.task.stopped && i.exitCode === 0 && (i.single || !confirmed)) return failed(stopReason(i));
   if (i.exitCode === 0 && i.after?.error)

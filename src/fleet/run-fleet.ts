@@ -48,6 +48,13 @@ export interface MigrateFleetOptions {
    * loop over `command`, one process per tenant.
    */
   batchCommand?: string[] | undefined;
+  /**
+   * The task takes each database's advisory lock itself, inside the VPC, around the migrate
+   * command (migrations.taskLock: psql; batch-script.ts), and reports `locked` when another
+   * session holds it: the lock that holds without a connection from the runner. Every task
+   * then runs the shell loop, a single database included (not the app's batchCommand).
+   */
+  taskLock?: boolean;
   concurrency: number;
   onError: 'stop' | 'continue';
   /**
@@ -500,18 +507,23 @@ export class FleetRun {
   ): Promise<StartedBatch | undefined> {
     const { options, backend } = this;
     const taskId = newTaskId('migrate');
-    const single = work.length === 1 && options.batchSize === 1;
+    // Local runs hold the same advisory lock on the runner's own connection: a task taking it
+    // again would find it held, so the task's lock is for providers whose runner cannot connect.
+    const taskLock = options.taskLock === true && backend.provider !== 'local';
+    const single = work.length === 1 && options.batchSize === 1 && !taskLock;
     const environment = backend.taskEnvironment();
     let command: string[];
     if (single) {
       environment.DATABASE_NAME = work[0] ?? '';
       command = options.command;
-    } else if (options.batchCommand) {
+    } else if (options.batchCommand && !taskLock) {
       environment.DATABASE_NAMES = work.join(',');
       environment.BERTH_ON_ERROR = this.onError;
       command = options.batchCommand;
     } else {
-      command = batchCommand(options.command, work, this.onError === 'stop');
+      command = batchCommand(options.command, work, this.onError === 'stop', {
+        lock: taskLock,
+      });
     }
     options.reporter.emit({ type: 'database-started', runId: this.runId, databases: work, taskId });
     this.tasksStarted++;
@@ -637,9 +649,14 @@ export class FleetRun {
   /** Each database's exit code and log tail: the task's own, or its section of a batch. */
   private async sections(
     ran: StartedBatch,
-  ): Promise<Map<string, { exitCode: number | null; tail: string[]; started: boolean }>> {
+  ): Promise<
+    Map<string, { exitCode: number | null; tail: string[]; started: boolean; locked?: boolean }>
+  > {
     const { work, single, outcome } = ran;
-    const found = new Map<string, { exitCode: number | null; tail: string[]; started: boolean }>();
+    const found = new Map<
+      string,
+      { exitCode: number | null; tail: string[]; started: boolean; locked?: boolean }
+    >();
     if (single) {
       const tail = await tailLog(outcome.logFile, this.excerptLines);
       found.set(work[0] ?? '', { exitCode: outcome.exitCode, tail, started: true });
@@ -657,6 +674,7 @@ export class FleetRun {
         exitCode: section?.exitCode ?? null,
         tail: section?.tail ?? [],
         started: section !== undefined,
+        ...(section?.locked ? { locked: true } : {}),
       });
     }
     return found;

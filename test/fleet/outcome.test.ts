@@ -42,6 +42,11 @@ describe('databaseOutcome', () => {
     [
       ['exit 0, everything applied', {}, { status: 'applied', applied: KNOWN }],
       [
+        'its section printed ::berth-locked: the task found the lock held and did not migrate it',
+        { locked: true, single: false, exitCode: 75, after: probe([]) },
+        { status: 'locked', applied: [], reason: /held its lock inside the VPC/ },
+      ],
+      [
         'exit 0, nothing was pending',
         { before: probe(KNOWN) },
         { status: 'up-to-date', applied: [] },

@@ -45,6 +45,12 @@ export class FakeTenants {
   readonly missing = new Set<string>();
   /** Lines per applied migration (to make logs long enough to page). */
   extraLines = 0;
+  /** The fake's clock, for the advisory locks tasks take (migrations.taskLock). */
+  clock: () => number = () => 0;
+  /** Each database's migration lock: held by a task's session until this time. */
+  readonly locks = new Map<string, number>();
+  /** How many times each `database/migration` was applied (twice would be a race lost). */
+  readonly applyCount = new Map<string, number>();
 
   constructor(readonly known: readonly string[] = MIGRATIONS) {}
 
@@ -81,12 +87,25 @@ export class FakeTenants {
     if (task.command[0] === 'sh' && task.command[1] === '-c') {
       const databases = task.command.slice(4);
       const stopOnError = (task.command[2] ?? '').includes('|| exit');
+      // The task takes each database's advisory lock itself (batch-script.ts).
+      const taskLock = (task.command[2] ?? '').includes('pg_try_advisory_lock');
+      const runMs = 2000;
       return {
+        runMs,
         run: () => {
           const logs: string[] = [];
           let exitCode = 0;
           for (const db of databases) {
             logs.push(`::berth-begin ${db}`);
+            if (taskLock) {
+              const now = this.clock();
+              if ((this.locks.get(db) ?? 0) > now) {
+                logs.push('::berth-locked', `::berth-end ${db} 75`);
+                continue;
+              }
+              // Held by this task's psql session until the container exits.
+              this.locks.set(db, now + runMs);
+            }
             const { lines, code } = this.migrate(db);
             logs.push(...lines, `::berth-end ${db} ${code}`);
             if (code !== 0 && stopOnError) {
@@ -138,6 +157,7 @@ export class FakeTenants {
     const done = [...(this.applied.get(db) ?? [])];
     for (const name of pending.slice(0, limit)) {
       lines.push(`Applying ${name}`);
+      this.applyCount.set(`${db}/${name}`, (this.applyCount.get(`${db}/${name}`) ?? 0) + 1);
       for (let i = 1; i <= this.extraLines; i++) lines.push(`  ${name}: statement ${i}`);
       done.push(name);
     }
@@ -181,6 +201,8 @@ export interface AwsFleetHarnessOptions {
   checkCommand?: boolean;
   timeoutSeconds?: number;
   lockWaitSeconds?: number;
+  /** migrations.taskLock: psql (the task takes the advisory lock). */
+  taskLock?: boolean;
   /** Further edits to the sample YAML. */
   patch?: (yaml: string) => string;
   json?: boolean;
@@ -197,7 +219,7 @@ export async function awsFleetHarness(
   ].join('\n');
   let yaml = SAMPLE_CONFIG_YAML.replace('  command: [node, dist/migrate.js]', task).replace(
     'migrations:\n  directory: migrations',
-    `migrations:\n  directory: migrations\n  lockWaitSeconds: ${options.lockWaitSeconds ?? 30}`,
+    `migrations:\n  directory: migrations\n  lockWaitSeconds: ${options.lockWaitSeconds ?? 30}${options.taskLock ? '\n  taskLock: psql' : ''}`,
   );
   if (options.patch) yaml = options.patch(yaml);
   const config = sampleConfig(() => yaml);
@@ -210,6 +232,7 @@ export async function awsFleetHarness(
   fake.pushImage(config.registry.name, GIT_SHA);
   fake.resetCalls();
   const tenants = new FakeTenants();
+  tenants.clock = () => fake.clock.now();
   fake.onRunTask((t) => tenants.script(t));
   const repository = fake.repositories.get(config.registry.name)?.repository;
   const harness = base as AwsFleetHarness;

@@ -12,7 +12,11 @@ import type { TaskStore } from '../../state/task-store.js';
 import { AwsBackend } from './tasks/aws-backend.js';
 import type { AwsClients } from './api/clients.js';
 import { prepareEcsRun, type EcsRunContext } from './tasks/ecs-run-context.js';
-import { EcsTaskRuntime, type Sleep } from './tasks/ecs-task-runtime.js';
+import { EcsTaskRuntime, realSleep, type Sleep } from './tasks/ecs-task-runtime.js';
+import { DESCRIBE_TASKS_MAX, EcsPoller } from './tasks/ecs-poller.js';
+import { LogReader } from './tasks/log-reader.js';
+import { AwsQuotas } from './tasks/quotas.js';
+import type { EcsTasksApi } from './api/ecs-api.js';
 
 export interface OpenAwsOptions {
   loaded: LoadedConfig;
@@ -23,7 +27,7 @@ export interface OpenAwsOptions {
   reporter: Reporter;
   now?: () => number;
   sleep?: Sleep;
-  /** DescribeTasks / GetLogEvents interval (default 5 s). */
+  /** The DescribeTasks poller's and the log reader's interval (default 5 s). */
   pollMs?: number;
   lockPollMs?: number;
 }
@@ -33,6 +37,10 @@ export interface AwsProvider {
   store: TaskStore;
   runtime: EcsTaskRuntime;
   backend: AwsBackend;
+  /** The run's token buckets and throttling counts, its DescribeTasks poller and its log reader. */
+  quotas: AwsQuotas;
+  poller: EcsPoller;
+  reader: LogReader;
   /** Resolved once, on first use. */
   context(): Promise<EcsRunContext>;
   /** The tenant databases (inline or file; a SQL query needs a connection berth has not got here). */
@@ -63,19 +71,46 @@ export function openAws(options: OpenAwsOptions): AwsProvider {
     ...(options.now ? { now: options.now } : {}),
     ...(options.sleep ? { sleep: options.sleep } : {}),
   };
+  // One of each per run, shared by all its tasks: AWS's quotas are per account, not per task.
+  const clock = { now: options.now ?? Date.now, sleep: options.sleep ?? realSleep };
+  const pollMs = options.pollMs ?? 5_000;
+  const quotas = new AwsQuotas({ clock });
+  const poller = new EcsPoller({ ecs: clients.ecs, quotas, clock, pollMs });
+  const reader = new LogReader({ logs: clients.logs, quotas, clock, pollMs });
   const runtime = new EcsTaskRuntime({
     ecs: clients.ecs,
     logs: clients.logs,
+    quotas,
+    poller,
+    reader,
     context,
     store,
     reporter: options.reporter,
     ...timing,
-    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    pollMs,
   });
+  // The lock's look at the cluster (ListTasks + DescribeTasks) retries throttling too.
+  const ecs: EcsTasksApi = {
+    ...clients.ecs,
+    describeTasks: async (cluster, arns) => {
+      const out: Awaited<ReturnType<EcsTasksApi['describeTasks']>> = { tasks: [], failures: [] };
+      for (let i = 0; i < arns.length; i += DESCRIBE_TASKS_MAX) {
+        const chunk = arns.slice(i, i + DESCRIBE_TASKS_MAX);
+        const part = await quotas.call('describeTasks', () =>
+          clients.ecs.describeTasks(cluster, chunk),
+        );
+        out.tasks.push(...part.tasks);
+        out.failures.push(...part.failures);
+      }
+      return out;
+    },
+    listTaskArns: (cluster, query) =>
+      quotas.call('describeTasks', () => clients.ecs.listTaskArns(cluster, query)),
+  };
   const backend = new AwsBackend({
     config,
     configDir: dir,
-    ecs: clients.ecs,
+    ecs,
     runtime,
     context,
     ownTasks: runtime.started,
@@ -88,6 +123,9 @@ export function openAws(options: OpenAwsOptions): AwsProvider {
     store,
     runtime,
     backend,
+    quotas,
+    poller,
+    reader,
     context,
     fleet: () => discoverTenants(config, dir),
   };

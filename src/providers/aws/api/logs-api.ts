@@ -33,7 +33,36 @@ export interface LogEventsPage {
   nextForwardToken?: string;
 }
 
+export interface FilterLogEventsInput {
+  group: string;
+  /** Exact stream names, at most 100 (FilterLogEvents' limit); a missing one is an error. */
+  streams?: string[];
+  /** Or every stream whose name starts with this (not with `streams`). */
+  streamPrefix?: string;
+  /** Events at or after this time (ms since the epoch). */
+  startTime?: number;
+  nextToken?: string;
+  limit?: number;
+}
+
+export interface FilteredLogEvent extends LogEvent {
+  stream: string;
+  /** Unique per event: what berth dedupes on when windows overlap. */
+  eventId: string;
+}
+
+export interface FilteredLogEventsPage {
+  events: FilteredLogEvent[];
+  /** Absent once every matching event has been returned. */
+  nextToken?: string;
+}
+
 export interface LogsApi {
+  /**
+   * One page of events across streams, in timestamp order; undefined when the group, or one
+   * of the named streams, does not exist (yet).
+   */
+  filterLogEvents(input: FilterLogEventsInput): Promise<FilteredLogEventsPage | undefined>;
   /** One page of a stream; undefined while the stream (or its group) does not exist. */
   getLogEvents(input: GetLogEventsInput): Promise<LogEventsPage | undefined>;
   describeLogGroup(name: string): Promise<LogGroup | undefined>;

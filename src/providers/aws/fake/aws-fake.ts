@@ -22,7 +22,10 @@ import type { StsApi } from '../api/sts-api.js';
 import type { Tags } from '../api/types.js';
 import { FakeTasks, type FakeClock, type FakeRunTaskHook } from './fake-tasks.js';
 
+export { AWS_RATE_LIMITS } from './fake-tasks.js';
 export type {
+  FakeModel,
+  FakeLimitedApi,
   FakeClock,
   FakeRunTaskHook,
   FakeTaskInfo,
@@ -596,6 +599,7 @@ export class AwsFake {
     };
     return {
       getLogEvents: (input) => Promise.resolve(this.ecsTasks.getLogEvents(input)),
+      filterLogEvents: (input) => Promise.resolve(this.ecsTasks.filterLogEvents(input)),
       describeLogGroup: (name) => Promise.resolve(this.logGroups.get(name)?.group),
       createLogGroup: (name, tags) => {
         if (this.logGroups.has(name))

@@ -28,7 +28,13 @@ import type {
   RunTaskResult,
   TaskDefinition,
 } from '../api/ecs-api.js';
-import type { GetLogEventsInput, LogEvent, LogEventsPage } from '../api/logs-api.js';
+import type {
+  FilterLogEventsInput,
+  FilteredLogEventsPage,
+  GetLogEventsInput,
+  LogEvent,
+  LogEventsPage,
+} from '../api/logs-api.js';
 import type { Tags } from '../api/types.js';
 
 /** Milliseconds since the epoch; starts at 2026-01-02T03:04:05Z. */
@@ -82,7 +88,48 @@ export interface FakeTaskScript {
   /** Called when the container starts; what it returns replaces exitCode and logs. */
   run?: () => FakeTaskRun | void;
   /** The task never runs: PENDING → STOPPED with this stop code and reason, no exit code. */
-  failToStart?: { stopCode?: string; stoppedReason: string; containerReason?: string };
+  failToStart?: { stopCode?: string; stoppedReason?: string; containerReason?: string };
+  /** The exit code when ECS stops the container with SIGTERM (default 143; some apps exit 0). */
+  sigtermExitCode?: number;
+  /** Non-essential containers of the task definition: their exit codes and reasons when stopped. */
+  sidecars?: Record<string, { exitCode?: number; reason?: string }>;
+}
+
+/**
+ * The latency and quota model the fleet simulation turns on (all off by default, so the
+ * unit tests keep their exact timings): task starts of 30–60 s, log events that reach
+ * CloudWatch seconds late (so a stream appears late), and API rates enforced with
+ * ThrottlingException as AWS does.
+ */
+export interface FakeModel {
+  /** PROVISIONING + PENDING, drawn uniformly in [min, max] ms for a script that sets neither. */
+  startMs?: [number, number];
+  /** Log ingestion lag, drawn per task in [min, max] ms for a script without logLagMs. */
+  logLagMs?: [number, number];
+  /** Time RUNNING, drawn in [min, max] ms for a script without runMs. */
+  runMs?: [number, number];
+  /** Requests per second (and burst) per API; over it the call fails with ThrottlingException. */
+  limits?: Partial<Record<FakeLimitedApi, { perSecond: number; burst: number }>>;
+  /** 0..1, for the draws; seed it for repeatable figures. */
+  random?: () => number;
+}
+
+export type FakeLimitedApi =
+  'runTask' | 'launches' | 'describeTasks' | 'getLogEvents' | 'filterLogEvents';
+
+/** AWS's documented rates (ECS, Fargate, CloudWatch Logs; per account and region). */
+export const AWS_RATE_LIMITS: Record<FakeLimitedApi, { perSecond: number; burst: number }> = {
+  runTask: { perSecond: 20, burst: 20 },
+  launches: { perSecond: 20, burst: 100 },
+  describeTasks: { perSecond: 20, burst: 50 },
+  getLogEvents: { perSecond: 10, burst: 10 },
+  filterLogEvents: { perSecond: 5, burst: 5 },
+};
+
+interface StoredEvent extends LogEvent {
+  eventId: string;
+  /** Order of ingestion (ties on timestamp). */
+  seq: number;
 }
 
 export type FakeRunTaskHook = (task: FakeTaskInfo) => FakeTaskScript | undefined;
@@ -111,6 +158,7 @@ interface FakeTask {
   stopRequest?: { at: number; reason: string };
   /** Log events already delivered to the stream. */
   delivered: number;
+  logLagMs: number;
 }
 
 interface FakeTasksHost {
@@ -137,9 +185,15 @@ export class FakeTasks {
   logPageSize = 10_000;
   private hook: FakeRunTaskHook = () => undefined;
   private readonly tasks = new Map<string, FakeTask>();
-  private readonly streams = new Map<string, Map<string, LogEvent[]>>();
+  private readonly streams = new Map<string, Map<string, StoredEvent[]>>();
   private readonly runTaskFailures: string[] = [];
   private counter = 0;
+  private eventSeq = 0;
+  /** The latency and quota model (see FakeModel); empty: instant and unlimited. */
+  model: FakeModel = {};
+  /** ThrottlingExceptions answered, by API. */
+  readonly throttles: Record<string, number> = {};
+  private readonly buckets = new Map<FakeLimitedApi, { tokens: number; at: number }>();
 
   constructor(private readonly host: FakeTasksHost) {}
 
@@ -160,29 +214,93 @@ export class FakeTasks {
   }
 
   /** Writes events into a stream directly (a task's logs from another machine). */
-  putLogEvents(group: string, stream: string, messages: string[]): void {
+  putLogEvents(group: string, stream: string, messages: string[], timestamp?: number): void {
     const events = this.stream(group, stream, true);
-    for (const message of messages) events?.push({ timestamp: this.clock.now(), message });
+    for (const message of messages)
+      if (events) this.ingest(events, timestamp ?? this.clock.now(), message);
   }
 
   /** The events of a stream so far (after delivering what is due). */
   logEvents(group: string, stream: string): LogEvent[] {
     this.sync();
-    return [...(this.streams.get(group)?.get(stream) ?? [])];
+    return (this.streams.get(group)?.get(stream) ?? []).map((e) => ({
+      timestamp: e.timestamp,
+      message: e.message,
+    }));
   }
 
   // ---- The API -------------------------------------------------------------------------
 
   api(): EcsTasksApi {
     return {
-      runTask: (input) => Promise.resolve(this.runTask(input)),
-      describeTasks: (cluster, arns) => Promise.resolve(this.describeTasks(cluster, arns)),
+      runTask: (input) => {
+        this.limit('runTask');
+        this.limit('launches');
+        return Promise.resolve(this.runTask(input));
+      },
+      describeTasks: (cluster, arns) => {
+        this.limit('describeTasks');
+        if (arns.length > 100)
+          throw fakeError('InvalidParameterException', 'Tasks cannot be longer than 100 elements.');
+        return Promise.resolve(this.describeTasks(cluster, arns));
+      },
       stopTask: (cluster, arn, reason) => Promise.resolve(this.stopTask(cluster, arn, reason)),
       listTaskArns: (cluster, query) => Promise.resolve(this.listTaskArns(cluster, query)),
     };
   }
 
+  /** FilterLogEvents: events of the named (≤ 100) or prefixed streams, in timestamp order. */
+  filterLogEvents(input: FilterLogEventsInput): FilteredLogEventsPage | undefined {
+    this.limit('filterLogEvents');
+    if (input.streams && input.streamPrefix)
+      throw fakeError(
+        'InvalidParameterException',
+        'logStreamNamePrefix and logStreamNames cannot both be specified.',
+      );
+    if (input.streams && input.streams.length > 100)
+      throw fakeError('InvalidParameterException', 'logStreamNames cannot exceed 100 elements.');
+    this.sync();
+    const streams = this.streams.get(input.group);
+    if (!this.host.hasLogGroup(input.group)) return undefined;
+    let names: string[];
+    if (input.streams) {
+      // CloudWatch: ResourceNotFoundException "The specified log stream does not exist."
+      if (input.streams.some((n) => !streams?.has(n))) return undefined;
+      names = input.streams;
+    } else {
+      names = [...(streams?.keys() ?? [])].filter((n) => n.startsWith(input.streamPrefix ?? ''));
+    }
+    let after: [number, number] | undefined;
+    if (input.nextToken !== undefined) {
+      const match = /^n\/(\d+)\/(\d+)$/.exec(input.nextToken);
+      if (!match?.[1] || !match[2])
+        throw fakeError('InvalidParameterException', 'The specified nextToken is invalid.');
+      after = [Number(match[1]), Number(match[2])];
+    }
+    const all = names
+      .flatMap((name) => (streams?.get(name) ?? []).map((e) => ({ e, name })))
+      .filter(({ e }) => e.timestamp >= (input.startTime ?? 0))
+      .filter(
+        ({ e }) =>
+          !after || e.timestamp > after[0] || (e.timestamp === after[0] && e.seq > after[1]),
+      )
+      .sort((a, b) => a.e.timestamp - b.e.timestamp || a.e.seq - b.e.seq);
+    const limit = Math.min(input.limit ?? 10_000, this.logPageSize);
+    const page = all.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      events: page.map(({ e, name }) => ({
+        timestamp: e.timestamp,
+        message: e.message,
+        stream: name,
+        eventId: e.eventId,
+      })),
+      ...(all.length > limit && last ? { nextToken: `n/${last.e.timestamp}/${last.e.seq}` } : {}),
+    };
+  }
+
   getLogEvents(input: GetLogEventsInput): LogEventsPage | undefined {
+    this.limit('getLogEvents');
     this.sync();
     const events = this.stream(input.group, input.stream, false);
     if (!events) return undefined;
@@ -196,7 +314,7 @@ export class FakeTasks {
     } else index = input.startFromHead ? 0 : Math.max(0, events.length - limit);
     const page = events.slice(index, index + limit);
     return {
-      events: structuredClone(page),
+      events: page.map((e) => ({ timestamp: e.timestamp, message: e.message })),
       // At the end of the stream CloudWatch hands back the token it was given.
       nextForwardToken: `f/${String(index + page.length).padStart(8, '0')}`,
     };
@@ -204,7 +322,42 @@ export class FakeTasks {
 
   // ---- Plumbing ------------------------------------------------------------------------
 
-  private stream(group: string, name: string, create: boolean): LogEvent[] | undefined {
+  /** The quota model: a token from `api`'s bucket, or ThrottlingException. */
+  private limit(api: FakeLimitedApi): void {
+    const rate = this.model.limits?.[api];
+    if (!rate) return;
+    const now = this.clock.now();
+    const bucket = this.buckets.get(api) ?? { tokens: rate.burst, at: now };
+    bucket.tokens = Math.min(
+      rate.burst,
+      bucket.tokens + ((now - bucket.at) * rate.perSecond) / 1000,
+    );
+    bucket.at = now;
+    this.buckets.set(api, bucket);
+    if (bucket.tokens < 1) {
+      this.throttles[api] = (this.throttles[api] ?? 0) + 1;
+      throw fakeError('ThrottlingException', 'Rate exceeded');
+    }
+    bucket.tokens -= 1;
+  }
+
+  private draw(range: [number, number] | undefined): number | undefined {
+    if (!range) return undefined;
+    const r = (this.model.random ?? Math.random)();
+    return Math.round(range[0] + r * (range[1] - range[0]));
+  }
+
+  private ingest(events: StoredEvent[], timestamp: number, message: string): void {
+    this.eventSeq++;
+    events.push({
+      timestamp,
+      message,
+      seq: this.eventSeq,
+      eventId: String(this.eventSeq).padStart(56, '0'),
+    });
+  }
+
+  private stream(group: string, name: string, create: boolean): StoredEvent[] | undefined {
     if (!this.host.hasLogGroup(group)) return undefined;
     let streams = this.streams.get(group);
     if (!streams) {
@@ -312,6 +465,20 @@ export class FakeTasks {
       };
     }
     const now = this.clock.now();
+    const start =
+      script.provisioningMs === undefined && script.pendingMs === undefined
+        ? this.draw(this.model.startMs)
+        : undefined;
+    if (start !== undefined)
+      script = {
+        ...script,
+        provisioningMs: Math.round(start * 0.4),
+        pendingMs: start - Math.round(start * 0.4),
+      };
+    if (script.runMs === undefined) {
+      const runMs = this.draw(this.model.runMs);
+      if (runMs !== undefined) script = { ...script, runMs };
+    }
     const startAt = now + (script.provisioningMs ?? 1000) + (script.pendingMs ?? 1000);
     this.tasks.set(arn, {
       info,
@@ -324,6 +491,7 @@ export class FakeTasks {
       startAt,
       exitAt: script.failToStart ? startAt : startAt + (script.runMs ?? 2000),
       delivered: 0,
+      logLagMs: script.logLagMs ?? this.draw(this.model.logLagMs) ?? 500,
     });
     this.sync();
     return { tasks: [this.view(this.tasks.get(arn) as FakeTask)], failures: [] };
@@ -389,7 +557,8 @@ export class FakeTasks {
     const stopped = this.stoppedAt(task);
     // Stopped before the container started: it never ran, so it has no exit code.
     if (stopped <= task.startAt) return undefined;
-    if (task.stopRequest && stopped < task.exitAt) return SIGTERM_EXIT;
+    if (task.stopRequest && stopped < task.exitAt)
+      return task.script.sigtermExitCode ?? SIGTERM_EXIT;
     return task.run?.exitCode ?? task.script.exitCode ?? 0;
   }
 
@@ -417,16 +586,14 @@ export class FakeTasks {
       const lines = task.run.logs ?? [];
       const runMs = task.script.runMs ?? 2000;
       const step = Number.isFinite(runMs) ? runMs / (lines.length + 1) : 100;
-      const lag = task.script.logLagMs ?? 500;
+      const lag = task.logLagMs;
       while (task.delivered < lines.length) {
         const timestamp = Math.round(task.startAt + (task.delivered + 1) * step);
         // A line the container never got to print: it was stopped first.
         if (timestamp >= stopped) break;
         if (timestamp + lag > now) break;
-        this.stream(task.logGroup, task.logStream, true)?.push({
-          timestamp,
-          message: lines[task.delivered] ?? '',
-        });
+        const events = this.stream(task.logGroup, task.logStream, true);
+        if (events) this.ingest(events, timestamp, lines[task.delivered] ?? '');
         task.delivered++;
       }
     }
@@ -446,15 +613,26 @@ export class FakeTasks {
     const stoppedAt = this.stoppedAt(task);
     const exitCode = stopped ? this.exitCode(task) : undefined;
     const fail = task.script.failToStart;
+    const containerStatus = stopped ? 'STOPPED' : lastStatus === 'RUNNING' ? 'RUNNING' : 'PENDING';
     const container: EcsContainer = {
       name: task.info.container,
-      lastStatus: stopped ? 'STOPPED' : lastStatus === 'RUNNING' ? 'RUNNING' : 'PENDING',
+      lastStatus: containerStatus,
       ...(exitCode !== undefined ? { exitCode } : {}),
       ...(stopped && fail?.containerReason ? { reason: fail.containerReason } : {}),
     };
+    // Sidecars: listed first, as ECS may; they exit when the essential container does.
+    const sidecars: EcsContainer[] = Object.entries(task.script.sidecars ?? {}).map(
+      ([name, end]) => ({
+        name,
+        lastStatus: containerStatus,
+        ...(stopped && task.run ? { exitCode: end.exitCode ?? SIGTERM_EXIT } : {}),
+        ...(stopped && end.reason ? { reason: end.reason } : {}),
+      }),
+    );
     let stopCode: string | undefined;
     let stoppedReason: string | undefined;
     if (fail && stopped && !(task.stopRequest && task.stopRequest.at < task.startAt)) {
+      // An empty stopCode or stoppedReason: ECS sometimes reports none.
       stopCode = fail.stopCode ?? 'TaskFailedToStart';
       stoppedReason = fail.stoppedReason;
     } else if (task.stopRequest) {
@@ -491,7 +669,7 @@ export class FakeTasks {
       createdAt: new Date(task.createdAt),
       ...(task.run && now >= task.startAt ? { startedAt: new Date(task.startAt) } : {}),
       ...(stopped ? { stoppedAt: new Date(stoppedAt) } : {}),
-      containers: [container],
+      containers: [...sidecars, container],
       containerOverrides: overrides,
       tags: { ...task.info.tags },
     };

@@ -12,8 +12,10 @@
  *    container overrides) is PROVISIONING/PENDING/RUNNING. berth waits up to
  *    migrations.lockWaitSeconds for such tasks to stop, else reports the database `locked`.
  *    This is best effort — two runs that look at the same moment both see a free database —
- *    so the migration tool's own lock inside the task (node-pg-migrate's advisory lock,
- *    Django's transactions) is what actually serialises two migrations of one database.
+ *    so a lock inside the VPC is what serialises two migrations of one database: the task's
+ *    own advisory lock with migrations.taskLock: psql (fleet/batch-script.ts; the database is
+ *    then reported `locked` from the task's log), else the migration tool's (node-pg-migrate's
+ *    advisory lock, Django's transactions).
  *  - re-probe under the lock and after the task: coalesced into one probe task per batch.
  */
 import pLimit from 'p-limit';

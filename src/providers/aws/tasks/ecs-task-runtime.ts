@@ -1,23 +1,28 @@
 /**
  * Runs a task on ECS Fargate: start → wait until stopped → all logs → exit code, the same
- * contract as the local process runtime (src/tasks/task.ts).
+ * contract as the local process runtime (src/tasks/task.ts), within AWS's quotas for a run
+ * of any size (quotas.ts):
  *
  *  - start: RunTask with the run context's revision, FARGATE, the configured subnets and
  *    backend security group (no public IP unless network.assignPublicIp), the command and
- *    DATABASE_NAME(S) as container overrides, berth's tags and `startedBy`. Throttling is
- *    retried by the SDK (adaptive retry mode); RunTask `failures[]` (capacity, ...) are
- *    retried a few times with a back-off, then reported as a task that never started.
- *  - wait: DescribeTasks every `pollMs` until STOPPED, PENDING → STOPPED included. Past the
- *    timeout (task.timeoutSeconds) berth calls StopTask and reports the timeout; an interrupt
- *    (Ctrl-C) stops the task the same way.
- *  - logs: the CloudWatch stream `<prefix>/<container>/<task id>` is followed while the task
- *    runs (see log-follower.ts), then drained after STOPPED until nothing more arrives; every
- *    line goes, redacted, to the task's local log file (.berth/logs/TASK_ID.log), and a task
- *    record (.berth/tasks/TASK_ID.json) lets `berth logs TASK_ID` read it later.
- *  - exit code: the essential container's. A container that never ran to an exit (failed to
- *    start: CannotPullContainerError, ResourceInitializationError, ...) has none: the outcome's
- *    exitCode is null, with ECS's stop code, stopped reason and container reason — a failure,
- *    never a success.
+ *    DATABASE_NAME(S) as container overrides, berth's tags and `startedBy` — after a token
+ *    from the run's RunTask bucket (20/s) and its Fargate launch bucket (burst 100, 20/s).
+ *    Throttling is retried with a jittered back-off, never reported; RunTask `failures[]`
+ *    (capacity, ...) are retried a few times, then reported as a task that never started.
+ *  - wait: the run's one EcsPoller describes every task of the run together (100 per
+ *    DescribeTasks) every `pollMs` until STOPPED, PENDING → STOPPED included. Past the
+ *    timeout (task.timeoutSeconds) berth calls StopTask and reports the timeout — a task still
+ *    PROVISIONING then too; an interrupt (Ctrl-C) stops the task the same way.
+ *  - logs: the run's one LogReader follows the CloudWatch stream `<prefix>/<container>/<task
+ *    id>` with every other stream of the run (FilterLogEvents), reads it until quiet after
+ *    STOPPED, and backfills it with GetLogEvents where needed (log-reader.ts); every line goes,
+ *    redacted, to the task's local log file (.berth/logs/TASK_ID.log), and a task record
+ *    (.berth/tasks/TASK_ID.json) lets `berth logs TASK_ID` read it later.
+ *  - exit code: the essential container's — the one the task definition marks essential and
+ *    the overrides address (ecs-run-context.ts), never a sidecar's. A container that never ran
+ *    to an exit (failed to start: CannotPullContainerError, ResourceInitializationError, ...)
+ *    has none: the outcome's exitCode is null, with ECS's stop code, stopped reason and
+ *    container reason — a failure, never a success.
  *
  * Clock and sleep are injected, so tests drive hours of ECS time in milliseconds.
  */
@@ -35,10 +40,19 @@ import type {
   TaskSpec,
 } from '../../../tasks/task.js';
 import { startedBy, taskTags } from './aws-tasks.js';
-import type { ContainerOverride, EcsFailure, EcsTask, EcsTasksApi } from '../api/ecs-api.js';
+import type {
+  ContainerOverride,
+  EcsContainer,
+  EcsFailure,
+  EcsTask,
+  EcsTasksApi,
+} from '../api/ecs-api.js';
 import { logStreamName, type EcsRunContext } from './ecs-run-context.js';
-import { LogFollower } from './log-follower.js';
 import type { LogsApi } from '../api/logs-api.js';
+import type { Clock } from '../../../core/clock.js';
+import { EcsPoller } from './ecs-poller.js';
+import { LogReader } from './log-reader.js';
+import { AwsQuotas } from './quotas.js';
 
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
@@ -70,7 +84,11 @@ export type EcsTaskRecord = TaskRecord & EcsTaskFields;
 
 export interface EcsTaskRuntimeOptions {
   ecs: EcsTasksApi;
-  logs: Pick<LogsApi, 'getLogEvents'>;
+  logs: Pick<LogsApi, 'getLogEvents' | 'filterLogEvents'>;
+  /** The run's quotas, DescribeTasks poller and log reader (open-aws.ts shares them); made here when absent. */
+  quotas?: AwsQuotas;
+  poller?: EcsPoller;
+  reader?: LogReader;
   /** The cluster, revision and network; called before each task (memoise it). */
   context: () => Promise<EcsRunContext>;
   store: TaskStore;
@@ -78,7 +96,7 @@ export interface EcsTaskRuntimeOptions {
   runId?: string;
   now?: () => number;
   sleep?: Sleep;
-  /** DescribeTasks / GetLogEvents interval while a task runs (default 5 s). */
+  /** The poller's and the log reader's interval while tasks run (default 5 s). */
   pollMs?: number;
   /** After STOPPED, keep reading the stream until it has been quiet this long (default 3 s). */
   settleMs?: number;
@@ -88,7 +106,7 @@ export interface EcsTaskRuntimeOptions {
   stopWaitMs?: number;
   /** RunTask attempts when it answers with `failures[]` (default 3). */
   runTaskAttempts?: number;
-  /** GetLogEvents page size (CloudWatch's default when unset). */
+  /** Events per FilterLogEvents / GetLogEvents page (CloudWatch's default when unset). */
   logPageSize?: number;
 }
 
@@ -105,10 +123,27 @@ export class EcsTaskRuntime implements TaskRuntime {
   readonly started = new Set<string>();
   private readonly now: () => number;
   private readonly sleep: Sleep;
+  readonly quotas: AwsQuotas;
+  readonly poller: EcsPoller;
+  readonly reader: LogReader;
 
   constructor(private readonly options: EcsTaskRuntimeOptions) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? realSleep;
+    const clock: Clock = { now: this.now, sleep: this.sleep };
+    const pollMs = options.pollMs ?? 5_000;
+    this.quotas = options.quotas ?? new AwsQuotas({ clock });
+    this.poller =
+      options.poller ?? new EcsPoller({ ecs: options.ecs, quotas: this.quotas, clock, pollMs });
+    this.reader =
+      options.reader ??
+      new LogReader({
+        logs: options.logs,
+        quotas: this.quotas,
+        clock,
+        pollMs,
+        ...(options.logPageSize ? { pageSize: options.logPageSize } : {}),
+      });
   }
 
   async run(spec: TaskSpec, signal?: AbortSignal): Promise<TaskOutcome> {
@@ -204,17 +239,22 @@ export class EcsTaskRuntime implements TaskRuntime {
     let failures: EcsFailure[] = [];
     for (let attempt = 1; attempt <= attempts && !task; attempt++) {
       if (signal?.aborted) return outcome(null, false, 'interrupted before it started');
-      const result = await ecs.runTask({
-        cluster: context.cluster,
-        taskDefinition: context.taskDefinitionArn,
-        launchType: 'FARGATE',
-        subnets: context.subnets,
-        securityGroups: context.securityGroups,
-        assignPublicIp: context.assignPublicIp,
-        containerOverrides: overrides,
-        startedBy: startedBy(spec.kind, spec.databases),
-        tags: taskTags(context.tags, spec.id, spec.kind, spec.databases),
-      });
+      const result = await this.quotas.call(
+        'runTask',
+        () =>
+          ecs.runTask({
+            cluster: context.cluster,
+            taskDefinition: context.taskDefinitionArn,
+            launchType: 'FARGATE',
+            subnets: context.subnets,
+            securityGroups: context.securityGroups,
+            assignPublicIp: context.assignPublicIp,
+            containerOverrides: overrides,
+            startedBy: startedBy(spec.kind, spec.databases),
+            tags: taskTags(context.tags, spec.id, spec.kind, spec.databases),
+          }),
+        ['launches'],
+      );
       task = result.tasks[0];
       failures = result.failures;
       if (task) break;
@@ -234,17 +274,15 @@ export class EcsTaskRuntime implements TaskRuntime {
     await this.options.store.save(record);
 
     // 2. Follow it until it stops.
-    const follower = new LogFollower(
-      this.options.logs,
-      context.logGroup,
+    const follow = this.reader.follow({
+      group: context.logGroup,
       stream,
-      (line) => {
+      createdAt: task.createdAt?.getTime() ?? this.now(),
+      onLine: (line) => {
         taskLines++;
         write(line);
       },
-      this.options.logPageSize,
-    );
-    const pollMs = this.options.pollMs ?? 5_000;
+    });
     let stopReason: string | undefined;
     let stopCause: StopCause | undefined;
     let timedOut = false;
@@ -256,55 +294,79 @@ export class EcsTaskRuntime implements TaskRuntime {
       stopSentAt = this.now();
       write(`berth: ${reason}`);
       try {
-        await ecs.stopTask(context.cluster, task.arn, ecsReason);
+        // StopTask has no bucket of its own (one call per stopped task): the ECS one, for the
+        // throttling retry.
+        await this.quotas.call('describeTasks', () =>
+          ecs.stopTask(context.cluster, task.arn, ecsReason),
+        );
       } catch (error) {
         write(`berth: StopTask failed: ${errorMessage(error)}`);
       }
     };
     let current = task;
-    while (current.lastStatus !== 'STOPPED') {
-      await follower.poll();
-      if (stopSentAt === undefined && signal?.aborted)
-        await stop(
-          'stopped by berth (interrupted)',
-          `berth: interrupted (task ${spec.id})`,
-          'interrupted',
+    try {
+      while (current.lastStatus !== 'STOPPED') {
+        if (stopSentAt === undefined && signal?.aborted)
+          await stop(
+            'stopped by berth (interrupted)',
+            `berth: interrupted (task ${spec.id})`,
+            'interrupted',
+          );
+        if (stopSentAt === undefined && this.now() - started >= spec.timeoutMs) {
+          timedOut = true;
+          const seconds = Math.round(spec.timeoutMs / 1000);
+          const never = current.startedAt === undefined;
+          await stop(
+            never
+              ? `timed out after ${seconds}s still ${current.lastStatus} (it never started) and was stopped`
+              : `timed out after ${seconds}s and was stopped`,
+            `berth: timed out after ${seconds}s (task ${spec.id})`,
+            'timeout',
+          );
+          this.warn(`task ${spec.id} (${spec.databases.join(', ')}): timed out after ${seconds}s`);
+        }
+        if (
+          stopSentAt !== undefined &&
+          this.now() - stopSentAt > (this.options.stopWaitMs ?? 120_000)
+        )
+          break;
+        // Once stopping, the signal has done its work: wait for the next round as usual.
+        const next = await this.poller.next(
+          context.cluster,
+          task.arn,
+          stopSentAt === undefined ? signal : undefined,
         );
-      if (stopSentAt === undefined && this.now() - started >= spec.timeoutMs) {
-        timedOut = true;
-        const seconds = Math.round(spec.timeoutMs / 1000);
-        await stop(
-          `timed out after ${seconds}s and was stopped`,
-          `berth: timed out after ${seconds}s (task ${spec.id})`,
-          'timeout',
-        );
-        this.warn(`task ${spec.id} (${spec.databases.join(', ')}): timed out after ${seconds}s`);
+        if (next) {
+          current = next;
+          missing = 0;
+        } else if (stopSentAt === undefined && signal?.aborted) {
+          continue;
+        } else if (++missing >= MISSING_TOLERANCE) {
+          write(`berth: ECS no longer reports task ${task.id}`);
+          break;
+        }
       }
-      if (
-        stopSentAt !== undefined &&
-        this.now() - stopSentAt > (this.options.stopWaitMs ?? 120_000)
-      )
-        break;
-      // Once stopping, the signal has done its work: poll at the normal pace.
-      await this.sleep(pollMs, stopSentAt === undefined ? signal : undefined);
-      const described = await ecs.describeTasks(context.cluster, [task.arn]);
-      const next = described.tasks[0];
-      if (next) {
-        current = next;
-        missing = 0;
-      } else if (++missing >= MISSING_TOLERANCE) {
-        write(`berth: ECS no longer reports task ${task.id}`);
-        break;
-      }
-    }
 
-    // 3. Everything it printed, including what reaches CloudWatch after it stopped.
-    const container =
-      current.containers.find((c) => c.name === context.containerName) ?? current.containers[0];
+      // 3. Everything it printed, including what reaches CloudWatch after it stopped.
+      const container = essentialContainer(current, context.containerName);
+      const ran = container?.exitCode !== undefined || current.startedAt !== undefined;
+      if (ran) {
+        const settled = await this.reader.settle(
+          follow,
+          this.options.settleMs ?? 3_000,
+          this.options.drainTimeoutMs ?? 30_000,
+        );
+        // The excerpt of a failure, a stream no round saw, a drain cut short: read it whole.
+        if (!settled || !follow.found || container?.exitCode !== 0)
+          await this.reader.backfill(follow);
+      }
+    } finally {
+      this.reader.close(follow);
+    }
+    const container = essentialContainer(current, context.containerName);
     const ran = container?.exitCode !== undefined || current.startedAt !== undefined;
-    await this.drain(follower, ran);
-    if (follower.failure) write(`berth: could not read the task's log stream: ${follower.failure}`);
-    else if (ran && !follower.found)
+    if (follow.failure) write(`berth: could not read the task's log stream: ${follow.failure}`);
+    else if (ran && !follow.found)
       write(`berth: no log stream ${context.logGroup}:${stream} appeared`);
 
     // 4. The exit code decides.
@@ -318,7 +380,7 @@ export class EcsTaskRuntime implements TaskRuntime {
     const exitCode = container?.exitCode ?? null;
     if (stopReason) return outcome(exitCode, timedOut, stopReason, stopCause);
     if (exitCode === null) {
-      const reason = stoppedReason(current, container?.name, container?.reason);
+      const reason = stoppedReason(current, context.containerName, container);
       write(`berth: the task stopped without running to an exit: ${reason}`);
       this.warn(`task ${spec.id} (${spec.databases.join(', ')}): ${reason}`);
       return outcome(null, false, reason);
@@ -336,24 +398,6 @@ export class EcsTaskRuntime implements TaskRuntime {
     return outcome(exitCode, false);
   }
 
-  /** Reads the stream until it has been quiet for `settleMs` (events arrive late). */
-  private async drain(follower: LogFollower, ran: boolean): Promise<void> {
-    const settleMs = this.options.settleMs ?? 3_000;
-    const deadline = this.now() + (this.options.drainTimeoutMs ?? 30_000);
-    const step = Math.max(1, Math.min(1_000, settleMs));
-    let quietSince = this.now();
-    for (;;) {
-      const { found, lines } = await follower.poll();
-      if (follower.failure) return;
-      // A task that never ran printed nothing: one look is enough.
-      if (!ran) return;
-      if (lines > 0) quietSince = this.now();
-      if (found && this.now() - quietSince >= settleMs) return;
-      if (this.now() >= deadline) return;
-      await this.sleep(step);
-    }
-  }
-
   private warn(text: string): void {
     this.options.reporter?.emit({ type: 'message', level: 'warn', text });
   }
@@ -364,15 +408,35 @@ function describeFailures(failures: readonly EcsFailure[]): string {
   return failures.map((f) => (f.detail ? `${f.reason} (${f.detail})` : f.reason)).join('; ');
 }
 
-/** "TaskFailedToStart: CannotPullContainerError: …; container migration: …". */
-function stoppedReason(
+/**
+ * The container whose exit decides: the essential one the overrides address (the run context
+ * picks it by name, else the task definition's essential flag). A sidecar never decides, so
+ * with several containers and none of that name there is none; a task of one container is
+ * decided by it.
+ */
+export function essentialContainer(task: EcsTask, name: string): EcsContainer | undefined {
+  return (
+    task.containers.find((c) => c.name === name) ??
+    (task.containers.length === 1 ? task.containers[0] : undefined)
+  );
+}
+
+/**
+ * "TaskFailedToStart: CannotPullContainerError: …; container migration: …" — always words,
+ * even when ECS gives no stop code, no stopped reason and a null container reason.
+ */
+export function stoppedReason(
   task: EcsTask,
-  containerName: string | undefined,
-  containerReason: string | undefined,
+  containerName: string,
+  container: EcsContainer | undefined,
 ): string {
-  const main = [task.stopCode, task.stoppedReason].filter(Boolean).join(': ') || 'stopped';
-  return containerReason && containerReason !== task.stoppedReason
-    ? `${main}; container ${containerName ?? '?'}: ${containerReason}`
+  const parts = [task.stopCode, task.stoppedReason].filter((p): p is string => Boolean(p));
+  const main =
+    parts.join(': ') ||
+    `the task stopped without an exit code and ECS gave no reason (no stop code, stopped reason or container reason)`;
+  if (!container) return `${main}; the task has no container named ${containerName}`;
+  return container.reason && container.reason !== task.stoppedReason
+    ? `${main}; container ${container.name}: ${container.reason}`
     : main;
 }
 

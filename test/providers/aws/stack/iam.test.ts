@@ -150,6 +150,7 @@ describe('berth iam ci-policy covers what the pipeline calls', () => {
     'ecs.stopTask': ['ecs:StopTask'],
     'ecs.listTaskArns': ['ecs:ListTasks'],
     'logs.getLogEvents': ['logs:GetLogEvents'],
+    'logs.filterLogEvents': ['logs:FilterLogEvents'],
     'secrets.describeSecret': ['secretsmanager:DescribeSecret'],
     'ec2.describeSecurityGroups': ['ec2:DescribeSecurityGroups'],
     'ec2.describeSubnets': ['ec2:DescribeSubnets'],

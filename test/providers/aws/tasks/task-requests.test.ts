@@ -2,13 +2,15 @@
  * The exact requests `berth migrate --provider aws` sends through the real SDK adapters, with
  * every client mocked (aws-sdk-client-mock): RegisterTaskDefinition with the image to run,
  * RunTask (Fargate, awsvpc network, DATABASE_NAME override, startedBy, tags), DescribeTasks
- * and GetLogEvents with forward tokens. Fake credentials, an endpoint nobody listens on.
+ * and FilterLogEvents (by prefix until the stream exists, then by name, deduped by eventId).
+ * Fake credentials, an endpoint nobody listens on.
  */
 import {
   CloudWatchLogsClient,
+  FilterLogEventsCommand,
   GetLogEventsCommand,
   ResourceNotFoundException,
-  type GetLogEventsCommandInput,
+  type FilterLogEventsCommandInput,
 } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeSecurityGroupsCommand,
@@ -161,32 +163,35 @@ beforeEach(() => {
         }),
       ],
     });
-  // No stream yet; then two lines; then a line that arrived after STOPPED; then the end.
-  logs
-    .on(GetLogEventsCommand)
-    .rejectsOnce(
-      new ResourceNotFoundException({
+  // No stream yet; then two lines; then a line that arrived after STOPPED. Every answer
+  // repeats what the previous one had (the reader reads an overlap window again).
+  let filterCalls = 0;
+  logs.on(FilterLogEventsCommand).callsFake((input: FilterLogEventsCommandInput) => {
+    filterCalls++;
+    const shown = filterCalls === 1 ? 0 : filterCalls === 2 ? 2 : 3;
+    if (input.logStreamNames && shown === 0)
+      throw new ResourceNotFoundException({
         message: 'The specified log stream does not exist.',
         ...meta,
-      }),
-    )
-    .resolvesOnce({
-      events: [
-        { timestamp: 1, message: 'Applying 0001_auth' },
-        { timestamp: 2, message: 'Applying 0002_sessions_admin' },
-      ],
-      nextForwardToken: 'f/2',
-    })
-    .resolvesOnce({ events: [], nextForwardToken: 'f/2' })
-    .resolvesOnce({
-      events: [{ timestamp: 3, message: 'Applied 2 migration(s) to fintech_experiment' }],
-      nextForwardToken: 'f/3',
-    })
-    .resolves({ events: [], nextForwardToken: 'f/3' });
+      });
+    return { events: LOG_EVENTS.slice(0, shown), searchedLogStreams: [] };
+  });
 });
 
+const T0 = Date.UTC(2026, 0, 2);
+const LOG_EVENTS = [
+  'Applying 0001_auth',
+  'Applying 0002_sessions_admin',
+  'Applied 2 migration(s) to fintech_experiment',
+].map((message, i) => ({
+  timestamp: T0 + 6_000 + i * 1_000,
+  message,
+  eventId: `event-${i}`,
+  logStreamName: STREAM,
+}));
+
 function deps(base: AwsCliHarness): AwsFleetDeps {
-  let now = Date.UTC(2026, 0, 2);
+  let now = T0;
   return {
     ...base.deps,
     // Real SDK clients (mocked above), pointed at an endpoint nobody listens on.
@@ -299,17 +304,23 @@ describe('berth migrate --provider aws: the requests', () => {
       });
     expect(ecs.commandCalls(StopTaskCommand)).toHaveLength(0);
 
-    const reads = logs.commandCalls(GetLogEventsCommand).map((c) => c.args[0].input);
+    const reads = logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input);
+    // Until the stream has been seen: by prefix, from the task's creation (the clock's T0).
     expect(reads[0]).toEqual({
       logGroupName: '/ecs/startupwebapp-migrations',
-      logStreamName: STREAM,
-      startFromHead: true,
-    } satisfies GetLogEventsCommandInput);
-    // Not found, the first page, then always from the last forward token: never the head again.
-    const tokens = reads.map((r) => r.nextToken ?? null);
-    expect(tokens.slice(0, 5)).toEqual([null, null, 'f/2', 'f/2', 'f/3']);
-    expect(tokens.slice(5).every((t) => t === 'f/3')).toBe(true);
-    expect(reads.every((r) => r.startFromHead === true)).toBe(true);
+      logStreamNamePrefix: 'migration/migration/',
+      startTime: T0 - 1_000,
+    } satisfies FilterLogEventsCommandInput);
+    // Then by name, from the last event seen less the overlap window.
+    expect(reads[1]?.logStreamNamePrefix).toBe('migration/migration/');
+    expect(reads.slice(2).length).toBeGreaterThan(0);
+    expect(reads[2]).toEqual({
+      logGroupName: '/ecs/startupwebapp-migrations',
+      logStreamNames: [STREAM],
+      startTime: T0 + 7_000 - 60_000,
+    } satisfies FilterLogEventsCommandInput);
+    // Exit 0 and a stream that settled: no GetLogEvents backfill.
+    expect(logs.commandCalls(GetLogEventsCommand)).toHaveLength(0);
 
     const summary = h.json<{ databases: { status: string; exitCode: number; taskId: string }[] }>();
     expect(summary.databases).toEqual([

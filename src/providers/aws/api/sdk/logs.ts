@@ -3,6 +3,7 @@ import {
   CreateLogGroupCommand,
   DeleteLogGroupCommand,
   DescribeLogGroupsCommand,
+  FilterLogEventsCommand,
   GetLogEventsCommand,
   ListTagsForResourceCommand,
   PutRetentionPolicyCommand,
@@ -25,6 +26,34 @@ export function createSdkLogsApi(
   client = new CloudWatchLogsClient(sdkClientConfig(settings)),
 ): LogsApi {
   return {
+    async filterLogEvents(input) {
+      const out = await awsCall(
+        op('FilterLogEvents', input.group),
+        () =>
+          client.send(
+            new FilterLogEventsCommand({
+              logGroupName: input.group,
+              ...(input.streams ? { logStreamNames: input.streams } : {}),
+              ...(input.streamPrefix ? { logStreamNamePrefix: input.streamPrefix } : {}),
+              ...(input.startTime !== undefined ? { startTime: input.startTime } : {}),
+              ...(input.nextToken ? { nextToken: input.nextToken } : {}),
+              ...(input.limit ? { limit: input.limit } : {}),
+            }),
+          ),
+        // A named stream that does not exist yet (the task has printed nothing so far).
+        NOT_FOUND,
+      );
+      if (!out) return undefined;
+      return {
+        events: (out.events ?? []).map((e) => ({
+          timestamp: e.timestamp ?? 0,
+          message: e.message ?? '',
+          stream: e.logStreamName ?? '',
+          eventId: e.eventId ?? `${e.logStreamName ?? ''}/${e.timestamp ?? 0}/${e.message ?? ''}`,
+        })),
+        ...(out.nextToken ? { nextToken: out.nextToken } : {}),
+      };
+    },
     async getLogEvents(input) {
       const out = await awsCall(
         op('GetLogEvents', `${input.group}:${input.stream}`),
