@@ -177,7 +177,7 @@ describe('berth iam ci-policy covers what the pipeline calls', () => {
       for (const action of needed ?? [])
         expect(allowed, `${method} needs ${action}`).toContain(action);
     }
-    expect(methods).toEqual(expect.arrayContaining(['ecs.runTask', 'logs.getLogEvents']));
+    expect(methods).toEqual(expect.arrayContaining(['ecs.runTask', 'logs.filterLogEvents']));
   });
 });
 
