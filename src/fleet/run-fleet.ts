@@ -18,7 +18,7 @@ import type { Reporter } from '../core/events.js';
 import { isLockTimeout } from '../migrations/lock-options.js';
 import { errorMessage } from '../core/errors.js';
 import { redactor } from '../core/redact.js';
-import { RunJournal, markResumed, newRunId, type RunMeta } from '../state/journal.js';
+import { RunJournal, endRun, markResumed, newRunId, type RunMeta } from '../state/journal.js';
 import { readLogLines, tailLog } from '../state/task-store.js';
 import { newTaskId } from '../tasks/task-id.js';
 import type { TaskOutcome } from '../tasks/task.js';
@@ -770,15 +770,12 @@ export class FleetRun {
     const journal = this.journal;
     if (!journal) return;
     await journal.close().catch(() => undefined);
-    const interrupted = this.options.signal?.aborted === true;
-    this.meta.state =
-      error !== undefined || (interrupted && this.tasksStarted === 0)
-        ? 'failed'
-        : interrupted
-          ? 'interrupted'
-          : 'finished';
-    if (error !== undefined) this.meta.error = redactor.redact(errorMessage(error));
-    this.meta.finishedAt = new Date(this.now()).toISOString();
+    endRun(this.meta, {
+      error,
+      interrupted: this.options.signal?.aborted === true,
+      tasksStarted: this.tasksStarted,
+      finishedAt: new Date(this.now()).toISOString(),
+    });
     this.meta.counts = { ...this.counts };
     await journal.writeMeta(this.meta).catch(() => undefined);
   }

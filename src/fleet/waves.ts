@@ -9,9 +9,8 @@
  * verified and the run stops there, since no result may claim what berth did not observe.
  * The last wave is not verified by the run (`berth verify` does that): nothing waits on it.
  */
-import { BerthError, errorMessage } from '../core/errors.js';
-import { redactor } from '../core/redact.js';
-import { RunJournal, markResumed, newRunId, type RunMeta } from '../state/journal.js';
+import { BerthError } from '../core/errors.js';
+import { RunJournal, endRun, markResumed, newRunId, type RunMeta } from '../state/journal.js';
 import { describeLimit } from './failure-budget.js';
 import { FleetRun, migrateFleet, type MigrateFleetOptions } from './run-fleet.js';
 import {
@@ -267,17 +266,14 @@ class WaveRun {
     const journal = this.journal;
     if (!journal) return;
     await journal.close().catch(() => undefined);
-    const interrupted = this.options.signal?.aborted === true;
-    this.meta.state =
-      error !== undefined || (interrupted && this.tasksStarted === 0)
-        ? 'failed'
-        : interrupted
-          ? 'interrupted'
-          : 'finished';
-    if (error !== undefined) this.meta.error = redactor.redact(errorMessage(error));
+    endRun(this.meta, {
+      error,
+      interrupted: this.options.signal?.aborted === true,
+      tasksStarted: this.tasksStarted,
+      finishedAt: new Date(this.now()).toISOString(),
+    });
     const stopped = this.outcomes.find((o) => o.state !== 'succeeded');
     if (stopped && blocker !== undefined) this.meta.stoppedAtWave = stopped.wave;
-    this.meta.finishedAt = new Date(this.now()).toISOString();
     this.meta.counts = { ...this.counts };
     await journal.writeMeta(this.meta).catch(() => undefined);
   }

@@ -7,6 +7,7 @@ import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promise
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../core/atomic-write.js';
+import { redactor } from '../core/redact.js';
 import { BerthError, errorMessage } from '../core/errors.js';
 import type { DatabaseResult, FleetCounts } from '../fleet/types.js';
 
@@ -206,4 +207,18 @@ function corrupt(id: string, file: string, why: string): BerthError {
   return new BerthError('RUN_NOT_FOUND', `run ${id} is unreadable: ${file} is ${why}`, {
     hint: `berth leaves it alone; delete ${path.dirname(file)} if you do not need it`,
   });
+}
+
+/**
+ * How a run ended, into its meta: `failed` when it threw or was interrupted before any task
+ * started (nothing of it to resume), `interrupted` (resumable), else `finished`.
+ */
+export function endRun(
+  meta: RunMeta,
+  end: { error: unknown; interrupted: boolean; tasksStarted: number; finishedAt: string },
+): void {
+  const failed = end.error !== undefined || (end.interrupted && end.tasksStarted === 0);
+  meta.state = failed ? 'failed' : end.interrupted ? 'interrupted' : 'finished';
+  if (end.error !== undefined) meta.error = redactor.redact(errorMessage(end.error));
+  meta.finishedAt = end.finishedAt;
 }

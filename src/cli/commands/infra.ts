@@ -8,7 +8,15 @@ import { ExitCode } from '../../core/exit-codes.js';
 import type { StackOperations } from '../../providers/aws/stack-operations.js';
 import { confirmByTyping } from '../confirm.js';
 import type { CommandDeps, Context } from '../context.js';
-import { displayPath, downPreview, renderDown, renderPlan, renderShow } from '../render/stack.js';
+import {
+  displayPath,
+  downPreview,
+  renderCiPolicy,
+  renderDown,
+  renderOidcTrust,
+  renderPlan,
+  renderShow,
+} from '../render/stack.js';
 
 /** @deprecated kept for callers of the old name: the same as CommandDeps. */
 export type InfraDeps = CommandDeps;
@@ -98,14 +106,7 @@ export async function iamCiPolicyCommand(
   const stack = await openStack(ctx, 'iam ci-policy', deps);
   const { policyName, account, policy } = await stack.ciPolicy(o.account);
   if (ctx.out.json) ctx.out.data({ policyName, account, region: stack.region, policy });
-  else {
-    ctx.out.result(JSON.stringify(policy, null, 2));
-    ctx.out.note(
-      `Attach this as "${policyName}" to the role CI assumes (see \`berth iam github-oidc\`), e.g.\n` +
-        `  berth iam ci-policy > ci-policy.json\n` +
-        `  aws iam put-role-policy --role-name <ci-role> --policy-name ${policyName} --policy-document file://ci-policy.json`,
-    );
-  }
+  else renderCiPolicy(ctx.out, policyName, policy);
   return ExitCode.ok;
 }
 
@@ -118,15 +119,6 @@ export async function iamGithubOidcCommand(
   const stack = await openStack(ctx, 'iam github-oidc', deps);
   const { account, trustPolicy } = await stack.githubOidcTrust(o);
   if (ctx.out.json) ctx.out.data({ account, repo: o.repo, trustPolicy });
-  else {
-    ctx.out.result(JSON.stringify(trustPolicy, null, 2));
-    ctx.out.note(
-      'Create the role GitHub Actions assumes (once per account, the OIDC provider first):\n' +
-        `  aws iam create-open-id-connect-provider --url https://token.actions.githubusercontent.com --client-id-list sts.amazonaws.com\n` +
-        `  berth iam github-oidc --repo ${o.repo} > trust.json\n` +
-        '  aws iam create-role --role-name <ci-role> --assume-role-policy-document file://trust.json\n' +
-        'then use aws-actions/configure-aws-credentials with role-to-assume instead of AWS_ACCESS_KEY_ID secrets.',
-    );
-  }
+  else renderOidcTrust(ctx.out, o.repo, trustPolicy);
   return ExitCode.ok;
 }

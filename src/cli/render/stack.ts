@@ -192,3 +192,23 @@ export function renderShow(out: Output, details: StackDetails): void {
   }
   out.result(lines.join('\n'));
 }
+
+export function renderCiPolicy(out: Output, policyName: string, policy: unknown): void {
+  out.result(JSON.stringify(policy, null, 2));
+  out.note(
+    `Attach this as "${policyName}" to the role CI assumes (see \`berth iam github-oidc\`), e.g.\n` +
+      `  berth iam ci-policy > ci-policy.json\n` +
+      `  aws iam put-role-policy --role-name <ci-role> --policy-name ${policyName} --policy-document file://ci-policy.json`,
+  );
+}
+
+export function renderOidcTrust(out: Output, repo: string, trustPolicy: unknown): void {
+  out.result(JSON.stringify(trustPolicy, null, 2));
+  out.note(
+    'Create the role GitHub Actions assumes (once per account, the OIDC provider first):\n' +
+      `  aws iam create-open-id-connect-provider --url https://token.actions.githubusercontent.com --client-id-list sts.amazonaws.com\n` +
+      `  berth iam github-oidc --repo ${repo} > trust.json\n` +
+      '  aws iam create-role --role-name <ci-role> --assume-role-policy-document file://trust.json\n' +
+      'then use aws-actions/configure-aws-credentials with role-to-assume instead of AWS_ACCESS_KEY_ID secrets.',
+  );
+}
