@@ -43,6 +43,27 @@ export default tseslint.config(
     },
   },
   {
+    // One place switches on the provider's name (DESIGN.md): everything else asks for a
+    // capability (provider.stack, registry.required, backend.tasksTakeLock), never the name.
+    files: ['src/**/*.ts'],
+    ignores: ['src/providers/open-provider.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'BinaryExpression[operator=/^[!=]==?$/] > Literal[value=/^(local|aws)$/]',
+          message:
+            "Do not compare a provider's name outside src/providers/open-provider.ts; ask the Provider for a capability.",
+        },
+        {
+          selector: 'SwitchCase > Literal[value=/^(local|aws)$/]',
+          message:
+            "Do not switch on a provider's name outside src/providers/open-provider.ts; ask the Provider for a capability.",
+        },
+      ],
+    },
+  },
+  {
     files: ['eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },

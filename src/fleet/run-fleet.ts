@@ -507,9 +507,9 @@ export class FleetRun {
   ): Promise<StartedBatch | undefined> {
     const { options, backend } = this;
     const taskId = newTaskId('migrate');
-    // Local runs hold the same advisory lock on the runner's own connection: a task taking it
-    // again would find it held, so the task's lock is for providers whose runner cannot connect.
-    const taskLock = options.taskLock === true && backend.provider !== 'local';
+    // A runner that holds the advisory lock on its own connection (local) would make a task
+    // taking it again find it held: the task's lock is for backends that say they need it.
+    const taskLock = options.taskLock === true && backend.tasksTakeLock === true;
     const single = work.length === 1 && options.batchSize === 1 && !taskLock;
     const environment = backend.taskEnvironment();
     let command: string[];

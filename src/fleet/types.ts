@@ -100,6 +100,11 @@ export interface Claim {
 export interface FleetBackend {
   readonly provider: 'local' | 'aws';
   readonly runtime: TaskRuntime;
+  /**
+   * True when berth cannot hold the migration lock itself (aws: the databases are in the
+   * VPC), so a task may take it inside, around its migrate command (migrations.taskLock).
+   */
+  readonly tasksTakeLock?: boolean;
   /** Known migrations, in order (pending = these minus the history table); undefined when unknown. */
   migrations(): Promise<string[] | undefined>;
   /** Makes the databases exist (local) or checks they are reachable. */

@@ -6,11 +6,19 @@ import { printDoctor } from '../render/doctor.js';
 
 export async function doctorCommand(ctx: Context, deps: CommandDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
+  // AWS is called only when a provider is named (--provider, BERTH_PROVIDER) and it has the
+  // AWS stack: never because berth.yaml says provider: aws.
+  const named = ctx.globals.provider ?? env.BERTH_PROVIDER;
+  const aws =
+    named !== undefined &&
+    (await ctx.open(deps).then(
+      (provider) => provider.stack !== undefined,
+      () => false,
+    ));
   const report = await runDoctor({
     config: () => ctx.config(),
     open: () => ctx.open(deps),
-    // AWS is called only when asked for by name, never because berth.yaml says provider: aws.
-    aws: (ctx.globals.provider ?? env.BERTH_PROVIDER) === 'aws',
+    aws,
     env,
     ...(deps.exec ? { exec: deps.exec } : {}),
   });

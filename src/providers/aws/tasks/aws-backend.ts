@@ -70,6 +70,7 @@ interface PendingProbe {
 
 export class AwsBackend implements FleetBackend {
   readonly provider = 'aws' as const;
+  readonly tasksTakeLock = true;
   readonly runtime: TaskRuntime;
   private known: Promise<string[] | undefined> | undefined;
   /** The last probe of each database, for the first look under its lock. */
