@@ -187,7 +187,7 @@ export function runMigrationsWorkflow(
       ...withNode(setup()),
       {
         name: `berth pipeline (embedded PostgreSQL ${config.local.postgresVersion}, containers from the built image)`,
-        run: `${berth} pipeline --all`,
+        run: `${berth} pipeline --all --strict`,
       },
       uploadState(config, options.configPath, 'test'),
     ],

@@ -36,6 +36,7 @@ export const EXAMPLES: Record<string, string[]> = {
   pipeline: [
     'berth pipeline --all',
     'berth pipeline --all --skip-tests --json',
+    'berth pipeline --all --strict   # any skipped stage fails (as the generated workflow runs it)',
     'berth pipeline --database healthtech_experiment --runtime container',
   ],
   init: ['berth init', 'berth --config deploy/berth.yaml init --force'],

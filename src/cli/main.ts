@@ -153,6 +153,11 @@ export function buildProgram(): Command {
   )
     .option('--skip-tests', 'skip the test stage (emergencies only)', false)
     .option(
+      '--strict',
+      'a stage that skips itself (no test command, no container engine, nothing to lint) fails the pipeline',
+      false,
+    )
+    .option(
       '--concurrency <n>',
       'migration tasks running at once',
       boundedInt('--concurrency', 'fleet.concurrency'),

@@ -5,7 +5,7 @@
  */
 import type { DatabaseResult, FleetCounts } from '../fleet/types.js';
 
-export type StageName = 'test' | 'build' | 'push' | 'migrate' | 'verify';
+export type StageName = 'test' | 'build' | 'push' | 'lint' | 'migrate' | 'verify';
 export type StageStatus = 'passed' | 'failed' | 'skipped';
 export type ProgressPhase = 'create' | 'probe' | 'check';
 

@@ -15,9 +15,10 @@ import type { Reporter, StageName } from '../core/events.js';
 import { migrateOptions, verifyOptions } from '../fleet/fleet-options.js';
 import { migrateInWaves, planWaves } from '../fleet/waves.js';
 import { selectDatabases } from '../fleet/tenants.js';
-import type { FleetResult } from '../fleet/types.js';
+import type { FleetBackend, FleetResult } from '../fleet/types.js';
 import { verifyFleet, verifyGoal, type VerifyResult } from '../fleet/verify.js';
 import type { BuildResult } from '../image/build.js';
+import { lintPending, type LintReport } from '../fleet/lint-pending.js';
 import { detectEngine, type EngineStatus } from '../image/engine.js';
 import { formatSize } from '../image/inspect.js';
 import { buildStack, dockerfilePath, hasDockerfile } from '../image/stack.js';
@@ -34,6 +35,8 @@ export interface DeliveryOptions {
   concurrency?: number | undefined;
   /** local: auto, process or container. */
   runtime?: string | undefined;
+  /** A stage that skips itself (not configured, no engine, nothing to lint) fails instead. */
+  strict?: boolean | undefined;
   reporter: Reporter;
   signal?: AbortSignal;
 }
@@ -47,6 +50,8 @@ export interface StageRunners {
     signal?: AbortSignal,
   ): Promise<number | null>;
   detectEngine(cli: string): Promise<EngineStatus>;
+  /** squawk over the SQL of the migrations pending on `databases` (src/fleet/lint-pending.ts). */
+  lint(backend: FleetBackend, databases: string[], signal?: AbortSignal): Promise<LintReport>;
   build(signal?: AbortSignal): Promise<BuildResult>;
   push(tag: string, signal?: AbortSignal): Promise<RegistryPush>;
 }
@@ -65,6 +70,14 @@ export function defaultRunners(provider: Provider, reporter: Reporter): StageRun
   return {
     runTests: runLogged,
     detectEngine,
+    lint: (backend, databases, signal) =>
+      lintPending({
+        config: provider.loaded.config,
+        configDir: provider.loaded.dir,
+        backend,
+        databases,
+        signal,
+      }),
     build: (signal) =>
       buildStack(provider.loaded, { target: 'all', reporter, ...(signal ? { signal } : {}) }),
     push: (tag, signal) => provider.registry.push(tag, signal),
@@ -116,6 +129,29 @@ export async function runDelivery(
   let migrated: FleetResult | undefined;
   let verified: VerifyResult | undefined;
 
+  /** The fleet migrate runs on: what was pushed, else what was built (opened once). */
+  const openMigrateFleet = async (): Promise<OpenedFleet> => {
+    // Exactly what was pushed (`<registry>/<repo>@sha256:…`), else what was built.
+    const production = built?.images.find((i) => i.target === 'production');
+    const image = pushed?.imageRef ?? (registry.required ? undefined : production?.ref);
+    const imageReason = pushed
+      ? 'the image this pipeline pushed'
+      : production
+        ? 'the image this pipeline built'
+        : engine && !engine.available
+          ? `no container engine (${engine.reason ?? 'none answers'})`
+          : options.runtime === 'process'
+            ? '--runtime process'
+            : 'no image was built';
+    fleet ??= await provider.openFleet({
+      purpose: 'migrate',
+      image: image ?? null,
+      imageReason,
+      ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
+    });
+    return fleet;
+  };
+
   const stages: Record<StageName, Stage> = {
     test: async (signal) => {
       if (options.skipTests) return { status: 'skipped', detail: '--skip-tests' };
@@ -131,6 +167,33 @@ export async function runDelivery(
       return {
         status: 'failed',
         detail: `${config.pipeline.test.join(' ')} exited ${code}; log: ${logFile}\n${tail.join('\n')}`,
+      };
+    },
+
+    lint: async (signal) => {
+      let opened: OpenedFleet;
+      try {
+        opened = await openMigrateFleet();
+      } catch (error) {
+        return failure(error);
+      }
+      const report = await runners.lint(opened.backend, databases, signal);
+      const errors = report.findings.filter((f) => f.level === 'error').length;
+      const warnings = report.findings.length - errors;
+      if (report.linted.length === 0)
+        return {
+          status: 'skipped',
+          detail: report.unsupported ?? `nothing to lint (${report.scope})`,
+        };
+      const counts = `${report.linted.length} migration(s), ${errors} error(s), ${warnings} warning(s)`;
+      if (report.ok) return { status: 'passed', detail: `${counts}; ${report.scope}` };
+      const first = report.findings
+        .filter((f) => f.level === 'error')
+        .slice(0, 5)
+        .map((f) => `${f.file}:${f.line} ${f.rule}: ${f.message}`);
+      return {
+        status: 'failed',
+        detail: `${counts} (berth lint shows them all)\n${first.join('\n')}`,
       };
     },
 
@@ -183,25 +246,8 @@ export async function runDelivery(
     },
 
     migrate: async (signal) => {
-      // Exactly what was pushed (`<registry>/<repo>@sha256:…`), else what was built.
-      const production = built?.images.find((i) => i.target === 'production');
-      const image = pushed?.imageRef ?? (registry.required ? undefined : production?.ref);
-      const imageReason = pushed
-        ? 'the image this pipeline pushed'
-        : production
-          ? 'the image this pipeline built'
-          : engine && !engine.available
-            ? `no container engine (${engine.reason ?? 'none answers'})`
-            : options.runtime === 'process'
-              ? '--runtime process'
-              : 'no image was built';
       try {
-        fleet = await provider.openFleet({
-          purpose: 'migrate',
-          image: image ?? null,
-          imageReason,
-          ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
-        });
+        fleet = await openMigrateFleet();
       } catch (error) {
         return failure(error);
       }
@@ -235,7 +281,13 @@ export async function runDelivery(
     },
   };
 
-  const result = await runPipeline(stages, options.reporter, options.signal);
+  const result = await runPipeline(
+    stages,
+    options.reporter,
+    options.signal,
+    Date.now,
+    options.strict === true,
+  );
   return {
     ...result,
     provider: provider.name,

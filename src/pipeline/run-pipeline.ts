@@ -23,17 +23,22 @@ export interface StageReport {
 export interface PipelineResult {
   ok: boolean;
   failedStage?: StageName;
+  /** Stages skipped on their own account (not after a failure): a pass is not a full pass. */
+  skipped: { name: StageName; detail: string }[];
   stages: StageReport[];
   durationMs: number;
 }
 
-export const STAGE_ORDER: StageName[] = ['test', 'build', 'push', 'migrate', 'verify'];
+/** Lint comes after push: it reads what is pending with the fleet migrate will run on. */
+export const STAGE_ORDER: StageName[] = ['test', 'build', 'push', 'lint', 'migrate', 'verify'];
 
 export async function runPipeline(
   stages: Partial<Record<StageName, Stage>>,
   reporter: Reporter,
   signal?: AbortSignal,
   now: () => number = Date.now,
+  /** --strict: a stage that skips itself (not configured, no engine) fails the pipeline. */
+  strict = false,
 ): Promise<PipelineResult> {
   const started = now();
   const reports: StageReport[] = [];
@@ -58,6 +63,11 @@ export async function runPipeline(
     } catch (error) {
       outcome = { status: 'failed', detail: errorMessage(error) };
     }
+    if (strict && outcome.status === 'skipped')
+      outcome = {
+        status: 'failed',
+        detail: `skipped, and --strict allows no skip: ${outcome.detail ?? 'no reason given'}`,
+      };
     const report: StageReport = {
       name,
       status: outcome.status,
@@ -74,9 +84,15 @@ export async function runPipeline(
     });
     if (outcome.status === 'failed') failedStage = name;
   }
+  const skipped = failedStage
+    ? []
+    : reports
+        .filter((r) => r.status === 'skipped' && r.detail !== 'interrupted')
+        .map((r) => ({ name: r.name, detail: r.detail ?? '' }));
   return {
     ok: !failedStage && !signal?.aborted,
     ...(failedStage ? { failedStage } : {}),
+    skipped,
     stages: reports,
     durationMs: now() - started,
   };

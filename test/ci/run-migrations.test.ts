@@ -180,7 +180,7 @@ describe('run-migrations.yml', () => {
   });
 
   it('has berth do the work in every job', () => {
-    expect(runs(jobs.test)).toContain(`${B} --config berth.yaml pipeline --all`);
+    expect(runs(jobs.test)).toContain(`${B} --config berth.yaml pipeline --all --strict`);
     expect(runs(jobs['build-push'])).toContain(
       `${B} --config berth.yaml build --target production`,
     );

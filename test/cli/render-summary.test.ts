@@ -166,6 +166,7 @@ describe('job summary', () => {
     const result: DeliveryResult = {
       ok: false,
       failedStage: 'migrate',
+      skipped: [],
       durationMs: 5000,
       stages: [
         { name: 'test', status: 'passed', durationMs: 1000 },
@@ -193,6 +194,7 @@ describe('job summary', () => {
     const result: DeliveryResult = {
       ok: false,
       failedStage: 'test',
+      skipped: [],
       durationMs: 1000,
       stages: [
         { name: 'test', status: 'failed', durationMs: 1000, detail: 'exited 1\nFAIL x.test' },

@@ -118,6 +118,7 @@ describe('berth pipeline --provider aws', () => {
       ['test', 'passed'],
       ['build', 'passed'],
       ['push', 'passed'],
+      ['lint', 'passed'],
       ['migrate', 'passed'],
       ['verify', 'passed'],
     ]);
@@ -176,6 +177,7 @@ describe('berth pipeline --provider aws', () => {
     );
     expect(h.json<Pipeline>().stages.map((s) => s.status)).toEqual([
       'failed',
+      'skipped',
       'skipped',
       'skipped',
       'skipped',

@@ -60,3 +60,38 @@ describe('runPipeline', () => {
     expect(result.ok).toBe(true);
   });
 });
+
+describe('runPipeline: skipped stages', () => {
+  const skip = (detail: string) => () => Promise.resolve({ status: 'skipped' as const, detail });
+  const pass = () => Promise.resolve({ status: 'passed' as const });
+
+  it('a pass with stages skipped on their own account says which and why', async () => {
+    const result = await runPipeline(
+      {
+        test: skip('no pipeline.test command configured'),
+        build: skip('no container engine'),
+        migrate: pass,
+      },
+      new RecordingReporter(),
+    );
+    expect(result.ok).toBe(true);
+    expect(result.skipped).toEqual([
+      { name: 'test', detail: 'no pipeline.test command configured' },
+      { name: 'build', detail: 'no container engine' },
+    ]);
+  });
+
+  it('--strict turns a stage that skips itself into the failing stage', async () => {
+    const result = await runPipeline(
+      { test: pass, build: skip('no container engine'), migrate: pass },
+      new RecordingReporter(),
+      undefined,
+      Date.now,
+      true,
+    );
+    expect(result.ok).toBe(false);
+    expect(result.failedStage).toBe('build');
+    expect(result.stages.map((s) => s.status)).toEqual(['passed', 'failed', 'skipped']);
+    expect(result.stages[1]?.detail).toMatch(/--strict allows no skip: no container engine/);
+  });
+});

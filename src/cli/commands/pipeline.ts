@@ -14,6 +14,7 @@ export interface PipelineOptions {
   skipTests?: boolean;
   concurrency?: number;
   runtime?: string;
+  strict?: boolean;
 }
 
 export async function pipelineCommand(

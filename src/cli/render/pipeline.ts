@@ -13,6 +13,7 @@ import { renderFleet, renderVerify } from './fleet.js';
 
 const STAGE_EXIT: Record<StageName, number> = {
   test: ExitCode.pipelineTestFailed,
+  lint: ExitCode.lintFailed,
   build: ExitCode.pipelineBuildFailed,
   push: ExitCode.pipelinePushFailed,
   migrate: ExitCode.pipelineMigrateFailed,
@@ -60,9 +61,16 @@ export function renderPipeline(
   }
   out.result(
     result.ok
-      ? `\n${c.green('✓')} pipeline passed in ${formatDuration(result.durationMs)}`
+      ? `\n${c.green('✓')} pipeline passed${skippedNote(result)} in ${formatDuration(result.durationMs)}`
       : `\n${c.red('✗')} pipeline failed at ${result.failedStage ?? 'interrupt'}`,
   );
+}
+
+/** ` with 2 stages skipped (test: not configured; build: no container engine)`, or nothing. */
+function skippedNote(result: PipelineResult): string {
+  if (result.skipped.length === 0) return '';
+  const why = result.skipped.map((s) => `${s.name}: ${s.detail.split('\n')[0] ?? ''}`).join('; ');
+  return ` with ${result.skipped.length} stage(s) skipped (${why})`;
 }
 
 /** --json: one document; otherwise the tables and the stage summary. */
