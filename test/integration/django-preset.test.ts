@@ -372,6 +372,11 @@ describe('berth init and config validate for a Django project', () => {
     expect(run.stderr).toContain('migrations.directory');
     expect(run.stderr).toContain(`${path.join(dir, 'migrations')} does not exist`);
     await mkdir(path.join(dir, 'migrations'));
+    // An empty migrations directory is refused too: a fresh database would look up to date.
+    const empty = await berthIn(dir, ['config', 'validate']);
+    expect(empty.code).toBe(3);
+    expect(empty.stderr).toContain('holds no migration files');
+    await writeFile(path.join(dir, 'migrations', '0001_init.sql'), 'CREATE TABLE t (id int);\n');
     expect((await berthIn(dir, ['config', 'validate'])).code).toBe(0);
   });
 });

@@ -33,7 +33,10 @@ describe('berth init', () => {
     const missing = await berth(dir, ['config', 'validate']);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('migrations.directory');
-    await (await import('node:fs/promises')).mkdir(path.join(dir, 'migrations'));
+    const fs = await import('node:fs/promises');
+    await fs.mkdir(path.join(dir, 'migrations'));
+    // Not empty: a directory with no migration would make a fresh database look up to date.
+    await fs.writeFile(path.join(dir, 'migrations', '0001_init.sql'), 'CREATE TABLE t (id int);\n');
     const validate = await berth(dir, ['config', 'validate', '--json']);
     expect(validate.code).toBe(0);
     expect(JSON.parse(validate.stdout)).toMatchObject({

@@ -177,7 +177,7 @@ describe('migration safety on real PostgreSQL', () => {
     const firstDone = collect(first);
     // Start the second once the first has its task running (it holds the lock by then).
     await new Promise<void>((resolve) =>
-      first.stderr?.on('data', (d: Buffer) => /^ {2}start {2}/m.test(d.toString()) && resolve()),
+      first.stderr?.on('data', (d: Buffer) => / {2}start {2}/.test(d.toString()) && resolve()),
     );
     const second = await project.berth([
       'migrate',
@@ -207,7 +207,7 @@ describe('migration safety on real PostgreSQL', () => {
     });
     const done = collect(child);
     await new Promise<void>((resolve) =>
-      child.stderr?.on('data', (d: Buffer) => /^ {2}start {2}/m.test(d.toString()) && resolve()),
+      child.stderr?.on('data', (d: Buffer) => / {2}start {2}/.test(d.toString()) && resolve()),
     );
     await new Promise((r) => setTimeout(r, 900));
     process.kill(-(child.pid ?? 0), 'SIGKILL');

