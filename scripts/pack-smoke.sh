@@ -74,6 +74,9 @@ step "berth --version, installed and through the generated workflow's pinned npx
 step "berth init"
 npx --no-install berth init
 [ -f berth.yaml ] || fail "berth init wrote no berth.yaml"
+schema="$(sed -n 's/^# yaml-language-server: \$schema=//p' berth.yaml)"
+[ -n "$schema" ] && [ -f "$schema" ] || fail "berth.yaml's \$schema reference ($schema) does not resolve in the app"
+grep -qx '.berth/' .gitignore || fail "berth init did not add .berth/ to .gitignore"
 # The starter describes the seed's Django app; point it at this app's migrate script, count
 # this app's tables, add a second tenant, and run tasks as host processes.
 sed -i.bak \

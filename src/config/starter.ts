@@ -80,15 +80,24 @@ const TOOL_SECTIONS: Record<
   'node-pg-migrate': undefined,
 };
 
-export function starterConfig(app = 'startupwebapp', project?: DetectedProject): string {
+/**
+ * `schema`: where editors find the JSON Schema, relative to berth.yaml (the installed
+ * package's `schema/berth.schema.json`); without it the starter names none.
+ */
+export function starterConfig(
+  app = 'startupwebapp',
+  project?: DetectedProject,
+  schema?: string,
+): string {
   const sections = project ? TOOL_SECTIONS[project.tool] : undefined;
-  return sections ? toolStarter(app, project?.evidence ?? '', sections) : seedStarter(app);
+  const text = sections ? toolStarter(app, project?.evidence ?? '', sections) : seedStarter(app);
+  const line = schema ? `# yaml-language-server: $schema=${schema}\n` : '';
+  return text.replace('version: 1\n', `${line}version: 1\n`);
 }
 
 function seedStarter(app: string): string {
   return `# berth.yaml — one stack, its tenant databases and how to migrate them.
 # Full reference: README.md "Config reference". Check it with \`berth config validate\`.
-# yaml-language-server: $schema=./schema/berth.schema.json
 version: 1
 app: ${app}              # stack name: tags, outputs, confirmation prompts
 provider: local          # local (embedded PostgreSQL 16) or aws; --provider overrides

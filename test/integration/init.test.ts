@@ -28,6 +28,10 @@ describe('berth init', () => {
     const text = await readFile(path.join(dir, 'berth.yaml'), 'utf8');
     expect(text).toContain('app: my-shop');
     expect(text).toMatch(/^# berth.yaml/);
+    // An editor schema reference that resolves from here, and local state kept out of git.
+    const schema = /# yaml-language-server: \$schema=(\S+)/.exec(text)?.[1] ?? '';
+    await expect(readFile(path.resolve(dir, schema), 'utf8')).resolves.toContain('"$schema"');
+    expect(await readFile(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^\.berth\/$/m);
     // No tool detected: the starter names a migrations/ directory, which validate (like
     // migrate) requires to exist.
     const missing = await berth(dir, ['config', 'validate']);

@@ -2,6 +2,7 @@ import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { configAbove, initTarget } from '../../config/find-config.js';
 import { parseConfig } from '../../config/load-config.js';
+import { ensureGitignored, installedSchema, schemaReference } from '../../config/init-project.js';
 import { detectProject, starterConfig } from '../../config/starter.js';
 import { BerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
@@ -34,10 +35,20 @@ export async function initCommand(ctx: Context, options: { force?: boolean }): P
       .toLowerCase()
       .replace(/[^a-z0-9-]/g, '-')
       .replace(/^[^a-z]+/, '') || 'app';
-  const text = starterConfig(app.slice(0, 31), await detectProject(path.dirname(file)));
+  const dir = path.dirname(file);
+  const schema = installedSchema();
+  const text = starterConfig(
+    app.slice(0, 31),
+    await detectProject(dir),
+    schema ? schemaReference(dir, schema) : undefined,
+  );
   parseConfig(text, file); // the starter must always be valid
   await writeFile(file, text, { flag: options.force ? 'w' : 'wx' });
-  if (ctx.out.json) ctx.out.data({ written: file });
-  else ctx.out.result(`wrote ${file}; edit it, then run \`berth config validate\``);
+  const ignored = await ensureGitignored(dir);
+  if (ctx.out.json) ctx.out.data({ written: file, gitignore: ignored });
+  else
+    ctx.out.result(
+      `wrote ${file}${ignored ? '; added .berth/ to .gitignore' : ''}; edit it, then run \`berth config validate\``,
+    );
   return ExitCode.ok;
 }
