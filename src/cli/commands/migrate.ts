@@ -48,10 +48,13 @@ export async function migrateCommand(
         '--resume keeps the waves of the run it resumes; drop --canary',
       );
     // Usage errors (unknown database, nothing to resume) before any task or AWS call.
+    // Read once: a tenant query is a round trip to the server.
+    let fleetNames: Promise<string[]> | undefined;
+    const tenants = () => (fleetNames ??= provider.tenants());
     const selected = await selectRunDatabases(
       { databases: options.database, all: options.all, resume: options.resume },
       provider.state.paths.runs,
-      () => provider.tenants(),
+      tenants,
     );
     const { databases, resumed } = selected;
     const waves = resumed
@@ -59,7 +62,7 @@ export async function migrateCommand(
       : planWaves(
           databases,
           { ...config.rollout, canaryCount: options.canary },
-          config.rollout.canary ? await provider.tenants() : undefined,
+          config.rollout.canary ? await tenants() : undefined,
         );
     if (resumed) {
       ctx.out.note(

@@ -5,10 +5,7 @@
  */
 import type { LoadedConfig } from '../../config/load-config.js';
 import type { Reporter } from '../../core/events.js';
-import { discoverTenants } from '../../fleet/tenants.js';
-import type { StatePaths } from '../../state/paths.js';
 import { openStateDir } from '../../state/state-dir.js';
-import type { TaskStore } from '../../state/task-store.js';
 import { AwsBackend } from './tasks/aws-backend.js';
 import type { AwsClients } from './api/clients.js';
 import { prepareEcsRun, type EcsRunContext } from './tasks/ecs-run-context.js';
@@ -32,9 +29,8 @@ export interface OpenAwsOptions {
   lockPollMs?: number;
 }
 
-export interface AwsProvider {
-  paths: StatePaths;
-  store: TaskStore;
+/** One fleet run on ECS: what aws-provider.ts's openFleet hands to the fleet runner. */
+export interface EcsFleetRun {
   runtime: EcsTaskRuntime;
   backend: AwsBackend;
   /** The run's token buckets and throttling counts, its DescribeTasks poller and its log reader. */
@@ -43,14 +39,12 @@ export interface AwsProvider {
   reader: LogReader;
   /** Resolved once, on first use. */
   context(): Promise<EcsRunContext>;
-  /** The tenant databases (inline or file; a SQL query needs a connection berth has not got here). */
-  fleet(): Promise<string[]>;
 }
 
-export function openAws(options: OpenAwsOptions): AwsProvider {
+export function openAws(options: OpenAwsOptions): EcsFleetRun {
   const { loaded, clients } = options;
   const { config, dir } = loaded;
-  const { paths, tasks: store } = openStateDir(loaded);
+  const { tasks: store } = openStateDir(loaded);
   let prepared: Promise<EcsRunContext> | undefined;
   const context = () => {
     prepared ??= prepareEcsRun({
@@ -119,14 +113,11 @@ export function openAws(options: OpenAwsOptions): AwsProvider {
     ...(options.lockPollMs !== undefined ? { lockPollMs: options.lockPollMs } : {}),
   });
   return {
-    paths,
-    store,
     runtime,
     backend,
     quotas,
     poller,
     reader,
     context,
-    fleet: () => discoverTenants(config, dir),
   };
 }

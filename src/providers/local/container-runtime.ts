@@ -18,7 +18,6 @@ import { BerthError } from '../../core/errors.js';
 import { redactor } from '../../core/redact.js';
 import { engineEnv } from '../../core/exec.js';
 import type {
-  StopCause,
   TaskLocks,
   TaskOutcome,
   TaskRecord,
@@ -26,7 +25,7 @@ import type {
   TaskSpec,
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
-import { superviseTask } from './supervise.js';
+import { awaitTask, superviseTask } from './supervise.js';
 
 export interface ContainerRuntimeOptions {
   /** The container CLI (local.containerCli); honours DOCKER_HOST. */
@@ -152,26 +151,7 @@ export class ContainerRuntime implements TaskRuntime {
     };
     const drained = Promise.all([pipe(task.stdout, false), pipe(task.stderr, true)]);
 
-    let timedOut = false;
-    let stoppedReason: string | undefined;
-    let cause: StopCause | undefined;
-    const stop = (reason: string, why: StopCause) => {
-      if (stoppedReason) return;
-      stoppedReason = reason;
-      cause = why;
-      task.stop(reason);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s and was stopped`, 'timeout');
-    }, spec.timeoutMs);
-    const onAbort = () => stop('stopped by berth (interrupted)', 'interrupted');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) onAbort();
-
-    const exit = await task.done;
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
+    const { exit, timedOut, stoppedReason, cause } = await awaitTask(task, spec.timeoutMs, signal);
     await drained;
     const stopped = stoppedReason ?? exit.stopped;
     let code = stopped ? null : exit.exitCode;

@@ -12,7 +12,6 @@ import { mkdir } from 'node:fs/promises';
 import readline from 'node:readline';
 import { redactor } from '../../core/redact.js';
 import type {
-  StopCause,
   TaskLocks,
   TaskOutcome,
   TaskRecord,
@@ -20,7 +19,7 @@ import type {
   TaskSpec,
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
-import { superviseTask } from './supervise.js';
+import { awaitTask, superviseTask } from './supervise.js';
 
 export interface ProcessRuntimeOptions {
   cwd: string;
@@ -72,26 +71,7 @@ export class ProcessRuntime implements TaskRuntime {
     };
     const drained = Promise.all([pipe(task.stdout), pipe(task.stderr)]);
 
-    let timedOut = false;
-    let stoppedReason: string | undefined;
-    let cause: StopCause | undefined;
-    const stop = (reason: string, why: StopCause) => {
-      if (stoppedReason) return;
-      stoppedReason = reason;
-      cause = why;
-      task.stop(reason);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s and was stopped`, 'timeout');
-    }, spec.timeoutMs);
-    const onAbort = () => stop('stopped by berth (interrupted)', 'interrupted');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) onAbort();
-
-    const exit = await task.done;
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
+    const { exit, timedOut, stoppedReason, cause } = await awaitTask(task, spec.timeoutMs, signal);
     await drained;
     if (exit.notStarted) log.write(`berth: could not start ${program}: ${exit.notStarted}\n`);
     const reason =

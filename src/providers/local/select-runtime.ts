@@ -16,8 +16,6 @@ import type { TaskRuntime } from '../../tasks/task.js';
 import type { TaskStore } from '../../state/task-store.js';
 import { ContainerRuntime } from './container-runtime.js';
 
-export type RuntimeFactory = ((store: TaskStore, cwd: string) => TaskRuntime) | undefined;
-
 export type RuntimeName = 'auto' | 'process' | 'container';
 
 export interface RuntimeChoice {
@@ -134,23 +132,4 @@ export function containerFactory(
       labels: { 'berth.stack': config.app },
       ...(runId ? { runId } : {}),
     });
-}
-
-/**
- * The runtime for `migrate`/`verify`/`pipeline`: undefined means the default process
- * runtime. `report` hears which runtime was chosen and why (the CLI prints it on stderr).
- */
-export async function runtimeFactory(
-  loaded: LoadedConfig,
-  requested: string | undefined,
-  image: string | undefined,
-  report?: (message: string) => void,
-): Promise<RuntimeFactory> {
-  const choice = await chooseRuntime(loaded, requested, image);
-  if (choice.runtime === 'container' && choice.image) {
-    report?.(`tasks run as containers from ${choice.image} (${choice.reason})`);
-    return containerFactory(loaded, choice.image);
-  }
-  report?.(`tasks run as host processes: ${choice.reason}`);
-  return undefined;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { TaskLocks } from '../../tasks/task.js';
+import type { StopCause, TaskLocks } from '../../tasks/task.js';
 import {
   endProcessGroup,
   groupAlive,
@@ -187,4 +187,52 @@ function ownGroupAlive(leader: ProcessIdentity): boolean {
   const now = processStartTime(leader.pid);
   if (now !== undefined && now !== leader.startTime) return false;
   return groupAlive(leader.pid);
+}
+
+/** How a supervised task ended, with berth's own reason when berth stopped it. */
+export interface TaskEnd {
+  exit: SupervisedExit;
+  timedOut: boolean;
+  /** berth stopped it: its timeout, or an interrupt (Ctrl-C, SIGTERM to berth). */
+  stoppedReason?: string;
+  cause?: StopCause;
+}
+
+/**
+ * Waits for a supervised task under its timeout and berth's abort signal: either stops the
+ * whole task (through its supervisor) with the reason. Shared by both local runtimes.
+ */
+export async function awaitTask(
+  task: SupervisedTask,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<TaskEnd> {
+  let timedOut = false;
+  let stoppedReason: string | undefined;
+  let cause: StopCause | undefined;
+  const stop = (reason: string, why: StopCause) => {
+    if (stoppedReason) return;
+    stoppedReason = reason;
+    cause = why;
+    task.stop(reason);
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop(`timed out after ${Math.round(timeoutMs / 1000)}s and was stopped`, 'timeout');
+  }, timeoutMs);
+  const onAbort = () => stop('stopped by berth (interrupted)', 'interrupted');
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
+  try {
+    const exit = await task.done;
+    return {
+      exit,
+      timedOut,
+      ...(stoppedReason ? { stoppedReason } : {}),
+      ...(cause ? { cause } : {}),
+    };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
