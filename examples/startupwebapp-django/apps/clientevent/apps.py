@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ClienteventConfig(AppConfig):
+    name = "apps.clientevent"
+    label = "clientevent"
