@@ -19,7 +19,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tableCount } from '../support/pg.js';
+import { parseProbeLine, type ProbeReport } from '../../src/fleet/probe-protocol.js';
+import { query, tableCount } from '../support/pg.js';
 import {
   BERTH,
   ROOT,
@@ -205,6 +206,60 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
     expect(started.map((t) => [t.kind, t.databases])).toEqual([['probe', []]]);
   });
 
+  /** `manage.py berth_probe` on the tenants and a missing database, as berth parses it. */
+  const probeReports = (stdout: string): ProbeReport[] =>
+    stdout
+      .split('\n')
+      .map(parseProbeLine)
+      .filter((r): r is ProbeReport => r !== undefined);
+  const expectedProbe = async (): Promise<ProbeReport[]> => [
+    ...(await Promise.all(
+      TENANTS.map(async (database) => ({
+        database,
+        exists: true as const,
+        tables: 57,
+        applied: (
+          await query<{ id: string }>(
+            clone,
+            database,
+            "SELECT app || '.' || name AS id FROM django_migrations ORDER BY id",
+          )
+        ).map((r) => r.id),
+      })),
+    )),
+    { database: 'no_such_tenant', exists: false },
+  ];
+  const secret = async () =>
+    JSON.parse(await readFile(path.join(clone, '.berth/secret.json'), 'utf8')) as {
+      username: string;
+      password: string;
+      host: string;
+      port: number;
+    };
+
+  it("its probe command (berth's probe on AWS) reports what the databases hold, in berth's protocol", async () => {
+    const s = await secret();
+    const run = spawnSync(PYTHON, ['manage.py', 'berth_probe'], {
+      cwd: clone,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        PYTHONDONTWRITEBYTECODE: '1',
+        DATABASE_NAMES: [...TENANTS, 'no_such_tenant'].join(','),
+        DATABASE_HOST: s.host,
+        DATABASE_PORT: String(s.port),
+        DATABASE_USER: s.username,
+        DATABASE_PASSWORD: s.password,
+      },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const reports = probeReports(run.stdout);
+    expect(reports).toEqual(await expectedProbe());
+    const head = reports[0];
+    expect(head && 'applied' in head ? head.applied : []).toContain('order.0001_initial');
+  });
+
   it.skipIf(!withContainers)(
     'builds both targets from Debian python3-django, pushes production and migrates in containers from it',
     async () => {
@@ -265,12 +320,7 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
   it.skipIf(!withContainers)(
     "the development image runs the app's tests against the local PostgreSQL",
     async () => {
-      const secret = JSON.parse(await readFile(path.join(clone, '.berth/secret.json'), 'utf8')) as {
-        username: string;
-        password: string;
-        host: string;
-        port: number;
-      };
+      const s = await secret();
       // The password reaches the container from the environment, never from the command line.
       const run = spawnSync(
         CLI,
@@ -280,11 +330,11 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
           '--network',
           'host',
           '--env',
-          `DATABASE_HOST=${secret.host}`,
+          `DATABASE_HOST=${s.host}`,
           '--env',
-          `DATABASE_PORT=${secret.port}`,
+          `DATABASE_PORT=${s.port}`,
           '--env',
-          `DATABASE_USER=${secret.username}`,
+          `DATABASE_USER=${s.username}`,
           '--env',
           // A test database of its own, beside the test stage's.
           'DATABASE_NAME=startupwebapp_image',
@@ -292,12 +342,43 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
           'DATABASE_PASSWORD',
           imageOf('development'),
         ],
-        { encoding: 'utf8', env: { ...process.env, DATABASE_PASSWORD: secret.password } },
+        { encoding: 'utf8', env: { ...process.env, DATABASE_PASSWORD: s.password } },
       );
       expect(run.stderr).toMatch(/^OK$/m);
       expect(run.status).toBe(0);
     },
     300_000,
+  );
+
+  it.skipIf(!withContainers)(
+    'the probe runs in the production image as an ECS task would: uid 1000, read-only root',
+    async () => {
+      const s = await secret();
+      const run = spawnSync(
+        CLI,
+        [
+          'run',
+          '--rm',
+          '--network',
+          'host',
+          '--user',
+          '1000',
+          '--read-only',
+          ...['--env', `DATABASE_NAMES=${[...TENANTS, 'no_such_tenant'].join(',')}`],
+          ...['--env', `DATABASE_HOST=${s.host}`, '--env', `DATABASE_PORT=${s.port}`],
+          ...['--env', `DATABASE_USER=${s.username}`, '--env', 'DATABASE_PASSWORD'],
+          imageOf('production'),
+          '/usr/bin/python3',
+          'manage.py',
+          'berth_probe',
+        ],
+        { encoding: 'utf8', env: { ...process.env, DATABASE_PASSWORD: s.password } },
+      );
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      expect(probeReports(run.stdout)).toEqual(await expectedProbe());
+    },
+    120_000,
   );
 
   it.skipIf(!withContainers)(

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "apps.marketing",
     "apps.clientevent",
     "apps.audit",
+    # berth's probe (manage.py berth_probe): a management command, no tables.
+    "apps.fleet",
 ]
 
 MIDDLEWARE = [
