@@ -295,7 +295,7 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
         ref,
         'sh',
         '-c',
-        'for p in /app/tests /app/scripts /usr/bin/psql /usr/lib/python3/dist-packages/coverage; do test -e $p && echo "found $p"; done; /usr/bin/python3 -m gunicorn --version; /usr/bin/python3 -c "import django; print(django.get_version())"',
+        'for p in /app/tests /app/scripts /usr/bin/psql /usr/lib/python3/dist-packages/coverage /etc/apt/apt.conf.d/99build-ca; do test -e $p && echo "found $p"; done; /usr/bin/python3 -m gunicorn --version; /usr/bin/python3 -c "import django; print(django.get_version())"',
       ]);
       expect(probe.stdout.split('\n')).toEqual([
         expect.stringContaining('(version 20.'),
