@@ -177,6 +177,11 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
     );
     // berth's word checked against the databases themselves.
     for (const db of TENANTS) expect(await tableCount(clone, db)).toBe(57);
+    // One migration task per tenant, and no Python per tenant for verify (no checkCommand:
+    // berth reads django_migrations and the listing itself).
+    const kinds = (await tasks()).map((t) => t.kind);
+    expect(kinds.filter((k) => k === 'migrate')).toHaveLength(3);
+    expect(kinds.filter((k) => k !== 'migrate' && k !== 'probe')).toEqual([]);
   });
 
   it("runs the app's own Django tests on PostgreSQL in the test stage", async () => {
