@@ -142,6 +142,21 @@ describe.skipIf(skipDjango)('berth lint with Django (sqlmigrate in a task)', () 
     expect(github.stdout).toContain(
       `::error file=${file},line=1,col=1,title=squawk adding-required-field::`,
     );
+
+    // The pipeline's lint stage runs the same before migrate: it fails, and nothing is migrated.
+    const pipeline = await project.berth([
+      'pipeline',
+      '--all',
+      '--skip-tests',
+      '--runtime',
+      'process',
+    ]);
+    expect(pipeline.stderr + pipeline.stdout).not.toMatch(/internal error/);
+    expect(pipeline.code).toBe(16);
+    expect(pipeline.stdout + pipeline.stderr).toContain(`${file}:1 adding-required-field`);
+    const plan = await project.berth(['migrate', '--plan', '--all', '--json']);
+    expect(plan.code).toBe(9);
+    expect(plan.stdout).toContain('shop.0003_risky');
     await rm(file);
   });
 
