@@ -114,10 +114,29 @@ async function toolSources(
   if (ids.size === 0 || preset.known.kind !== 'listing')
     return { sources: { migrations: [] }, unavailable: [] };
   const known = (await backend.migrations()) ?? [];
-  const pending = [
+  const all = [
     ...known.filter((id) => ids.has(id)),
     ...[...ids].filter((id) => !known.includes(id)),
   ];
+  const roots = [
+    path.resolve(options.configDir, config.local.workdir),
+    options.configDir,
+    path.resolve(options.configDir, config.image.context),
+  ];
+  const files = await migrationFiles(tool, all, roots);
+  // Django: the migrations of apps installed from packages (django.contrib.auth, …) are not
+  // the project's to change, and would fail a fresh fleet's lint (auth alters column types).
+  const pending = tool === 'django' ? all.filter((id) => files.has(id)) : all;
+  const foreign = all.filter((id) => !pending.includes(id));
+  const skipped =
+    foreign.length > 0
+      ? `${foreign.length} pending migration(s) of apps outside the project (${[...new Set(foreign.map((id) => id.split('.')[0]))].join(', ')}: no APP/migrations/NAME.py under local.workdir, berth.yaml's directory or image.context) are not linted`
+      : undefined;
+  if (pending.length === 0)
+    return {
+      sources: { migrations: [], ...(skipped ? { unsupported: skipped } : {}) },
+      unavailable: [],
+    };
   const tenant =
     plan.databases.find((d) => d.exists && (d.pending?.length ?? 0) > 0)?.database ??
     LISTING_DATABASE;
@@ -153,8 +172,6 @@ async function toolSources(
     );
   }
   const parsed = parseSqlLog(tool, log, pending);
-  const roots = [path.resolve(options.configDir, config.local.workdir), options.configDir];
-  const files = await migrationFiles(tool, pending, roots);
   const unavailable: LintFinding[] = [...parsed.failed].map(([migration, why]) => ({
     migration,
     file: files.get(migration) ?? migration,
@@ -165,7 +182,10 @@ async function toolSources(
     message: `${task.describe} printed no SQL for it (task ${id}): ${why}`,
   }));
   return {
-    sources: { migrations: toSqlMigrations(parsed, files, pending, task.describe) },
+    sources: {
+      migrations: toSqlMigrations(parsed, files, pending, task.describe),
+      ...(skipped ? { unsupported: skipped } : {}),
+    },
     unavailable,
   };
 }

@@ -3,7 +3,7 @@
  * against a tenant it is pending on; a migration sqlmigrate printed no SQL for is an error
  * finding (never a silent pass), and a task that fails altogether is an environment error.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,12 +15,21 @@ import type { FleetBackend, ProbeResult } from '../../src/fleet/types.js';
 import type { TaskSpec } from '../../src/tasks/task.js';
 import { ROOT } from '../support/project.js';
 
-const KNOWN = ['shop.0001_initial', 'shop.0002_risky', 'shop.0003_gone'];
+const KNOWN = [
+  'shop.0001_initial',
+  'auth.0012_alter_user_first_name_max_length',
+  'shop.0002_risky',
+  'shop.0003_gone',
+];
 let dir: string;
 let config: Config;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'berth-lint-pending-'));
+  // The project's own app; auth's migrations live in an installed package, not here.
+  await mkdir(path.join(dir, 'shop/migrations'), { recursive: true });
+  for (const name of ['0001_initial', '0002_risky', '0003_gone'])
+    await writeFile(path.join(dir, 'shop/migrations', `${name}.py`), '');
   const raw = parse(await readFile(path.join(ROOT, 'berth.yaml'), 'utf8')) as Record<
     string,
     Record<string, unknown>
@@ -61,7 +70,7 @@ function backend(log: string | null, specs: TaskSpec[]): FleetBackend {
           database,
           exists: database !== 'fresh',
           applied: database === 'done' ? KNOWN : ['shop.0001_initial'],
-          pending: database === 'done' ? [] : ['shop.0002_risky', 'shop.0003_gone'],
+          pending: database === 'done' ? [] : KNOWN.slice(1),
           pendingKnown: true,
         });
       return Promise.resolve();
@@ -97,9 +106,15 @@ describe('lintPending for Django', () => {
     expect(specs[0]?.environment).toMatchObject({ DATABASE_NAME: 'one', DATABASE_USER: 'u' });
     expect(specs[0]?.command.slice(0, 2)).toEqual(['sh', '-c']);
     expect(report.linted).toEqual(['shop.0002_risky']);
+    // Only the project's migrations are asked for; the installed app's are said not linted.
+    expect(specs[0]?.command[2]).not.toContain('sqlmigrate auth');
+    expect(report.unsupported).toBe(
+      "1 pending migration(s) of apps outside the project (auth: no APP/migrations/NAME.py under local.workdir, berth.yaml's directory or image.context) are not linted",
+    );
     expect(report.ok).toBe(false);
     expect(report.findings.find((f) => f.rule === 'sql-unavailable')).toMatchObject({
       migration: 'shop.0003_gone',
+      file: path.join(dir, 'shop/migrations/0003_gone.py'),
       level: 'error',
       message: expect.stringContaining("Cannot find a migration matching '0003_gone'") as string,
     });
