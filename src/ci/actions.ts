@@ -21,6 +21,21 @@ export const ACTIONS = {
     sha: '39370e3970a6d050c480ffad4ff0ed4d3fdee5af',
     version: 'v4.1.0',
   },
+  setupPython: {
+    repo: 'actions/setup-python',
+    sha: '0b93645e9fea7318ecaed2b359559ac225c90a2b',
+    version: 'v5.3.0',
+  },
+  setupRuby: {
+    repo: 'ruby/setup-ruby',
+    sha: '4a9ddd6f338a97768b8006bf671dfbad383215f4',
+    version: 'v1.207.0',
+  },
+  setupGo: {
+    repo: 'actions/setup-go',
+    sha: '41dfa10bad2bb2ae585af6ee5bb4d7d973ad74ed',
+    version: 'v5.1.0',
+  },
   configureAwsCredentials: {
     repo: 'aws-actions/configure-aws-credentials',
     sha: 'e3dd6a429d7300a6a4c196c26e071d42e0343502',

@@ -22,6 +22,7 @@ import path from 'node:path';
 import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
 import { pinnedBerthCommand } from '../core/package-info.js';
 import { ACTIONS, REGISTRY_IMAGE, uses } from './actions.js';
+import { DEFAULT_PROJECT, appSetupSteps, berthSetupSteps, type AppProject } from './app-setup.js';
 import { renderWorkflow, type KeyComment } from './render.js';
 import type { Job, Step, Workflow, WorkflowInput } from './workflow-types.js';
 
@@ -38,6 +39,8 @@ export interface RunMigrationsOptions {
   berth?: string;
   nodeVersion?: string;
   runner?: string;
+  /** The app's language and files (src/ci/app-setup.ts); default: a Node app at the root. */
+  app?: AppProject;
 }
 
 export interface GeneratedWorkflow {
@@ -53,21 +56,12 @@ as one. The seed's workflow compared it as a string (Phase 5.14, Step 6, fix 1 "
 \`github.event.inputs.*\` are always strings, and \`'false'\` is truthy, so tests were skipped
 when they should have run.`;
 
-function setup(): Step[] {
-  return [
-    {
-      name: 'Check out',
-      uses: uses(ACTIONS.checkout),
-      with: { 'persist-credentials': false },
-    },
-    {
-      name: 'Set up Node',
-      uses: uses(ACTIONS.setupNode),
-      with: { 'node-version': '20', cache: 'npm' },
-    },
-    { name: 'Install dependencies', run: 'npm ci' },
-  ];
-}
+// Fresh objects per job: a shared one would be written as a YAML anchor and alias.
+const checkout = (): Step => ({
+  name: 'Check out',
+  uses: uses(ACTIONS.checkout),
+  with: { 'persist-credentials': false },
+});
 
 /** The state directory (logs, run journals) as the repository sees it, for the artifact. */
 function stateDir(config: Config, configPath: string): string {
@@ -167,12 +161,10 @@ export function runMigrationsWorkflow(
     ? `\${{ (${guards.join(' || ')}) && 'production' || 'staging' }}`
     : 'production';
 
-  const withNode = (steps: Step[]) =>
-    steps.map((s) =>
-      'uses' in s && s.uses === uses(ACTIONS.setupNode)
-        ? { ...s, with: { ...s.with, 'node-version': nodeVersion } }
-        : s,
-    );
+  const app = options.app ?? DEFAULT_PROJECT;
+  // The test job runs the app's own tests: its language and dependencies. The others run berth.
+  const testSetup = () => [checkout(), ...appSetupSteps(app, nodeVersion)];
+  const berthSetup = () => [checkout(), ...berthSetupSteps(app, nodeVersion)];
 
   const registryPort = config.registry.local?.split(':').pop();
   const test: Job = {
@@ -184,7 +176,7 @@ export function runMigrationsWorkflow(
       ? { services: { registry: { image: REGISTRY_IMAGE, ports: [`${registryPort}:5000`] } } }
       : {}),
     steps: [
-      ...withNode(setup()),
+      ...testSetup(),
       {
         name: `berth pipeline (embedded PostgreSQL ${config.local.postgresVersion}, containers from the built image)`,
         run: `${berth} pipeline --all --strict`,
@@ -202,7 +194,7 @@ export function runMigrationsWorkflow(
     permissions: { contents: 'read', 'id-token': 'write' },
     outputs: { image: '${{ steps.push.outputs.image }}' },
     steps: [
-      ...withNode(setup()),
+      ...berthSetup(),
       awsCredentials(config.aws.region),
       {
         name: 'Build (production target; policy: non-root, HEALTHCHECK, no test tools)',
@@ -232,7 +224,7 @@ export function runMigrationsWorkflow(
       IMAGE: '${{ needs.build-push.outputs.image }}',
     },
     steps: [
-      ...withNode(setup()),
+      ...berthSetup(),
       awsCredentials(config.aws.region),
       {
         name: 'Migrate (one task per database, logs and exit codes)',
@@ -353,6 +345,15 @@ export function runMigrationsWorkflow(
     header,
     productionDatabases: guarded ? production : (tenants ?? []),
   };
+}
+
+/** The test job's set-up after check-out, in words (`ci init` prints it). */
+export function testSetupSummary(workflow: Workflow): string {
+  return (workflow.jobs.test?.steps ?? [])
+    .slice(1)
+    .filter((s) => /^(Set up|Install|Download)/.test(s.name))
+    .map((s) => ('run' in s ? s.run.split('\n').at(-1) : s.name.replace(/^Set up /, 'setup ')))
+    .join(', ');
 }
 
 export function renderRunMigrations(generated: GeneratedWorkflow): string {

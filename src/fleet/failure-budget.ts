@@ -3,7 +3,8 @@
  * fail before a run stops starting new tasks, as Step Functions' tolerated failure count.
  * `--on-error stop` is a budget of 0; `--on-error continue` is no budget at all. Databases
  * already running when the budget is spent finish and are counted as they land; the rest
- * are skipped with the reason.
+ * are skipped with the reason. In a run in waves the budget is the run's: a percentage is of
+ * all the run's databases (waves.ts passes the run's total to each wave's FleetRun).
  */
 import { BerthError } from '../core/errors.js';
 

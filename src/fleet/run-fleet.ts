@@ -73,7 +73,15 @@ export interface MigrateFleetOptions {
    * One wave of a run in waves (waves.ts): the run's ID and journal belong to the caller,
    * which opens and closes them; every result of this part carries the wave's number.
    */
-  wave?: { number: number; runId: string; journal: RunJournal } | undefined;
+  wave?:
+    | {
+        number: number;
+        runId: string;
+        journal: RunJournal;
+        /** The run's database count: a percentage budget is of the run, not of the wave. */
+        runTotal: number;
+      }
+    | undefined;
   /** Log lines kept per failed database. */
   excerptLines?: number;
   now?: () => number;
@@ -158,7 +166,7 @@ export class FleetRun {
     this.total = options.databases.length;
     this.budget = new FailureBudget(
       options.maxFailures ?? (options.onError === 'stop' ? { count: 0 } : 'unlimited'),
-      this.total,
+      options.wave?.runTotal ?? this.total,
     );
     this.onError = this.budget.stopsAtFirstFailure ? 'stop' : 'continue';
     this.meta = {

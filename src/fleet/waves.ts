@@ -159,7 +159,14 @@ class WaveRun {
         const part = new FleetRun(this.backend, {
           ...options,
           databases: wave.databases,
-          wave: { number: wave.wave, runId: this.runId, journal: this.journal },
+          // The run's failure budget spans its waves. A wave starts only after one with no
+          // failure, so each wave may spend all of it: with a percentage, of the whole run.
+          wave: {
+            number: wave.wave,
+            runId: this.runId,
+            journal: this.journal,
+            runTotal: options.databases.length,
+          },
         });
         let result: FleetResult;
         try {

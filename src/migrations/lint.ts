@@ -23,6 +23,12 @@ export interface SqlMigration {
   file: string;
   /** The file's "up" part: all of it, up to a down marker (line numbers unchanged). */
   sql: string;
+  /**
+   * Set when the SQL is not the file's text but what the tool printed for it (Django's
+   * sqlmigrate, Alembic's offline mode): findings then point at the file's first line and
+   * carry the line in that SQL.
+   */
+  generatedBy?: string;
 }
 
 export interface SqlSources {
@@ -54,7 +60,15 @@ export const ERROR_RULES: readonly string[] = [
 ];
 
 /** Tools that run each migration file in a transaction (squawk's --assume-in-transaction). */
-const IN_TRANSACTION: readonly string[] = ['custom', 'node-pg-migrate', 'dbmate', 'flyway'];
+// Alembic runs its offline range in one transaction (transactional DDL), but berth lints each
+// revision's part alone, without the BEGIN; Django's sqlmigrate prints its own BEGIN/COMMIT.
+const IN_TRANSACTION: readonly string[] = [
+  'custom',
+  'node-pg-migrate',
+  'dbmate',
+  'flyway',
+  'alembic',
+];
 
 const DOWN_MARKER = /^--\s*(Down Migration|migrate:down)\b/im;
 
@@ -69,16 +83,14 @@ export async function sqlMigrations(
   if (known.kind === 'listing')
     return {
       migrations: [],
-      unsupported:
-        tool === 'django'
-          ? 'django migrations are Python: their SQL comes from `manage.py sqlmigrate`, which berth does not run yet'
-          : `${tool} migrations are Python: their SQL comes from the tool's offline mode, which berth does not run yet`,
+      unsupported: `${tool} migrations are Python: their SQL comes from ${tool === 'django' ? '`manage.py sqlmigrate`' : "Alembic's offline mode (`upgrade --sql`)"}, run in a task for what is pending on the tenants; \`berth lint --every\` reads no tenant, so it cannot lint them`,
     };
   if (known.kind === 'none') return { migrations: [], unsupported: known.reason };
   const dir = path.resolve(configDir, known.directory);
   const entries = await readdir(dir, { withFileTypes: true });
   const migrations: SqlMigration[] = [];
   let notSql = 0;
+  const notSqlFiles: string[] = [];
   for (const entry of entries) {
     if (entry.isDirectory() !== (known.entries === 'directories')) continue;
     const id = known.id(entry.name);
@@ -89,6 +101,7 @@ export async function sqlMigrations(
         : path.join(dir, entry.name);
     if (!file.endsWith('.sql')) {
       notSql++;
+      notSqlFiles.push(entry.name);
       continue;
     }
     const text = await readFile(file, 'utf8');
@@ -100,18 +113,33 @@ export async function sqlMigrations(
     migrations,
     ...(notSql > 0
       ? {
-          unsupported: `${notSql} migration(s) are not SQL files (${tool}): berth cannot lint them`,
+          unsupported: `${notSql} migration(s) are not SQL files (${tool}: ${notSqlFiles.slice(0, 3).join(', ')}${notSql > 3 ? ', …' : ''}): ${NOT_SQL[tool] ?? 'berth cannot get their SQL, so it cannot lint them'}`,
         }
       : {}),
   };
 }
 
+/** Why a tool's non-SQL migrations are not linted (README "Migration lint" lists them). */
+const NOT_SQL: Partial<Record<Config['migrations']['tool'], string>> = {
+  rails:
+    'ActiveRecord prints no SQL without running them against a database (no dry run), so berth cannot lint them',
+  knex: 'knex builds their SQL at run time and has no dry run that prints it, so berth cannot lint them',
+  sequelize: 'sequelize-cli has no dry run that prints their SQL, so berth cannot lint them',
+  typeorm:
+    'TypeORM has no dry run that prints the SQL of existing migrations, so berth cannot lint them',
+  'node-pg-migrate':
+    'node-pg-migrate builds their SQL at run time (its --dry-run needs a database and a lock), so berth cannot lint them',
+  custom: 'berth cannot get their SQL, so it cannot lint them',
+};
+
 export interface LintFinding {
   migration: string;
   file: string;
-  /** 1-based, in the migration file. */
+  /** 1-based, in the migration file (1 for SQL the tool generated). */
   line: number;
   column: number;
+  /** For SQL the tool generated: the 1-based line in that SQL. */
+  sqlLine?: number;
   rule: string;
   level: 'error' | 'warning';
   message: string;
@@ -210,8 +238,9 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
       findings.push({
         migration: m.id,
         file: m.file,
-        line: v.line + 1,
-        column: v.column + 1,
+        ...(m.generatedBy
+          ? { line: 1, column: 1, sqlLine: v.line + 1 }
+          : { line: v.line + 1, column: v.column + 1 }),
         rule: v.rule_name,
         level:
           (v.level === 'Error' || errors.has(v.rule_name)) &&

@@ -16,6 +16,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ACTIONS, REGISTRY_IMAGE, uses } from '../../src/ci/actions.js';
+import type { AppProject } from '../../src/ci/app-setup.js';
 import { renderRunMigrations, runMigrationsWorkflow } from '../../src/ci/run-migrations.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { ROOT, TENANTS } from '../support/project.js';
@@ -102,6 +103,25 @@ describe('GitHub workflow validation', () => {
         { id: 'migrate', needs: ['build-push'] },
         { id: 'summary', needs: ['test', 'build-push', 'migrate'] },
       ]);
+    }
+  });
+
+  it('run-migrations.yml is valid for a Python, Ruby, Go and Node app alike', async () => {
+    const config = parseConfig(await readFile(path.join(ROOT, 'berth.yaml'), 'utf8'));
+    const apps: AppProject[] = [
+      { language: 'python', reason: 't', dir: '', files: ['manage.py', 'requirements.txt'] },
+      { language: 'python', reason: 't', dir: 'svc', files: ['pyproject.toml', 'poetry.lock'] },
+      { language: 'ruby', reason: 't', dir: 'app', files: ['Gemfile'] },
+      { language: 'go', reason: 't', dir: '', files: ['go.mod'] },
+      { language: 'node', reason: 't', dir: 'web', files: ['package.json'] },
+    ];
+    for (const app of apps) {
+      const text = renderRunMigrations(
+        runMigrationsWorkflow(config, { tenants: [...TENANTS], configPath: 'berth.yaml', app }),
+      );
+      const { errors, jobs } = await validate('run-migrations.yml', text);
+      expect(errors, app.language).toEqual([]);
+      expect(jobs.map((j) => j.id)).toEqual(['test', 'build-push', 'migrate', 'summary']);
     }
   });
 

@@ -82,6 +82,39 @@ describe('berth ci init --check', () => {
     });
   });
 
+  it('writes a Python set-up for a Django app found next to berth.yaml, and says so', async () => {
+    const app = await mkdtemp(path.join(os.tmpdir(), 'berth-ci-init-django-'));
+    try {
+      await writeFile(path.join(app, 'manage.py'), '');
+      await writeFile(path.join(app, 'requirements.txt'), 'Django==4.2\n');
+      const django = {
+        ...config,
+        migrations: { ...config.migrations, tool: 'django' },
+      } as Config;
+      const file = path.join(app, '.github/workflows/run-migrations.yml');
+      const stdout = captureStream();
+      const out = createOutput(false, stdout, captureStream(), {});
+      const ctx = contextOf(
+        { json: false },
+        out,
+        createReporter(out),
+        new AbortController().signal,
+        () => Promise.resolve({ config: django, file: path.join(app, 'berth.yaml'), dir: app }),
+      );
+      expect(await ciInitCommand(ctx, { output: file })).toBe(0);
+      expect(stdout.text()).toContain(
+        'app: python (migrations.tool: django); test job set-up: setup Python, pip install -r requirements.txt, setup Node (for berth)',
+      );
+      const text = await readFile(file, 'utf8');
+      expect(text).toContain('uses: actions/setup-python@');
+      expect(text).toContain('pip install -r requirements.txt');
+      expect(text).not.toContain('npm ci');
+      expect(text).toContain('pipeline --all --strict');
+    } finally {
+      await rm(app, { recursive: true, force: true });
+    }
+  });
+
   it('refuses --check with --force', async () => {
     await expect(run({ check: true, force: true })).rejects.toMatchObject({ code: 'USAGE' });
   });

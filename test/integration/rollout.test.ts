@@ -2,7 +2,7 @@
  * Safe rollouts on real PostgreSQL: the failure budget and canary waves, each over a fleet
  * of small tenants with one fixture migration (the example app's migrate command applies it).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,5 +149,130 @@ describe('canary waves (real PostgreSQL)', () => {
       expect(await appliedMigrations(project.dir, d)).toEqual(['0001_rollout']);
     const again = await project.berth(['migrate', '--resume']);
     expect(again.code).toBe(2);
+  });
+});
+
+interface Summary {
+  runId: string;
+  counts: Record<string, number>;
+  databases: { database: string; status: string; wave: number; reason?: string }[];
+  waves: { wave: number; state: string; databases: string[] }[];
+}
+
+async function journalOf(project: TestProject, runId: string) {
+  const meta = JSON.parse(
+    await readFile(path.join(project.dir, '.berth/runs', runId, 'run.json'), 'utf8'),
+  ) as { counts: Record<string, number>; stoppedAtWave?: number; state: string };
+  const lines = (
+    await readFile(path.join(project.dir, '.berth/runs', runId, 'results.ndjson'), 'utf8')
+  )
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { database: string; status: string; wave: number });
+  return { meta, lines };
+}
+
+describe('the failure budget across waves (real PostgreSQL)', () => {
+  let project: TestProject;
+  let migrations: string;
+  beforeAll(async () => {
+    ({ project, migrations } = await rolloutProject(20, ['t03', 't07', 't11'], {
+      rollout: { waves: [2, '100%'] },
+    }));
+  });
+  afterAll(() => project.cleanup());
+
+  it('a 10% budget is of the run (2 of 20), not of the wave (1 of 18): stops after the third failure, exact counts in the journal', async () => {
+    const run = await project.berth([
+      'migrate',
+      '--all',
+      '--max-failures',
+      '10%',
+      '--concurrency',
+      '1',
+      '--json',
+    ]);
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(4);
+    const summary = parseJsonLines(run.stdout).at(-1) as unknown as Summary;
+    const counts = { total: 20, applied: 9, upToDate: 0, failed: 3, skipped: 8, locked: 0 };
+    expect(summary.counts).toEqual(counts);
+    expect(summary.waves.map((w) => [w.wave, w.state, w.databases.length])).toEqual([
+      [1, 'succeeded', 2],
+      [2, 'failed', 18],
+    ]);
+    expect(summary.databases.filter((d) => d.status === 'failed').map((d) => d.database)).toEqual([
+      't03',
+      't07',
+      't11',
+    ]);
+    expect(summary.databases.find((d) => d.database === 't12')).toMatchObject({
+      status: 'skipped',
+      wave: 2,
+      reason:
+        'not started: the failure budget was spent (3 failed, at most 2 tolerated = 10% of the run)',
+    });
+    // The journal holds the same counts, one line per database with its wave.
+    const { meta, lines } = await journalOf(project, summary.runId);
+    expect(meta.counts).toEqual(counts);
+    expect(meta.stoppedAtWave).toBe(2);
+    expect(lines).toHaveLength(20);
+    expect(lines.filter((l) => l.status === 'failed')).toHaveLength(3);
+    expect(new Set(lines.map((l) => l.database)).size).toBe(20);
+    expect(await appliedMigrations(project.dir, 't02')).toEqual(['0001_rollout']);
+    expect(await appliedMigrations(project.dir, 't12')).toEqual([]);
+  });
+
+  it('--resume takes exactly the failed and skipped tenants, in their wave, and counts them alone', async () => {
+    await writeFile(path.join(migrations, '0001_rollout.sql'), failingIn([]));
+    const run = await project.berth(['migrate', '--resume', '--max-failures', '10%', '--json']);
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(0);
+    const summary = parseJsonLines(run.stdout).at(-1) as unknown as Summary;
+    const counts = { total: 11, applied: 11, upToDate: 0, failed: 0, skipped: 0, locked: 0 };
+    expect(summary.counts).toEqual(counts);
+    expect(summary.waves.map((w) => [w.wave, w.state, w.databases.length])).toEqual([
+      [2, 'succeeded', 11],
+    ]);
+    expect((await journalOf(project, summary.runId)).meta.counts).toEqual(counts);
+    for (const d of tenants(20))
+      expect(await appliedMigrations(project.dir, d)).toEqual(['0001_rollout']);
+  });
+});
+
+describe('a budget left in a wave never starts the next one (real PostgreSQL)', () => {
+  let project: TestProject;
+  beforeAll(async () => {
+    ({ project } = await rolloutProject(6, ['t01'], { rollout: { waves: [3, '100%'] } }));
+  });
+  afterAll(() => project.cleanup());
+
+  it('the first wave goes on past its failure within the budget; the second is not started, exit 4', async () => {
+    const run = await project.berth([
+      'migrate',
+      '--all',
+      '--max-failures',
+      '5',
+      '--concurrency',
+      '1',
+      '--json',
+    ]);
+    expect(run.code).toBe(4);
+    const summary = parseJsonLines(run.stdout).at(-1) as unknown as Summary;
+    expect(summary.counts).toMatchObject({ total: 6, applied: 2, failed: 1, skipped: 3 });
+    expect(summary.databases.map((d) => [d.database, d.status, d.wave])).toEqual([
+      ['t00', 'applied', 1],
+      ['t01', 'failed', 1],
+      ['t02', 'applied', 1],
+      ['t03', 'skipped', 2],
+      ['t04', 'skipped', 2],
+      ['t05', 'skipped', 2],
+    ]);
+    expect(summary.databases[3]?.reason).toBe(
+      'not started: wave 1 did not succeed (1 failed, 0 locked, 0 skipped)',
+    );
+    // The second wave was not even prepared: its databases were never created.
+    await expect(appliedMigrations(project.dir, 't03')).rejects.toThrow(/does not exist/);
+    expect(await appliedMigrations(project.dir, 't02')).toEqual(['0001_rollout']);
   });
 });

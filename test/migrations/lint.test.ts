@@ -121,15 +121,27 @@ describe('berth lint: squawk over the SQL of migrations', () => {
     expect(migrations.map((m) => m.id)).toEqual(['0102_type']);
   });
 
-  it('says where the SQL cannot be had: Django (sqlmigrate) and JavaScript migrations', async () => {
+  it('says where the SQL cannot be had: Django without a task (--every), JavaScript and Ruby migrations', async () => {
     const django = await sqlMigrations('django', PRESETS.django, ROOT);
     expect(django.migrations).toEqual([]);
-    expect(django.unsupported).toMatch(/sqlmigrate/);
+    expect(django.unsupported).toMatch(
+      /sqlmigrate`, run in a task .* `berth lint --every` reads no tenant/,
+    );
+    const alembic = await sqlMigrations('alembic', PRESETS.alembic, ROOT);
+    expect(alembic.unsupported).toMatch(/offline mode \(`upgrade --sql`\)/);
     const dir = await dirWith({});
     await mkdir(path.join(dir, 'migrations'));
     await writeFile(path.join(dir, 'migrations', '20240101_init.js'), 'exports.up = () => {};');
     const knex = await sqlMigrations('knex', PRESETS.knex, dir);
-    expect(knex.unsupported).toMatch(/1 migration\(s\) are not SQL files \(knex\)/);
+    expect(knex.unsupported).toBe(
+      '1 migration(s) are not SQL files (knex: 20240101_init.js): knex builds their SQL at run time and has no dry run that prints it, so berth cannot lint them',
+    );
+    await mkdir(path.join(dir, 'db/migrate'), { recursive: true });
+    await writeFile(path.join(dir, 'db/migrate', '20240101000000_init.rb'), 'class Init; end');
+    const rails = await sqlMigrations('rails', PRESETS.rails, dir);
+    expect(rails.unsupported).toMatch(
+      /\(rails: 20240101000000_init.rb\): ActiveRecord prints no SQL/,
+    );
   });
 });
 

@@ -7,11 +7,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   firstDifference,
+  testSetupSummary,
   renderRunMigrations,
   runMigrationsWorkflow,
 } from '../../ci/run-migrations.js';
 import { BerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import { discoverAppProject } from '../../ci/app-setup.js';
 import { discoverTenants } from '../../fleet/tenants.js';
 import type { Context } from '../context.js';
 
@@ -35,9 +37,12 @@ export const ciInitCommand = async (
       ? path.dirname(path.dirname(workflows))
       : process.cwd();
   const configPath = path.relative(repoRoot, loaded.file).split(path.sep).join('/');
+  // The test job sets up the app's language (its tests run there); every job sets up Node for berth.
+  const app = await discoverAppProject(config.migrations.tool, dir, repoRoot);
   const generated = runMigrationsWorkflow(config, {
     ...(tenants ? { tenants } : {}),
     configPath: configPath || 'berth.yaml',
+    app,
   });
   const text = renderRunMigrations(generated);
   if (o.check) return check(ctx, file, text);
@@ -58,11 +63,15 @@ export const ciInitCommand = async (
       written: file,
       jobs,
       databases: tenants ?? null,
+      app: { language: app.language, reason: app.reason, directory: app.dir || '.' },
       productionDatabases: generated.productionDatabases,
     });
   } else {
     ctx.out.result(`wrote ${file}`);
     ctx.out.result(`  jobs: ${jobs.join(' → ')}`);
+    ctx.out.result(
+      `  app: ${app.language} (${app.reason}); test job set-up: ${testSetupSummary(generated.workflow)}`,
+    );
     ctx.out.result(
       `  tenant input: free text (all${text.includes('  canary)') ? ', canary' : ''}, or names separated by commas)`,
     );

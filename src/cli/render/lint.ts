@@ -10,13 +10,18 @@ export function printLint(out: Output, report: LintReport, github: boolean): voi
   }
   const c = out.color;
   out.note(`linting ${report.scope} with squawk`);
+  const generated = report.findings.find((f) => f.sqlLine !== undefined);
+  if (generated)
+    out.note('SQL lines are in what the tool printed for the migration, not in its file');
   if (report.unsupported) out.warn(`not linted: ${report.unsupported}`);
   if (report.findings.length > 0)
     out.result(
       table(
         ['WHERE', 'LEVEL', 'RULE', 'MESSAGE'],
         report.findings.map((f) => [
-          `${f.migration}:${f.line}`,
+          f.sqlLine === undefined
+            ? `${f.migration}:${f.line}`
+            : `${f.migration} (SQL line ${f.sqlLine})`,
           f.level === 'error' ? c.red(f.level) : c.yellow(f.level),
           f.rule,
           f.help ? `${f.message} ${c.dim(f.help)}` : f.message,
