@@ -75,9 +75,16 @@ export interface MigrationPreset {
   pendingCaveat?: string;
 }
 
-// The database URL tools without PG* variable support read, built from what berth sets.
+// The database URL the Go tools (dbmate, golang-migrate; both on lib/pq) read, built from what
+// berth sets. The password stays out of it: lib/pq reads PGPASSWORD when the URL has none, so a
+// password with URL characters (`@`, `/`, `#`, `%`, `?`, which generated RDS passwords have)
+// needs no encoding. sslmode comes from PGSSLMODE (`require` on RDS with rds.force_ssl), and
+// is `disable` otherwise, as the embedded server has no TLS.
 const DATABASE_URL =
-  'postgres://$DATABASE_USER:$DATABASE_PASSWORD@$DATABASE_HOST:$DATABASE_PORT/$DATABASE_NAME?sslmode=disable';
+  'postgres://$DATABASE_USER@$DATABASE_HOST:$DATABASE_PORT/$DATABASE_NAME?sslmode=${PGSSLMODE:-disable}';
+/** `sh -c` a Go tool's command with the URL and the password as lib/pq reads them. */
+const withUrl = (command: string) =>
+  `DATABASE_URL="${DATABASE_URL}" PGPASSWORD="$DATABASE_PASSWORD" exec ${command}`;
 
 const SCRIPT = /\.(js|cjs|mjs|ts|cts|mts)$/;
 const isScript = (f: string) => SCRIPT.test(f) && !/\.d\.[cm]?ts$/.test(f);
@@ -115,7 +122,13 @@ export const PRESETS: Readonly<Record<Exclude<MigrationTool, 'custom'>, Migratio
       records: 'each',
     },
     migrateCommand: ['bin/rails', 'db:migrate'],
-    checkCommand: ['bin/rails', 'db:abort_if_pending_migrations'],
+    // The rake task prints nothing when nothing is pending, and verify does not take a silent
+    // exit 0 as a pass: say so.
+    checkCommand: [
+      'sh',
+      '-c',
+      'bin/rails db:abort_if_pending_migrations && echo "no pending migrations"',
+    ],
     known: {
       kind: 'directory',
       directory: 'db/migrate',
@@ -186,7 +199,11 @@ export const PRESETS: Readonly<Record<Exclude<MigrationTool, 'custom'>, Migratio
       select: `SELECT version::text AS id, CASE WHEN dirty THEN 'dirty' ELSE 'applied' END AS state FROM {table}`,
       records: 'head',
     },
-    migrateCommand: ['sh', '-c', `exec migrate -path migrations -database "${DATABASE_URL}" up`],
+    migrateCommand: [
+      'sh',
+      '-c',
+      `PGPASSWORD="$DATABASE_PASSWORD" exec migrate -path migrations -database "${DATABASE_URL}" up`,
+    ],
     known: {
       kind: 'directory',
       directory: 'migrations',
@@ -207,8 +224,10 @@ export const PRESETS: Readonly<Record<Exclude<MigrationTool, 'custom'>, Migratio
       select: `SELECT version::text AS id, 'applied' AS state FROM {table} ORDER BY version`,
       records: 'each',
     },
-    migrateCommand: ['sh', '-c', `DATABASE_URL="${DATABASE_URL}" exec dbmate --no-dump-schema up`],
-    checkCommand: ['sh', '-c', `DATABASE_URL="${DATABASE_URL}" exec dbmate status --exit-code`],
+    // `migrate`, not `up`: `up` creates a missing database, and a mistyped tenant must fail,
+    // not appear empty. --no-dump-schema: no pg_dump needed in the task, no db/schema.sql written.
+    migrateCommand: ['sh', '-c', withUrl('dbmate --no-dump-schema migrate')],
+    checkCommand: ['sh', '-c', withUrl('dbmate status --exit-code')],
     known: {
       kind: 'directory',
       directory: 'db/migrations',
