@@ -9,6 +9,7 @@
  * success = false), so history.ts reads every tool the same way.
  */
 import type { Config, MigrationTool } from '../config/schema.js';
+import type { DetectedProject, StarterTool } from '../config/starter.js';
 import { assertNever } from '../core/errors.js';
 
 /** How the IDs of a directory's entries are ordered (the order the tool applies them in). */
@@ -393,4 +394,22 @@ export function compareIds(ordering: Ordering, a: string, b: string): number {
     default:
       return assertNever(ordering, 'ordering');
   }
+}
+
+/** What `berth init` writes for a detected project: its tool's preset, as plain data. */
+export function starterTool(project: DetectedProject): StarterTool {
+  const preset = PRESETS[project.tool];
+  const known = preset.known;
+  return {
+    ...project,
+    label: preset.label,
+    table: preset.history.table,
+    migrateCommand: preset.migrateCommand,
+    ...(preset.checkCommand ? { checkCommand: preset.checkCommand } : {}),
+    known:
+      known.kind === 'listing'
+        ? { kind: 'listing', command: known.command }
+        : { kind: 'directory', directory: known.kind === 'directory' ? known.directory : '.' },
+    ...(preset.pendingCaveat ? { pendingCaveat: preset.pendingCaveat } : {}),
+  };
 }
