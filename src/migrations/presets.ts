@@ -83,6 +83,12 @@ export interface MigrationPreset {
 // is `disable` otherwise, as the embedded server has no TLS.
 const DATABASE_URL =
   'postgres://$DATABASE_USER@$DATABASE_HOST:$DATABASE_PORT/$DATABASE_NAME?sslmode=${PGSSLMODE:-disable}';
+/** libpq's variables (node-postgres reads them too) from what berth sets. */
+const PG_ENV =
+  'PGHOST="$DATABASE_HOST" PGPORT="$DATABASE_PORT" PGUSER="$DATABASE_USER" PGPASSWORD="$DATABASE_PASSWORD" PGDATABASE="$DATABASE_NAME"';
+/** DATABASE_URL for Prisma, percent-encoded by node (a Prisma project has it). */
+const PRISMA_URL =
+  'DATABASE_URL="$(node -e \'const e = process.env, c = encodeURIComponent; process.stdout.write(`postgresql://${c(e.DATABASE_USER)}:${c(e.DATABASE_PASSWORD)}@${e.DATABASE_HOST}:${e.DATABASE_PORT}/${c(e.DATABASE_NAME)}`)\')"';
 /** `sh -c` a Go tool's command with the URL and the password as lib/pq reads them. */
 const withUrl = (command: string) =>
   `DATABASE_URL="${DATABASE_URL}" PGPASSWORD="$DATABASE_PASSWORD" exec ${command}`;
@@ -161,8 +167,10 @@ export const PRESETS: Readonly<Record<Exclude<MigrationTool, 'custom'>, Migratio
       select: `SELECT migration_name AS id, CASE WHEN finished_at IS NULL THEN 'failed' ELSE 'applied' END AS state FROM {table} WHERE rolled_back_at IS NULL ORDER BY started_at, migration_name`,
       records: 'each',
     },
-    migrateCommand: ['npx', 'prisma', 'migrate', 'deploy'],
-    checkCommand: ['npx', 'prisma', 'migrate', 'status'],
+    // schema.prisma reads the URL from env("DATABASE_URL"), which berth does not set; Prisma
+    // has no PG* fallback, so the URL is built with every part percent-encoded.
+    migrateCommand: ['sh', '-c', `${PRISMA_URL} exec npx prisma migrate deploy`],
+    checkCommand: ['sh', '-c', `${PRISMA_URL} exec npx prisma migrate status`],
     known: {
       kind: 'directory',
       directory: 'prisma/migrations',
@@ -304,7 +312,9 @@ export const PRESETS: Readonly<Record<Exclude<MigrationTool, 'custom'>, Migratio
       select: `SELECT name AS id, 'applied' AS state FROM {table} ORDER BY run_on, id`,
       records: 'each',
     },
-    migrateCommand: ['npx', 'node-pg-migrate', 'up'],
+    // node-pg-migrate's CLI wants DATABASE_URL or PGHOST/PGUSER/PGDATABASE and refuses to start
+    // with berth's DATABASE_* alone; PG* (read by node-postgres) need no URL encoding.
+    migrateCommand: ['sh', '-c', `${PG_ENV} exec npx node-pg-migrate up`],
     known: {
       kind: 'directory',
       directory: 'migrations',

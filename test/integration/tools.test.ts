@@ -1,7 +1,7 @@
 /**
  * The migration-tool presets against the real tools on real PostgreSQL: Alembic (Debian's
  * python3-alembic), Rails' ActiveRecord (Debian's ruby-activerecord and ruby-pg, behind a
- * stand-in bin/rails), knex and dbmate (npm devDependencies). Each fixture app under
+ * stand-in bin/rails), knex and dbmate (npm devDependencies), node-pg-migrate (the example app's). Each fixture app under
  * test/fixtures/tools/ has two migrations; berth.yaml sits beside it with only
  * `migrations.tool` set, so the preset's history table, migrations directory (or listing
  * command) and migrate command are the ones under test. Per tool: migrate three tenants, a
@@ -13,8 +13,10 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readHistory } from '../../src/migrations/history.js';
 import { parseAlembicHistory } from '../../src/migrations/known.js';
 import { PRESETS } from '../../src/migrations/presets.js';
 import { query, tableCount } from '../support/pg.js';
@@ -33,7 +35,7 @@ const works = (command: string, args: string[]) =>
   spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
 interface ToolCase {
-  tool: 'alembic' | 'rails' | 'knex' | 'dbmate';
+  tool: 'alembic' | 'rails' | 'knex' | 'dbmate' | 'node-pg-migrate';
   /** The fixture's two migrations, as the IDs the tool records. */
   ids: [string, string];
   /** Whether this machine has the tool (CI installs it: a missing tool fails there). */
@@ -144,6 +146,23 @@ exports.down = (knex) => knex.schema.alterTable('orders', (t) => { t.dropColumn(
     drift: {
       sql: "INSERT INTO schema_migrations (version) VALUES ('20240215000000')",
       id: '20240215000000',
+    },
+    listingTasks: 0,
+    prepare: linkNodeModules,
+  },
+  {
+    tool: 'node-pg-migrate',
+    ids: ['1700000000000_create-orders', '1700000000100_add-orders-created'],
+    available: existsSync(path.join(ROOT, 'node_modules/.bin/node-pg-migrate')),
+    tables: 2, // orders, pgmigrations
+    third: {
+      file: 'migrations/1700000000200_add-orders-note.sql',
+      text: '-- Up Migration\nALTER TABLE orders ADD COLUMN note text;\n\n-- Down Migration\nALTER TABLE orders DROP COLUMN note;\n',
+      id: '1700000000200_add-orders-note',
+    },
+    drift: {
+      sql: "INSERT INTO pgmigrations (name, run_on) VALUES ('1700000000150_hotfix', now())",
+      id: '1700000000150_hotfix',
     },
     listingTasks: 0,
     prepare: linkNodeModules,
@@ -305,7 +324,7 @@ describe.each(CASES)('the $tool preset with the real tool', (c) => {
 });
 
 describe.skipIf(!existsSync(path.join(ROOT, 'node_modules/.bin/dbmate')) && !process.env.CI)(
-  "the dbmate preset's command with a password that would break a URL",
+  "the dbmate preset's command with a password that would break a URL; histories written by hand",
   () => {
     let project: TestProject;
     beforeAll(async () => {
@@ -350,6 +369,45 @@ describe.skipIf(!existsSync(path.join(ROOT, 'node_modules/.bin/dbmate')) && !pro
           'SELECT version FROM schema_migrations ORDER BY version',
         ),
       ).toEqual([{ version: '20240101000000' }, { version: '20240201000000' }]);
+    });
+
+    it('Sequelize and TypeORM: their history tables, in the shapes the tools create, read in order', async () => {
+      const secret = JSON.parse(
+        await readFile(path.join(project.dir, '.berth/secret.json'), 'utf8'),
+      ) as { host: string; port: number; username: string; password: string };
+      const client = new pg.Client({
+        host: secret.host,
+        port: secret.port,
+        user: secret.username,
+        password: secret.password,
+        database: 'postgres',
+      });
+      await client.connect();
+      try {
+        await client.query('CREATE SCHEMA hand');
+        // sequelize-cli's SequelizeMeta (case kept, quoted).
+        await client.query(
+          'CREATE TABLE hand."SequelizeMeta" (name varchar(255) NOT NULL PRIMARY KEY)',
+        );
+        await client.query(
+          `INSERT INTO hand."SequelizeMeta" VALUES ('20240201000000-add-note.js'), ('20240101000000-create-orders.js')`,
+        );
+        expect(await readHistory(client, PRESETS.sequelize, 'hand')).toEqual({
+          applied: ['20240101000000-create-orders.js', '20240201000000-add-note.js'],
+        });
+        // TypeORM's migrations table: ordered by timestamp, not by name.
+        await client.query(
+          'CREATE TABLE hand.migrations (id serial PRIMARY KEY, "timestamp" bigint NOT NULL, name varchar NOT NULL)',
+        );
+        await client.query(
+          `INSERT INTO hand.migrations ("timestamp", name) VALUES (1700000000100, 'AddNote1700000000100'), (1700000000000, 'Init1700000000000')`,
+        );
+        expect(await readHistory(client, PRESETS.typeorm, 'hand')).toEqual({
+          applied: ['Init1700000000000', 'AddNote1700000000100'],
+        });
+      } finally {
+        await client.end();
+      }
     });
   },
 );
