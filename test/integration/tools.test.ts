@@ -450,3 +450,73 @@ describe.skipIf(!works(PYTHON, ['-c', 'import alembic']) && !process.env.CI)(
     });
   },
 );
+
+describe.skipIf(!works(PYTHON, ['-c', 'import alembic, psycopg2']) && !process.env.CI)(
+  'Alembic with a branch: berth cannot know pending and runs the tool on every tenant',
+  () => {
+    let project: TestProject;
+    const berth = (args: string[]) => project.berth(args);
+    const tasks = async () => {
+      const run = await berth(['tasks', 'list', '--json']);
+      return (JSON.parse(run.stdout) as { tasks: TaskRow[] }).tasks;
+    };
+
+    beforeAll(async () => {
+      project = await createProject({});
+      await cp(path.join(FIXTURES, 'alembic'), project.dir, { recursive: true });
+      // A second head beside 2b3c4d5e6f7a: `alembic upgrade heads` applies both.
+      await writeFile(
+        path.join(project.dir, 'alembic/versions/b1b1b1b1b1b1_branch.py'),
+        'import sqlalchemy as sa\nfrom alembic import op\n\nrevision = "b1b1b1b1b1b1"\ndown_revision = "1a2b3c4d5e6f"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    op.create_table("branch_t", sa.Column("id", sa.Integer, primary_key=True))\n\n\ndef downgrade():\n    op.drop_table("branch_t")\n',
+      );
+      const { expectedTables: _none, ...database } = baseConfig().database as Record<
+        string,
+        unknown
+      >;
+      await writeFile(
+        project.configFile,
+        stringify({
+          ...baseConfig(),
+          task: {
+            family: 'alembic-migration-task',
+            command: [PYTHON, '-m', 'alembic', 'upgrade', 'heads'],
+          },
+          database,
+          migrations: { tool: 'alembic', listCommand: [PYTHON, '-m', 'alembic', 'history'] },
+          local: { workdir: '.', dataDir: '.berth' },
+        }),
+      );
+    });
+    afterAll(() => project.cleanup());
+
+    it('--plan says pending is unknown for each tenant', async () => {
+      const plan = await berth(['migrate', '--all', '--plan', '--json']);
+      const [doc] = parseJsonLines(plan.stdout);
+      expect(
+        (doc?.databases as Record<string, unknown>[]).map((d) => [d.database, d.state]),
+      ).toEqual(TENANTS.map((t) => [t, 'unknown']));
+    });
+
+    it('migrate runs Alembic on every tenant, and again on a second run (no fast path)', async () => {
+      const first = await berth(['migrate', '--all', '--json']);
+      expect(first.code).toBe(0);
+      for (const db of TENANTS) expect(await tableCount(project.dir, db)).toBe(3);
+      const heads = await query<{ v: string }>(
+        project.dir,
+        'startupwebapp_prod',
+        'SELECT version_num AS v FROM alembic_version ORDER BY 1',
+      );
+      expect(heads.map((h) => h.v)).toEqual(['2b3c4d5e6f7a', 'b1b1b1b1b1b1']);
+      const before = new Set((await tasks()).map((t) => t.id));
+      const second = await berth(['migrate', '--all', '--json']);
+      expect(second.code).toBe(0);
+      const started = (await tasks()).filter((t) => !before.has(t.id));
+      expect(
+        started
+          .filter((t) => t.kind !== 'probe')
+          .flatMap((t) => t.databases)
+          .sort(),
+      ).toEqual([...TENANTS].sort());
+    });
+  },
+);
