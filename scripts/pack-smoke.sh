@@ -77,17 +77,23 @@ npx --no-install berth init
 schema="$(sed -n 's/^# yaml-language-server: \$schema=//p' berth.yaml)"
 [ -n "$schema" ] && [ -f "$schema" ] || fail "berth.yaml's \$schema reference ($schema) does not resolve in the app"
 grep -qx '.berth/' .gitignore || fail "berth init did not add .berth/ to .gitignore"
-# The starter describes the seed's Django app; point it at this app's migrate script, count
-# this app's tables, add a second tenant, and run tasks as host processes.
+# No migration tool here, so the starter is `custom` with marked lines to fill in: point it at
+# this app's migrate script and its history table, count this app's tables, use two tenants,
+# and run tasks as host processes.
+grep -q 'No migration tool was recognised' berth.yaml || fail "berth init did not say it recognised no tool"
 sed -i.bak \
-  -e 's/^  command: \[python, manage.py, migrate\]$/  command: [node, migrate.mjs]/' \
-  -e 's/^  expectedTables: 57$/  expectedTables: 3/' \
-  -e 's/^    - app_prod$/    - app_prod\n    - app_staging/' \
+  -e 's/^  command: \[\.\/migrate\] .*$/  command: [node, migrate.mjs]/' \
+  -e 's/^  # expectedTables: N .*$/  expectedTables: 3/' \
+  -e 's/^    - app$/    - app_prod\n    - app_staging/' \
+  -e 's/^  table: schema_migrations .*$/  table: pgmigrations/' \
+  -e 's/^  nameColumns: \[version\] .*$/  nameColumns: [name]/' \
   berth.yaml
 printf 'local:\n  runtime: process\n' >>berth.yaml
 grep -q 'command: \[node, migrate.mjs\]' berth.yaml || fail "berth.yaml has no task.command to replace"
 grep -q 'expectedTables: 3' berth.yaml || fail "berth.yaml has no database.expectedTables to replace"
-grep -q -- '- app_staging' berth.yaml || fail "berth.yaml has no app_prod tenant to add to"
+grep -q -- '- app_staging' berth.yaml || fail "berth.yaml has no app tenant to replace"
+grep -q '^  table: pgmigrations$' berth.yaml || fail "berth.yaml has no migrations.table to replace"
+grep -q '^  nameColumns: \[name\]$' berth.yaml || fail "berth.yaml has no migrations.nameColumns to replace"
 
 mkdir -p migrations sub/dir
 cat >migrations/0001_users.sql <<'SQL'

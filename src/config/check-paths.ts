@@ -61,7 +61,12 @@ export async function configPathIssues(
   const issues: (ConfigIssue | undefined)[] = [];
 
   if (runsTasks && config.migrations.directory) {
-    issues.push(await migrationsIssue(path.resolve(dir, config.migrations.directory)));
+    issues.push(
+      await migrationsIssue(
+        path.resolve(dir, config.migrations.directory),
+        config.migrations.tool === 'custom',
+      ),
+    );
   }
   if (runsTasks && options.tasksRunHere) {
     issues.push(
@@ -152,14 +157,19 @@ async function fileIssue(field: string, file: string): Promise<ConfigIssue | und
   return { path: field, message: `${problem}; fix the path (relative to berth.yaml)` };
 }
 
-async function migrationsIssue(dir: string): Promise<ConfigIssue | undefined> {
+/**
+ * `custom`: the directory must hold files berth counts as migrations. A preset's own files
+ * (Rails' .rb, Prisma's one directory per migration) are the preset's to recognise, so for a
+ * preset the directory only has to be there.
+ */
+async function migrationsIssue(dir: string, custom: boolean): Promise<ConfigIssue | undefined> {
   const field = 'migrations.directory';
   const problem = await directoryIssue(
     field,
     dir,
     'point migrations.directory (relative to berth.yaml) at the folder holding the migration files',
   );
-  if (problem) return problem;
+  if (problem || !custom) return problem;
   const files = await readdir(dir).catch(() => []);
   if (files.some(isMigrationFile)) return undefined;
   // An empty directory would make every fresh database look up to date.

@@ -1,175 +1,160 @@
 /**
- * The commented starter file `berth init` writes, every section explained. For a project whose
- * migration tool `detectProject` recognised, the task commands and the migrations section come
- * from the tool's preset and nothing is counted by hand; otherwise the seed's stack.
+ * The commented starter file `berth init` writes, every section explained. `detectProject`
+ * recognises the project's migration tool from its files; the starter then takes the tool's
+ * commands and history from its preset (handed in as plain data by the CLI: config sits below
+ * migrations) and counts nothing by hand. Nothing of the seed's stack is written, detected or not.
  */
-import { access } from 'node:fs/promises';
+import { access, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { MigrationTool } from './schema.js';
 
+export type PresetTool = Exclude<MigrationTool, 'custom'>;
+
 export interface DetectedProject {
-  tool: Exclude<MigrationTool, 'custom'>;
-  /** The file that gave it away, relative to the project directory. */
+  tool: PresetTool;
+  /** What gave it away, relative to the project directory (a file, or package.json's dependency). */
   evidence: string;
+  /** The migrations directory when the project's own config moves it (flyway.locations). */
+  directory?: string;
 }
 
-/** First match wins: the files each tool's projects have. */
-const DETECTORS: readonly DetectedProject[] = [
-  { tool: 'django', evidence: 'manage.py' },
-  { tool: 'alembic', evidence: 'alembic.ini' },
-  { tool: 'prisma', evidence: 'prisma/schema.prisma' },
-  { tool: 'rails', evidence: 'db/migrate' },
-  { tool: 'flyway', evidence: 'flyway.conf' },
+/** What the starter says about a detected tool: its preset, as data. */
+export interface StarterTool extends DetectedProject {
+  label: string;
+  /** The history table berth reads. */
+  table: string;
+  migrateCommand: readonly string[];
+  checkCommand?: readonly string[];
+  /** Where berth learns the code's migrations. */
+  known: { kind: 'directory'; directory: string } | { kind: 'listing'; command: readonly string[] };
+  /** When pending cannot always be known without running the tool. */
+  pendingCaveat?: string;
+}
+
+type Probe = (dir: string) => Promise<DetectedProject | undefined>;
+
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
+
+async function files(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => []);
+}
+
+async function text(file: string): Promise<string | undefined> {
+  return readFile(file, 'utf8').catch(() => undefined);
+}
+
+/** A file that gives the tool away. */
+const file =
+  (tool: PresetTool, ...candidates: string[]): Probe =>
+  async (dir) => {
+    for (const evidence of candidates)
+      if (await exists(path.join(dir, evidence))) return { tool, evidence };
+    return undefined;
+  };
+
+/** Flyway: flyway.conf (or Flyway 10's flyway.toml), with the filesystem location it names. */
+const flyway: Probe = async (dir) => {
+  for (const evidence of ['flyway.conf', 'flyway.toml']) {
+    const conf = await text(path.join(dir, evidence));
+    if (conf === undefined) continue;
+    // flyway.locations=filesystem:db/migration (conf) or locations = ["filesystem:db/migration"]
+    const location = /locations\s*=\s*\[?\s*"?filesystem:([^",\s\]]+)/.exec(conf)?.[1];
+    const directory = location?.replace(/^\.\//, '').replace(/\/$/, '');
+    return { tool: 'flyway', evidence, ...(directory && directory !== 'sql' ? { directory } : {}) };
+  }
+  return undefined;
+};
+
+/** The migration tools a package.json depends on, most specific first. */
+const NPM_TOOLS: readonly [string, PresetTool][] = [
+  ['node-pg-migrate', 'node-pg-migrate'],
+  ['knex', 'knex'],
+  ['sequelize-cli', 'sequelize'],
+  ['typeorm', 'typeorm'],
+  ['prisma', 'prisma'],
+  ['dbmate', 'dbmate'],
+];
+
+const npm: Probe = async (dir) => {
+  const json = await text(path.join(dir, 'package.json'));
+  if (json === undefined) return undefined;
+  let pkg: { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  try {
+    pkg = JSON.parse(json) as typeof pkg;
+  } catch {
+    return undefined;
+  }
+  const deps = { ...pkg.dependencies, ...pkg.devDependencies };
+  for (const [name, tool] of NPM_TOOLS)
+    if (name in deps) return { tool, evidence: `package.json (${name})` };
+  return undefined;
+};
+
+/** dbmate's db/migrations: SQL files with `-- migrate:up` sections. */
+const dbmate: Probe = async (dir) => {
+  const folder = path.join(dir, 'db/migrations');
+  for (const name of (await files(folder)).filter((f) => f.endsWith('.sql')))
+    if ((await text(path.join(folder, name)))?.includes('-- migrate:up'))
+      return { tool: 'dbmate', evidence: 'db/migrations' };
+  return undefined;
+};
+
+/** golang-migrate: the module in go.mod, or migrations/ with NNN_name.up.sql files. */
+const golangMigrate: Probe = async (dir) => {
+  if ((await text(path.join(dir, 'go.mod')))?.includes('github.com/golang-migrate/migrate'))
+    return { tool: 'golang-migrate', evidence: 'go.mod (golang-migrate)' };
+  if ((await files(path.join(dir, 'migrations'))).some((f) => /^\d+_.+\.up\.sql$/.test(f)))
+    return { tool: 'golang-migrate', evidence: 'migrations/*.up.sql' };
+  return undefined;
+};
+
+/** First match wins: the most specific evidence first. */
+const PROBES: readonly Probe[] = [
+  file('django', 'manage.py'),
+  file('alembic', 'alembic.ini'),
+  file('prisma', 'prisma/schema.prisma'),
+  flyway,
+  file('rails', 'db/migrate'),
+  file('knex', 'knexfile.js', 'knexfile.ts', 'knexfile.cjs', 'knexfile.mjs'),
+  file('sequelize', '.sequelizerc'),
+  npm,
+  dbmate,
+  golangMigrate,
 ];
 
 export async function detectProject(dir: string): Promise<DetectedProject | undefined> {
-  for (const detector of DETECTORS) {
-    const found = await access(path.join(dir, detector.evidence)).then(
-      () => true,
-      () => false,
-    );
-    if (found) return detector;
+  for (const probe of PROBES) {
+    const found = await probe(dir);
+    if (found) return found;
   }
   return undefined;
 }
 
-/** What a detected tool's starter says in `task` and `migrations`. */
-const TOOL_SECTIONS: Record<
-  DetectedProject['tool'],
-  { task: string; migrations: string } | undefined
-> = {
-  django: {
-    task: `  command: [python, manage.py, migrate, --noinput]
-  checkCommand: [python, manage.py, migrate, --check]   # exits 1 while migrations are pending
-  # environment: { DJANGO_SETTINGS_MODULE: mysite.settings }`,
-    migrations: `migrations:
-  tool: django           # history in django_migrations (app, name); see README "Migration tools"
-  # berth learns the code's migrations by running \`python manage.py showmigrations --plan\` once
-  # per run (never once per tenant), so up-to-date tenants start no process at all.
-  # listCommand: [python3, manage.py, showmigrations, --plan]`,
-  },
-  alembic: {
-    task: `  command: [alembic, upgrade, heads]`,
-    migrations: `migrations:
-  tool: alembic          # history in alembic_version; pending is known only for a linear history`,
-  },
-  prisma: {
-    task: `  command: [npx, prisma, migrate, deploy]
-  checkCommand: [npx, prisma, migrate, status]`,
-    migrations: `migrations:
-  tool: prisma           # history in _prisma_migrations; migrations in prisma/migrations`,
-  },
-  rails: {
-    task: `  command: [bin/rails, db:migrate]
-  checkCommand: [bin/rails, db:abort_if_pending_migrations]`,
-    migrations: `migrations:
-  tool: rails            # history in schema_migrations; migrations in db/migrate`,
-  },
-  flyway: {
-    task: `  command: [flyway, migrate]
-  checkCommand: [flyway, validate]`,
-    migrations: `migrations:
-  tool: flyway           # history in flyway_schema_history; migrations in sql/
-  # directory: db/migration`,
-  },
-  'golang-migrate': undefined,
-  dbmate: undefined,
-  knex: undefined,
-  sequelize: undefined,
-  typeorm: undefined,
-  'node-pg-migrate': undefined,
-};
+/** A command as a YAML flow sequence: plain words where YAML reads them as strings. */
+export function yamlCommand(command: readonly string[]): string {
+  const plain = (s: string) =>
+    /^[A-Za-z0-9_./@=+-][A-Za-z0-9_./@=+:-]*$/.test(s) &&
+    !/^(true|false|yes|no|on|off|null|~|[-+]?[\d.]+(e[-+]?\d+)?)$/i.test(s);
+  return `[${command.map((s) => (plain(s) ? s : JSON.stringify(s))).join(', ')}]`;
+}
 
 /**
  * `schema`: where editors find the JSON Schema, relative to berth.yaml (the installed
  * package's `schema/berth.schema.json`); without it the starter names none.
  */
-export function starterConfig(
-  app = 'startupwebapp',
-  project?: DetectedProject,
-  schema?: string,
-): string {
-  const sections = project ? TOOL_SECTIONS[project.tool] : undefined;
-  const text = sections ? toolStarter(app, project?.evidence ?? '', sections) : seedStarter(app);
+export function starterConfig(app = 'app', tool?: StarterTool, schema?: string): string {
+  const body = tool ? toolStarter(app, tool) : customStarter(app);
   const line = schema ? `# yaml-language-server: $schema=${schema}\n` : '';
-  return text.replace('version: 1\n', `${line}version: 1\n`);
+  return body.replace('version: 1\n', `${line}version: 1\n`);
 }
 
-function seedStarter(app: string): string {
-  return `# berth.yaml — one stack, its tenant databases and how to migrate them.
-# Full reference: README.md "Config reference". Check it with \`berth config validate\`.
-version: 1
-app: ${app}              # stack name: tags, outputs, confirmation prompts
-provider: local          # local (embedded PostgreSQL 16) or aws; --provider overrides
-tags:                    # on every AWS resource (berth adds managed-by=berth and stack)
-  Environment: Production
-  Application: StartupWebApp
-
-aws:
-  region: us-east-1
-  # profile: my-profile  # or AWS_PROFILE / --profile
-  # endpoint: http://127.0.0.1:4566   # an AWS-compatible emulator (or AWS_ENDPOINT_URL)
-
-registry:                # ECR repository
-  name: ${app}-backend
-  scanOnPush: true
-  encryption: AES256     # or KMS with kmsKey
-  keepImages: 10         # lifecycle policy
-  # local: 127.0.0.1:5000  # registry the local provider pushes to
-
-cluster:
-  name: ${app}-cluster   # ECS cluster, Fargate capacity providers
-
-logs:
-  group: /ecs/${app}-migrations
-  retentionDays: 7
-  streamPrefix: migration
-
-roles:
-  execution: ecsTaskExecutionRole-${app}   # pulls the image, reads the secret, writes logs
-  task: ecsTaskRole-${app}                 # the app's own permissions (none by default)
-
-network:                 # prerequisites berth reads, never creates
-  subnets: []            # private subnets for the tasks (required for aws)
-  # backendSecurityGroup: sg-0123 or its Name tag
-  # databaseSecurityGroup: sg-0456 or its Name tag
-
-task:
-  family: ${app}-migration-task
-  cpu: 256               # 0.25 vCPU
-  memory: 512            # MiB
-  command: [python, manage.py, migrate]
-  # checkCommand: [python, manage.py, migrate, --check]
-  environment: {}
-  timeoutSeconds: 600
-
-database:
-  secret:
-    name: rds/${app}/multi-tenant/master   # JSON with username, password, host, port
-  tenants:               # or { file: tenants.txt } or { query: "SELECT ...", database: postgres }
-    - ${app.replace(/-/g, '_')}_prod
-  expectedTables: 57
-
-migrations:
-  directory: migrations  # pending = files here not yet in the history table
-  table: pgmigrations
-
-fleet:
-  concurrency: 3
-  onError: stop          # or continue
-  batchSize: 1
-`;
-}
-
-function toolStarter(
-  app: string,
-  evidence: string,
-  sections: { task: string; migrations: string },
-): string {
-  return `# berth.yaml — one stack, its tenant databases and how to migrate them.
-# Written for this project (found ${evidence}). Full reference: README.md "Config reference".
-# Check it with \`berth config validate\`.
-version: 1
+/** The sections every starter has: the stack's names, derived from the app's. */
+function stackSections(app: string): string {
+  return `version: 1
 app: ${app}              # stack name: tags, outputs, confirmation prompts
 provider: local          # local (embedded PostgreSQL 16) or aws; --provider overrides
 tags:                    # on every AWS resource (berth adds managed-by=berth and stack)
@@ -184,18 +169,71 @@ logs:
 roles:
   execution: ecsTaskExecutionRole-${app}   # pulls the image, reads the secret, writes logs
   task: ecsTaskRole-${app}                 # the app's own permissions (none by default)
+`;
+}
 
-task:
-  family: ${app}-migration-task
-${sections.task}
-
-database:
+function databaseSection(app: string): string {
+  return `database:
   secret:
     name: rds/${app}/master   # JSON with username, password, host, port
   tenants:               # or { file: tenants.txt } or { query: "SELECT ...", database: postgres }
     - ${app.replace(/-/g, '_')}
   # expectedTables: N    # optional: verify then also checks the table count
+`;
+}
 
-${sections.migrations}
+const TASK_ENVIRONMENT = `  # Each task gets DATABASE_NAME (the tenant) and DATABASE_HOST, DATABASE_PORT,
+  # DATABASE_USER, DATABASE_PASSWORD (the secret): the app's database config reads them.`;
+
+function toolStarter(app: string, tool: StarterTool): string {
+  const check = tool.checkCommand
+    ? `\n  checkCommand: ${yamlCommand(tool.checkCommand)}   # verify runs it per tenant; fails while migrations are pending`
+    : '';
+  const directory = tool.directory ?? (tool.known.kind === 'directory' ? tool.known.directory : '');
+  const known =
+    tool.known.kind === 'listing'
+      ? `  # berth learns the code's migrations by running \`${tool.known.command.join(' ')}\` once per
+  # run (never once per tenant), so up-to-date tenants start no process at all.
+  # listCommand: ${yamlCommand(tool.known.command)}`
+      : tool.directory
+        ? `  directory: ${tool.directory}   # from ${tool.evidence}`
+        : `  # The code's migrations are read from ${directory}/ (the preset's default).
+  # directory: ${directory}`;
+  const caveat = tool.pendingCaveat ? `\n  # Note: ${tool.pendingCaveat}.` : '';
+  return `# berth.yaml — one stack, its tenant databases and how to migrate them.
+# Written for this ${tool.label} project (found ${tool.evidence}). Full reference: README.md
+# "Config reference" and "Migration tools". Check it with \`berth config validate\`.
+${stackSections(app)}
+task:
+  family: ${app}-migration-task
+  command: ${yamlCommand(tool.migrateCommand)}${check}
+${TASK_ENVIRONMENT}
+
+${databaseSection(app)}
+migrations:
+  tool: ${tool.tool}   # history in ${tool.table}; see README "Migration tools"
+${known}${caveat}
+`;
+}
+
+function customStarter(app: string): string {
+  return `# berth.yaml — one stack, its tenant databases and how to migrate them.
+# No migration tool was recognised here. If you use one of django, rails, alembic, prisma,
+# flyway, golang-migrate, dbmate, knex, sequelize, typeorm or node-pg-migrate, set
+# migrations.tool to it (or run \`berth init --force\` where its files are) and berth knows its
+# history table and commands. Otherwise fill in the lines marked <- below.
+# Full reference: README.md "Config reference". Check it with \`berth config validate\`.
+${stackSections(app)}
+task:
+  family: ${app}-migration-task
+  command: [./migrate]   # <- your migrate command, run once per tenant
+${TASK_ENVIRONMENT}
+
+${databaseSection(app)}
+migrations:
+  tool: custom
+  directory: migrations  # <- the migration files: pending = files whose names are not in the history
+  table: schema_migrations   # <- the table your tool records applied migrations in
+  nameColumns: [version]     #    and the column(s) naming each one
 `;
 }

@@ -9,6 +9,7 @@
  * success = false), so history.ts reads every tool the same way.
  */
 import type { Config, MigrationTool } from '../config/schema.js';
+import type { DetectedProject, StarterTool } from '../config/starter.js';
 import { assertNever } from '../core/errors.js';
 
 /** How the IDs of a directory's entries are ordered (the order the tool applies them in). */
@@ -75,9 +76,22 @@ export interface MigrationPreset {
   pendingCaveat?: string;
 }
 
-// The database URL tools without PG* variable support read, built from what berth sets.
+// The database URL the Go tools (dbmate, golang-migrate; both on lib/pq) read, built from what
+// berth sets. The password stays out of it: lib/pq reads PGPASSWORD when the URL has none, so a
+// password with URL characters (`@`, `/`, `#`, `%`, `?`, which generated RDS passwords have)
+// needs no encoding. sslmode comes from PGSSLMODE (`require` on RDS with rds.force_ssl), and
+// is `disable` otherwise, as the embedded server has no TLS.
 const DATABASE_URL =
-  'postgres://$DATABASE_USER:$DATABASE_PASSWORD@$DATABASE_HOST:$DATABASE_PORT/$DATABASE_NAME?sslmode=disable';
+  'postgres://$DATABASE_USER@$DATABASE_HOST:$DATABASE_PORT/$DATABASE_NAME?sslmode=${PGSSLMODE:-disable}';
+/** libpq's variables (node-postgres reads them too) from what berth sets. */
+const PG_ENV =
+  'PGHOST="$DATABASE_HOST" PGPORT="$DATABASE_PORT" PGUSER="$DATABASE_USER" PGPASSWORD="$DATABASE_PASSWORD" PGDATABASE="$DATABASE_NAME"';
+/** DATABASE_URL for Prisma, percent-encoded by node (a Prisma project has it). */
+const PRISMA_URL =
+  'DATABASE_URL="$(node -e \'const e = process.env, c = encodeURIComponent; process.stdout.write(`postgresql://${c(e.DATABASE_USER)}:${c(e.DATABASE_PASSWORD)}@${e.DATABASE_HOST}:${e.DATABASE_PORT}/${c(e.DATABASE_NAME)}`)\')"';
+/** `sh -c` a Go tool's command with the URL and the password as lib/pq reads them. */
+const withUrl = (command: string) =>
+  `DATABASE_URL="${DATABASE_URL}" PGPASSWORD="$DATABASE_PASSWORD" exec ${command}`;
 
 const SCRIPT = /\.(js|cjs|mjs|ts|cts|mts)$/;
 const isScript = (f: string) => SCRIPT.test(f) && !/\.d\.[cm]?ts$/.test(f);
@@ -115,7 +129,13 @@ export const PRESETS: Readonly<Record<Exclude<MigrationTool, 'custom'>, Migratio
       records: 'each',
     },
     migrateCommand: ['bin/rails', 'db:migrate'],
-    checkCommand: ['bin/rails', 'db:abort_if_pending_migrations'],
+    // The rake task prints nothing when nothing is pending, and verify does not take a silent
+    // exit 0 as a pass: say so.
+    checkCommand: [
+      'sh',
+      '-c',
+      'bin/rails db:abort_if_pending_migrations && echo "no pending migrations"',
+    ],
     known: {
       kind: 'directory',
       directory: 'db/migrate',
@@ -147,8 +167,10 @@ export const PRESETS: Readonly<Record<Exclude<MigrationTool, 'custom'>, Migratio
       select: `SELECT migration_name AS id, CASE WHEN finished_at IS NULL THEN 'failed' ELSE 'applied' END AS state FROM {table} WHERE rolled_back_at IS NULL ORDER BY started_at, migration_name`,
       records: 'each',
     },
-    migrateCommand: ['npx', 'prisma', 'migrate', 'deploy'],
-    checkCommand: ['npx', 'prisma', 'migrate', 'status'],
+    // schema.prisma reads the URL from env("DATABASE_URL"), which berth does not set; Prisma
+    // has no PG* fallback, so the URL is built with every part percent-encoded.
+    migrateCommand: ['sh', '-c', `${PRISMA_URL} exec npx prisma migrate deploy`],
+    checkCommand: ['sh', '-c', `${PRISMA_URL} exec npx prisma migrate status`],
     known: {
       kind: 'directory',
       directory: 'prisma/migrations',
@@ -186,7 +208,11 @@ export const PRESETS: Readonly<Record<Exclude<MigrationTool, 'custom'>, Migratio
       select: `SELECT version::text AS id, CASE WHEN dirty THEN 'dirty' ELSE 'applied' END AS state FROM {table}`,
       records: 'head',
     },
-    migrateCommand: ['sh', '-c', `exec migrate -path migrations -database "${DATABASE_URL}" up`],
+    migrateCommand: [
+      'sh',
+      '-c',
+      `PGPASSWORD="$DATABASE_PASSWORD" exec migrate -path migrations -database "${DATABASE_URL}" up`,
+    ],
     known: {
       kind: 'directory',
       directory: 'migrations',
@@ -207,8 +233,10 @@ export const PRESETS: Readonly<Record<Exclude<MigrationTool, 'custom'>, Migratio
       select: `SELECT version::text AS id, 'applied' AS state FROM {table} ORDER BY version`,
       records: 'each',
     },
-    migrateCommand: ['sh', '-c', `DATABASE_URL="${DATABASE_URL}" exec dbmate --no-dump-schema up`],
-    checkCommand: ['sh', '-c', `DATABASE_URL="${DATABASE_URL}" exec dbmate status --exit-code`],
+    // `migrate`, not `up`: `up` creates a missing database, and a mistyped tenant must fail,
+    // not appear empty. --no-dump-schema: no pg_dump needed in the task, no db/schema.sql written.
+    migrateCommand: ['sh', '-c', withUrl('dbmate --no-dump-schema migrate')],
+    checkCommand: ['sh', '-c', withUrl('dbmate status --exit-code')],
     known: {
       kind: 'directory',
       directory: 'db/migrations',
@@ -284,7 +312,9 @@ export const PRESETS: Readonly<Record<Exclude<MigrationTool, 'custom'>, Migratio
       select: `SELECT name AS id, 'applied' AS state FROM {table} ORDER BY run_on, id`,
       records: 'each',
     },
-    migrateCommand: ['npx', 'node-pg-migrate', 'up'],
+    // node-pg-migrate's CLI wants DATABASE_URL or PGHOST/PGUSER/PGDATABASE and refuses to start
+    // with berth's DATABASE_* alone; PG* (read by node-postgres) need no URL encoding.
+    migrateCommand: ['sh', '-c', `${PG_ENV} exec npx node-pg-migrate up`],
     known: {
       kind: 'directory',
       directory: 'migrations',
@@ -374,4 +404,22 @@ export function compareIds(ordering: Ordering, a: string, b: string): number {
     default:
       return assertNever(ordering, 'ordering');
   }
+}
+
+/** What `berth init` writes for a detected project: its tool's preset, as plain data. */
+export function starterTool(project: DetectedProject): StarterTool {
+  const preset = PRESETS[project.tool];
+  const known = preset.known;
+  return {
+    ...project,
+    label: preset.label,
+    table: preset.history.table,
+    migrateCommand: preset.migrateCommand,
+    ...(preset.checkCommand ? { checkCommand: preset.checkCommand } : {}),
+    known:
+      known.kind === 'listing'
+        ? { kind: 'listing', command: known.command }
+        : { kind: 'directory', directory: known.kind === 'directory' ? known.directory : '.' },
+    ...(preset.pendingCaveat ? { pendingCaveat: preset.pendingCaveat } : {}),
+  };
 }

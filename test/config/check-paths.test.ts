@@ -169,6 +169,53 @@ describe('checkConfigPaths', () => {
   });
 });
 
+describe('migrations.directory with a preset', () => {
+  it("accepts the tool's own files (Rails' .rb, Prisma's directories), which custom would refuse", async () => {
+    const rails = await project(
+      (t) =>
+        t.replace(
+          'migrations: { directory: migrations }',
+          'migrations: { tool: rails, directory: db/migrate }',
+        ),
+      {
+        'db/migrate/20240101000000_create_orders.rb': 'class CreateOrders; end',
+      },
+    );
+    expect(await configPathIssues(rails, MIGRATE)).toEqual([]);
+    const prisma = await project(
+      (t) =>
+        t.replace(
+          'migrations: { directory: migrations }',
+          'migrations: { tool: prisma, directory: db/prisma }',
+        ),
+      { 'db/prisma/20240101000000_init/migration.sql': 'SELECT 1;' },
+    );
+    expect(await configPathIssues(prisma, MIGRATE)).toEqual([]);
+    const custom = await project(
+      (t) =>
+        t.replace('migrations: { directory: migrations }', 'migrations: { directory: db/migrate }'),
+      { 'db/migrate/20240101000000_create_orders.rb': 'class CreateOrders; end' },
+    );
+    expect((await configPathIssues(custom, MIGRATE)).map((i) => i.message)).toEqual([
+      expect.stringContaining('holds no migration files'),
+    ]);
+  });
+
+  it('still requires the directory to exist', async () => {
+    const missing = await project(
+      (t) =>
+        t.replace(
+          'migrations: { directory: migrations }',
+          'migrations: { tool: rails, directory: db/migrate }',
+        ),
+      {},
+    );
+    expect((await configPathIssues(missing, MIGRATE)).map((i) => i.path)).toEqual([
+      'migrations.directory',
+    ]);
+  });
+});
+
 describe('isMigrationFile', () => {
   it('counts migration sources and leaves out declarations and package markers', () => {
     expect(['001.sql', '002.js', '0001_initial.py', '3.ts'].every(isMigrationFile)).toBe(true);

@@ -13,7 +13,7 @@ import {
   parseDjangoPlan,
   type DirEntry,
 } from '../../src/migrations/known.js';
-import { PRESETS, resolvePreset } from '../../src/migrations/presets.js';
+import { PRESETS, resolvePreset, starterTool } from '../../src/migrations/presets.js';
 
 const file = (name: string): DirEntry => ({ name, isDirectory: () => false });
 const dir = (name: string): DirEntry => ({ name, isDirectory: () => true });
@@ -366,7 +366,7 @@ describe('config rules for migrations.tool', () => {
 
 describe('the starter for a detected project', () => {
   it('Django: the django preset, manage.py commands, no seed values, no hand-counted tables', () => {
-    const text = starterConfig('shop', { tool: 'django', evidence: 'manage.py' });
+    const text = starterConfig('shop', starterTool({ tool: 'django', evidence: 'manage.py' }));
     const config = parseConfig(text);
     expect(config.migrations.tool).toBe('django');
     expect(config.migrations.directory).toBeUndefined();
@@ -377,7 +377,7 @@ describe('the starter for a detected project', () => {
   });
 
   it.each(['alembic', 'prisma', 'rails', 'flyway'] as const)('%s: a valid starter', (tool) => {
-    const config = parseConfig(starterConfig('shop', { tool, evidence: 'x' }));
+    const config = parseConfig(starterConfig('shop', starterTool({ tool, evidence: 'x' })));
     expect(config.migrations.tool).toBe(tool);
     expect(config.task.command).toEqual(PRESETS[tool].migrateCommand);
   });

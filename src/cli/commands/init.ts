@@ -5,6 +5,7 @@ import { parseConfig } from '../../config/load-config.js';
 import { ensureGitignored, installedSchema, schemaReference } from '../../config/init-project.js';
 import { detectProject, starterConfig } from '../../config/starter.js';
 import { BerthError } from '../../core/errors.js';
+import { starterTool } from '../../migrations/presets.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import type { Context } from '../context.js';
 
@@ -37,18 +38,24 @@ export async function initCommand(ctx: Context, options: { force?: boolean }): P
       .replace(/^[^a-z]+/, '') || 'app';
   const dir = path.dirname(file);
   const schema = installedSchema();
+  const project = await detectProject(dir);
   const text = starterConfig(
     app.slice(0, 31),
-    await detectProject(dir),
+    project && starterTool(project),
     schema ? schemaReference(dir, schema) : undefined,
   );
   parseConfig(text, file); // the starter must always be valid
   await writeFile(file, text, { flag: options.force ? 'w' : 'wx' });
   const ignored = await ensureGitignored(dir);
-  if (ctx.out.json) ctx.out.data({ written: file, gitignore: ignored });
-  else
+  if (ctx.out.json)
+    ctx.out.data({ written: file, tool: project?.tool ?? 'custom', gitignore: ignored });
+  else {
+    const found = project
+      ? ` for ${starterTool(project).label} (found ${project.evidence})`
+      : ' (no migration tool recognised: fill in the marked lines)';
     ctx.out.result(
-      `wrote ${file}${ignored ? '; added .berth/ to .gitignore' : ''}; edit it, then run \`berth config validate\``,
+      `wrote ${file}${found}${ignored ? '; added .berth/ to .gitignore' : ''}; edit it, then run \`berth config validate\``,
     );
+  }
   return ExitCode.ok;
 }
