@@ -15,12 +15,16 @@
  * `tables` counts the base tables in the configured schema (the history table included);
  * `applied` lists the history table's migration IDs as the migration tool's preset reads them
  * (src/migrations/presets.ts; empty when it does not exist). Optional `dirty` (a version) and
- * `failed` (IDs) report a golang-migrate dirty flag and Prisma/Flyway failed rows. Any
+ * `failed` (IDs) report a golang-migrate dirty flag and Prisma/Flyway failed rows. When berth
+ * sets BERTH_PROBE_SCHEMA=1 (verify), a probe may add `schema`: the JSON value of the catalog
+ * query (CATALOG_SQL in src/migrations/fingerprint.ts, `$1` = database.schema), from which
+ * berth computes the schema's fingerprint and compares it with the reference. Any
  * other output is ignored, so a probe may log freely. berth computes pending migrations from
  * the names it knows (migrations.directory, read from the local checkout — CI has the
  * source) exactly as the local provider's SQL probe does.
  */
 import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
+import { fingerprintOf, parseCatalog, type CatalogTables } from '../migrations/fingerprint.js';
 import { knownFromDirectory } from '../migrations/known.js';
 import { resolvePreset } from '../migrations/presets.js';
 import { absentProbe, readProbe } from './probe-result.js';
@@ -29,6 +33,8 @@ import type { ProbeResult } from './types.js';
 export const PROBE_MARKER = '::berth-probe';
 /** The environment variable carrying the comma-separated databases a probe task reads. */
 export const PROBE_DATABASES_ENV = 'DATABASE_NAMES';
+/** Set to `1` when berth wants each database's schema too (verify): the probe adds `schema`. */
+export const PROBE_SCHEMA_ENV = 'BERTH_PROBE_SCHEMA';
 
 /** What one probe line says about one database. */
 export type ProbeReport =
@@ -41,6 +47,8 @@ export type ProbeReport =
       dirty?: string;
       /** Migrations the history records as failed (Prisma, Flyway). */
       failed?: string[];
+      /** The catalog query's result (CATALOG_SQL), when asked for with BERTH_PROBE_SCHEMA=1. */
+      schema?: CatalogTables;
     }
   | { database: string; exists: false }
   | { database: string; error: string };
@@ -81,7 +89,9 @@ export function parseProbeLine(line: string): ProbeReport | undefined {
     return { database, error: `the probe printed an invalid line: ${text.slice(0, 200)}` };
   }
   const { dirty, failed } = v;
+  const schema = v.schema === undefined ? undefined : parseCatalog(v.schema);
   if (
+    (v.schema !== undefined && schema === undefined) ||
     (dirty !== undefined && typeof dirty !== 'string') ||
     (failed !== undefined &&
       (!Array.isArray(failed) || !failed.every((f): f is string => typeof f === 'string')))
@@ -95,6 +105,7 @@ export function parseProbeLine(line: string): ProbeReport | undefined {
     applied,
     ...(dirty === undefined ? {} : { dirty }),
     ...(failed === undefined ? {} : { failed: failed }),
+    ...(schema === undefined ? {} : { schema }),
   };
 }
 
@@ -106,11 +117,12 @@ export function probeResultFrom(
 ): ProbeResult {
   if ('error' in report) return absentProbe(report.database, known, report.error);
   if (!report.exists) return absentProbe(report.database, known);
-  return readProbe(report.database, known, [...report.applied], report.tables, {
+  const result = readProbe(report.database, known, [...report.applied], report.tables, {
     records,
     ...(report.dirty === undefined ? {} : { dirty: report.dirty }),
     ...(report.failed === undefined ? {} : { failed: report.failed }),
   });
+  return report.schema ? { ...result, fingerprint: fingerprintOf(report.schema) } : result;
 }
 
 /** Collects the reports of a probe task's log; the last line about a database wins. */

@@ -12,6 +12,7 @@ import type { Exec } from '../../src/core/exec.js';
 import type { FakeTaskInfo, FakeTaskScript } from '../../src/providers/aws/fake/aws-fake.js';
 import { SAMPLE_CONFIG_YAML, sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
 import { upStack } from '../../src/providers/aws/stack/stack.js';
+import type { CatalogTables } from '../../src/migrations/fingerprint.js';
 import { awsCliHarness, type AwsCliHarness } from './aws-cli.js';
 
 export const MIGRATIONS = ['0001_auth', '0002_catalog', '0003_orders'];
@@ -51,6 +52,10 @@ export class FakeTenants {
   readonly locks = new Map<string, number>();
   /** How many times each `database/migration` was applied (twice would be a race lost). */
   readonly applyCount = new Map<string, number>();
+  /** Each database's catalog (CATALOG_SQL's result), printed when berth asks for the schema. */
+  readonly schemas = new Map<string, CatalogTables>();
+  /** The probe ignores BERTH_PROBE_SCHEMA (an older probe command). */
+  probeWithoutSchema = false;
 
   constructor(readonly known: readonly string[] = MIGRATIONS) {}
 
@@ -69,7 +74,12 @@ export class FakeTenants {
     if (names !== undefined) {
       return {
         run: () => ({
-          logs: ['probe starting', ...names.split(',').map((d) => this.probeLine(d))],
+          logs: [
+            'probe starting',
+            ...names
+              .split(',')
+              .map((d) => this.probeLine(d, task.overrideEnvironment.BERTH_PROBE_SCHEMA === '1')),
+          ],
         }),
       };
     }
@@ -136,14 +146,16 @@ export class FakeTenants {
     }
   }
 
-  probeLine(database: string): string {
+  probeLine(database: string, withSchema = false): string {
     if (this.missing.has(database))
       return `::berth-probe ${JSON.stringify({ database, exists: false })}`;
+    const schema = withSchema && !this.probeWithoutSchema ? this.schemas.get(database) : undefined;
     return `::berth-probe ${JSON.stringify({
       database,
       exists: true,
       tables: this.tables(database),
       applied: this.applied.get(database) ?? [],
+      ...(schema ? { schema } : {}),
     })}`;
   }
 
