@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { VerifyResult } from '../../src/fleet/verify.js';
 import { query } from '../support/pg.js';
-import { ROOT, baseConfig, createProject, type TestProject } from '../support/project.js';
+import { ROOT, baseConfig, collect, createProject, type TestProject } from '../support/project.js';
 
 const FLEET = ['startupwebapp_prod', 'healthtech_experiment', 'fintech_experiment', 'edu_pilot'];
 
@@ -199,5 +199,52 @@ describe('berth verify: a dirty golang-migrate version (real PostgreSQL)', () =>
       ['lite_b', false, '2', []],
       ['lite_c', false, null, ['extra column orders.note']],
     ]);
+  });
+
+  const withCommand = async (command: string[], run: () => Promise<void>) => {
+    const original = await readFile(project.configFile, 'utf8');
+    const config = parse(original) as { task: Record<string, unknown> };
+    await writeFile(
+      project.configFile,
+      stringify({ ...config, task: { ...config.task, command } }),
+    );
+    try {
+      await run();
+    } finally {
+      await writeFile(project.configFile, original);
+    }
+  };
+
+  it('a scratch database that does not migrate from zero fails verify, says why, and is dropped', async () => {
+    await withCommand(
+      ['node', '-e', 'console.error("boom: no such table"); process.exit(3)'],
+      async () => {
+        const run = await project.berth(['verify', '--database', 'lite_a', '--json']);
+        expect(run.code).toBe(6);
+        const result = JSON.parse(run.stdout) as VerifyResult;
+        expect(result.ok).toBe(false);
+        expect(result.databases[0]?.ok).toBe(true);
+        expect(result.schema?.compared).toBe(false);
+        expect(result.schema?.reason).toMatch(
+          /^the scratch database berth_reference_[0-9a-f]{12} did not migrate from zero \(failed: .*boom: no such table/,
+        );
+        expect(await scratchDatabases(project)).toEqual([]);
+      },
+    );
+  });
+
+  it('an interrupted verify drops its scratch database too', async () => {
+    await withCommand(['node', '-e', 'setTimeout(() => undefined, 120000)'], async () => {
+      const child = project.spawnBerth(['verify', '--all']);
+      const done = collect(child);
+      // Wait until the scratch database exists (its migration is then running).
+      for (let i = 0; i < 300 && (await scratchDatabases(project)).length === 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await scratchDatabases(project)).toHaveLength(1);
+      child.kill('SIGINT');
+      const run = await done;
+      expect(run.code).toBe(130);
+      expect(await scratchDatabases(project)).toEqual([]);
+    });
   });
 });
