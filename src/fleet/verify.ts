@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import type { Reporter } from '../core/events.js';
 import { errorMessage } from '../core/errors.js';
 import { describeDrift } from '../migrations/drift.js';
-import { diffSchemas } from '../migrations/fingerprint.js';
+import { diffSchemas, type SchemaFingerprint } from '../migrations/fingerprint.js';
 import { newTaskId } from '../tasks/task-id.js';
 import { tailLog } from '../state/task-store.js';
 import {
@@ -102,11 +102,19 @@ export async function verifyFleet(
       ? [request.tenant]
       : [];
   const selected = new Set(options.databases);
+  const fingerprints = new Map<string, SchemaFingerprint>();
   let done = 0;
   const [, scratch] = await Promise.all([
     backend.probe(
       [...options.databases, ...extra],
       (p) => {
+        // Tenants with the same schema share one description: a thousand copies of a
+        // 57-table schema would be hundreds of MB.
+        if (p.fingerprint) {
+          const shared = fingerprints.get(p.fingerprint.hash);
+          if (shared) p = { ...p, fingerprint: shared };
+          else fingerprints.set(p.fingerprint.hash, p.fingerprint);
+        }
         probes.set(p.database, p);
         if (!selected.has(p.database)) return;
         options.reporter.emit({ type: 'progress', phase: 'probe', done: ++done, total });
@@ -218,7 +226,10 @@ export async function verifyFleet(
     } else if (!exists) reasons.push('the database does not exist');
     else {
       if (probe?.fingerprint && referenceShape) {
-        differences = diffSchemas(referenceShape.shape, probe.fingerprint.shape);
+        differences =
+          probe.fingerprint.hash === referenceShape.hash
+            ? []
+            : diffSchemas(referenceShape.shape, probe.fingerprint.shape);
       }
       // A count derived from the reference is already judged by the differences (a table
       // missing or extra) when the schema was compared.

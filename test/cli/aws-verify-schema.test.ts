@@ -87,6 +87,34 @@ describe('berth verify --provider aws: the schema fingerprint from the probe tas
     expect(probes[0]?.overrideEnvironment.BERTH_PROBE_SCHEMA).toBe('1');
   });
 
+  it('reads a schema printed inline on the probe line as well', async () => {
+    h = await awsFleetHarness({ patch: withReference });
+    migratedFleet(h);
+    h.tenants.schemaLines = 'inline';
+    const drifted = catalog();
+    drifted[0]?.columns.splice(1, 1);
+    h.tenants.schemas.set('healthtech_experiment', drifted);
+    expect(await verifyCommand(h.ctx(), { all: true }, h.fleetDeps)).toBe(ExitCode.verifyFailed);
+    const result = h.json<VerifyResult>();
+    expect(result.databases.map((d) => d.schemaDifferences)).toEqual([
+      [],
+      ['missing column orders.total'],
+      [],
+    ]);
+  });
+
+  it('a schema whose table lines do not all arrive is an error for that database, not a partial schema', async () => {
+    h = await awsFleetHarness({ patch: withReference });
+    migratedFleet(h);
+    h.tenants.lostTableLines.set('fintech_experiment', 1);
+    expect(await verifyCommand(h.ctx(), { all: true }, h.fleetDeps)).toBe(ExitCode.verifyFailed);
+    const fintech = h.json<VerifyResult>().databases[2];
+    expect(fintech).toMatchObject({ ok: false, exists: null });
+    expect(fintech?.reason).toBe(
+      'could not read it: the probe printed 0 of the 1 ::berth-schema lines of its schema (a log line cut short?)',
+    );
+  });
+
   it("migrate's probes do not ask for the schema", async () => {
     h = await awsFleetHarness({ patch: withReference });
     migratedFleet(h);

@@ -56,6 +56,10 @@ export class FakeTenants {
   readonly schemas = new Map<string, CatalogTables>();
   /** The probe ignores BERTH_PROBE_SCHEMA (an older probe command). */
   probeWithoutSchema = false;
+  /** How the probe prints a schema: one `::berth-schema` line per table (default), or inline. */
+  schemaLines: 'per-table' | 'inline' = 'per-table';
+  /** Table lines the log loses (a line a log driver cut short), per database. */
+  readonly lostTableLines = new Map<string, number>();
 
   constructor(readonly known: readonly string[] = MIGRATIONS) {}
 
@@ -78,7 +82,9 @@ export class FakeTenants {
             'probe starting',
             ...names
               .split(',')
-              .map((d) => this.probeLine(d, task.overrideEnvironment.BERTH_PROBE_SCHEMA === '1')),
+              .flatMap((d) =>
+                this.probeLines(d, task.overrideEnvironment.BERTH_PROBE_SCHEMA === '1'),
+              ),
           ],
         }),
       };
@@ -146,17 +152,26 @@ export class FakeTenants {
     }
   }
 
-  probeLine(database: string, withSchema = false): string {
+  /** The probe's lines for a database: its `::berth-probe` line, then its schema's table lines. */
+  probeLines(database: string, withSchema = false): string[] {
     if (this.missing.has(database))
-      return `::berth-probe ${JSON.stringify({ database, exists: false })}`;
+      return [`::berth-probe ${JSON.stringify({ database, exists: false })}`];
     const schema = withSchema && !this.probeWithoutSchema ? this.schemas.get(database) : undefined;
-    return `::berth-probe ${JSON.stringify({
+    const inline = this.schemaLines === 'inline';
+    const line = `::berth-probe ${JSON.stringify({
       database,
       exists: true,
       tables: this.tables(database),
       applied: this.applied.get(database) ?? [],
-      ...(schema ? { schema } : {}),
+      ...(schema && inline ? { schema } : {}),
+      ...(schema && !inline ? { schemaTables: schema.length } : {}),
     })}`;
+    if (!schema || inline) return [line];
+    const lost = this.lostTableLines.get(database) ?? 0;
+    return [
+      line,
+      ...schema.slice(lost).map((table) => `::berth-schema ${JSON.stringify({ database, table })}`),
+    ];
   }
 
   /** What node dist/migrate.js would print and do. */
