@@ -4,13 +4,22 @@
  * does not have, and (golang-migrate) one is left dirty. `berth verify --all` names each, in
  * words, and exits 6; the reference is a scratch database berth migrates from zero and drops.
  */
+import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { ProbeLogParser, probeResultFrom } from '../../src/fleet/probe-protocol.js';
 import type { VerifyResult } from '../../src/fleet/verify.js';
 import { query } from '../support/pg.js';
-import { ROOT, baseConfig, collect, createProject, type TestProject } from '../support/project.js';
+import {
+  EXAMPLE,
+  ROOT,
+  baseConfig,
+  collect,
+  createProject,
+  type TestProject,
+} from '../support/project.js';
 
 const FLEET = ['startupwebapp_prod', 'healthtech_experiment', 'fintech_experiment', 'edu_pilot'];
 
@@ -108,6 +117,45 @@ describe('berth verify: schema drift on the example app (node-pg-migrate, real P
       reason: '1 applied migration(s) unknown to the code: 0099_hotfix',
     });
     expect(await scratchDatabases(project)).toEqual([]);
+  });
+
+  it("the example's probe (what an AWS probe task prints) gives the same fingerprints as berth's own reading", async () => {
+    const verify = JSON.parse(
+      (await project.berth(['verify', '--all', '--json'])).stdout,
+    ) as VerifyResult;
+    const secret = JSON.parse(
+      await readFile(path.join(project.dir, '.berth/secret.json'), 'utf8'),
+    ) as {
+      username: string;
+      password: string;
+      host: string;
+      port: number;
+    };
+    const child = spawn(process.execPath, [path.join(EXAMPLE, 'dist/probe.js')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_HOST: secret.host,
+        DATABASE_PORT: String(secret.port),
+        DATABASE_USER: secret.username,
+        DATABASE_PASSWORD: secret.password,
+        DATABASE_NAMES: FLEET.join(','),
+        BERTH_PROBE_SCHEMA: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const run = await collect(child);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const parser = new ProbeLogParser();
+    for (const line of run.stdout.split('\n')) parser.line(line);
+    for (const d of verify.databases) {
+      const report = parser.report(d.name);
+      expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(57);
+      const probe = probeResultFrom(report ?? { database: d.name, error: 'no line' }, undefined);
+      expect(probe.fingerprint?.hash, d.name).toBe(d.fingerprint);
+    }
+    // Each line stays short enough for a log driver: one table per line.
+    expect(Math.max(...run.stdout.split('\n').map((l) => l.length))).toBeLessThan(16 * 1024);
   });
 
   it('compares with the tenant verify.reference names instead, without a scratch database', async () => {

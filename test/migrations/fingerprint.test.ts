@@ -1,6 +1,7 @@
 /** The schema fingerprint: normalisation, the hash, and the differences in words. */
 import { describe, expect, it } from 'vitest';
 import {
+  CATALOG_SQL,
   diffSchemas,
   fingerprintOf,
   normaliseIndexDefinition,
@@ -181,5 +182,17 @@ describe('parseCatalog', () => {
     expect(parseCatalog([orders()])).toHaveLength(1);
     expect(parseCatalog([{ name: 'x' }])).toBeUndefined();
     expect(parseCatalog('tables')).toBeUndefined();
+  });
+});
+
+describe("the example app's probe", () => {
+  it("runs berth's catalog query unchanged (the AWS probe must read what the local probe reads)", async () => {
+    const { readFile } = await import('node:fs/promises');
+    const source = await readFile(
+      new URL('../../examples/startupwebapp/src/probe.ts', import.meta.url),
+      'utf8',
+    );
+    const copied = /const CATALOG_SQL = `([^`]*)`;/.exec(source)?.[1];
+    expect(copied).toBe(CATALOG_SQL);
   });
 });
