@@ -338,9 +338,14 @@ function verifySchema(
   };
 }
 
-/** What verify checks, in words: `57 tables, nothing pending` or `nothing pending, no drift`. */
-export function verifyGoal(expectedTables: number | undefined): string {
-  return expectedTables === undefined
-    ? 'nothing pending, no drift'
-    : `${expectedTables} tables, nothing pending`;
+/**
+ * What verify checks, in words: `57 tables, nothing pending` or `nothing pending, no drift`;
+ * with a run's schema comparison, `…, schema as the reference's` or `…, schema not compared`.
+ */
+export function verifyGoal(expectedTables: number | undefined, schema?: VerifySchema): string {
+  const count = expectedTables ?? schema?.expectedTables?.count;
+  const goal =
+    count === undefined ? 'nothing pending, no drift' : `${count} tables, nothing pending`;
+  if (!schema) return goal;
+  return `${goal}, ${schema.compared ? "schema as the reference's" : 'schema not compared'}`;
 }

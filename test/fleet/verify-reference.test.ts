@@ -10,7 +10,7 @@ import {
 import type { ReferenceRequest } from '../../src/fleet/reference.js';
 import { isScratchName, scratchName } from '../../src/fleet/reference.js';
 import type { FleetBackend, ProbeOptions, ProbeResult } from '../../src/fleet/types.js';
-import { verifyFleet } from '../../src/fleet/verify.js';
+import { verifyFleet, verifyGoal } from '../../src/fleet/verify.js';
 
 const base = (): CatalogTables => [
   {
@@ -214,5 +214,21 @@ describe('the probe line protocol carries the schema', () => {
         '::berth-probe {"database":"a","exists":true,"tables":2,"applied":[],"schema":{"tables":3}}',
       ),
     ).toMatchObject({ database: 'a', error: expect.stringMatching(/invalid line/) as unknown });
+  });
+});
+
+describe('verifyGoal', () => {
+  it('says whether the schema was compared, and the count it held the tenants to', () => {
+    expect(verifyGoal(57)).toBe('57 tables, nothing pending');
+    expect(verifyGoal(undefined)).toBe('nothing pending, no drift');
+    expect(
+      verifyGoal(undefined, {
+        compared: true,
+        expectedTables: { count: 57, from: 'reference' },
+      }),
+    ).toBe("57 tables, nothing pending, schema as the reference's");
+    expect(verifyGoal(undefined, { compared: false, reason: 'x', expectedTables: null })).toBe(
+      'nothing pending, no drift, schema not compared',
+    );
   });
 });
