@@ -101,6 +101,11 @@ export async function scratchReference(
       reason: `the ${backend.provider} provider cannot create a scratch database to migrate from zero; set verify.reference to a known-good tenant`,
     };
   const name = scratchName(options.tenants);
+  (options.reporter ?? silentReporter).emit({
+    type: 'message',
+    level: 'info',
+    text: `migrating a scratch database ${name} from zero as the schema reference (dropped after)`,
+  });
   const runsDir = await mkdtemp(path.join(os.tmpdir(), 'berth-reference-'));
   try {
     const run = await migrateFleet(backend, {

@@ -120,7 +120,12 @@ export async function verifyFleet(
         options.reporter.emit({ type: 'progress', phase: 'probe', done: ++done, total });
       },
       options.signal,
-      { fingerprint: request !== undefined && request.kind !== 'off' },
+      // Only when there is something to compare with: a probe task need not read them for nothing.
+      {
+        fingerprint:
+          request?.kind === 'tenant' ||
+          (request?.kind === 'scratch' && backend.dropScratch !== undefined),
+      },
     ),
     request?.kind === 'scratch'
       ? scratchReference(backend, {

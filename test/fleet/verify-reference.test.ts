@@ -140,9 +140,10 @@ describe('verifyFleet with a reference', () => {
     });
   });
 
-  it('a backend that cannot make a scratch database says so, and does not fail', async () => {
+  it('a backend that cannot make a scratch database says so, does not fail, and reads no schema', async () => {
+    const seen: ProbeOptions[] = [];
     const result = await verifyFleet(
-      backend({ a: base() }),
+      backend({ a: base() }, seen),
       options(['a'], {
         kind: 'scratch',
         migration: { command: ['true'], timeoutMs: 1000, lockWaitMs: 0 },
@@ -151,6 +152,7 @@ describe('verifyFleet with a reference', () => {
     expect(result.ok).toBe(true);
     expect(result.schema?.compared).toBe(false);
     expect(result.schema?.reason).toMatch(/cannot create a scratch database.*verify\.reference/);
+    expect(seen).toEqual([{ fingerprint: false }]);
   });
 
   it('turned off: not compared, and the result says so; the probe is not asked for schemas', async () => {
