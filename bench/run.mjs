@@ -62,6 +62,7 @@ for (const [section, file] of [
   ['fleet', 'fleet'],
   ['aws', 'aws'],
   ['awsFleetSim', 'aws-fleet-sim'],
+  ['verify', 'verify'],
 ]) {
   if (!want(section)) continue;
   const mod = await import(`./${file}.mjs`).catch((e) =>

@@ -6,7 +6,19 @@ export { BerthError, isBerthError, type ErrorCode } from './core/errors.js';
 export { ExitCode } from './core/exit-codes.js';
 export type { BerthEvent, Reporter } from './core/events.js';
 export { migrateFleet, type MigrateFleetOptions } from './fleet/run-fleet.js';
-export { verifyFleet, type VerifyResult, type VerifyDatabase } from './fleet/verify.js';
+export {
+  verifyFleet,
+  type VerifyResult,
+  type VerifyDatabase,
+  type VerifySchema,
+} from './fleet/verify.js';
+export {
+  CATALOG_SQL,
+  diffSchemas,
+  fingerprintOf,
+  type SchemaFingerprint,
+  type SchemaShape,
+} from './migrations/fingerprint.js';
 export {
   migrateInWaves,
   planWaves,

@@ -300,7 +300,9 @@ export const configSchema = z
           .int()
           .min(1)
           .optional()
-          .describe('Tables each database must have after migrating (the history table counts).'),
+          .describe(
+            "Tables each database must have after migrating (the history table counts). Optional: absent, verify expects the reference schema's count (verify.reference or the scratch database).",
+          ),
         schema: databaseName.default('public').describe('Schema whose tables are counted.'),
       })
       .describe('The tenant databases.'),
@@ -430,6 +432,25 @@ export const configSchema = z
           .describe('Tenants migrated in sequence by one task.'),
       })
       .prefault({}),
+
+    verify: z
+      .strictObject({
+        compareSchema: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Compare each tenant's schema (tables, columns, indexes, constraints, read from pg_catalog) with a reference and name the differences. false: not compared (verify says so).",
+          ),
+        reference: databaseName
+          .optional()
+          .describe(
+            'A known-good tenant every schema is compared with. Absent: a scratch database (berth_reference_…) that berth creates, migrates from zero with task.command, reads and drops (local provider); on aws without it the schemas are not compared, and verify says so.',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'What verify compares beyond pending migrations and drift (README "Verify"). database.expectedTables, when absent, is the reference\'s table count.',
+      ),
 
     lint: z
       .strictObject({

@@ -8,6 +8,7 @@ import { BerthError } from '../core/errors.js';
 import type { Reporter } from '../core/events.js';
 import { parseFailureLimit, type FailureLimit } from './failure-budget.js';
 import type { MigrateInWavesOptions } from './waves.js';
+import type { ReferenceRequest } from './reference.js';
 import type { VerifyOptions } from './verify.js';
 
 export interface FleetCall {
@@ -63,11 +64,32 @@ export function verifyOptions(
   return {
     databases: call.databases,
     expectedTables: config.database.expectedTables,
+    reference: referenceRequest(config),
     checkCommand: skipCheck ? undefined : config.task.checkCommand,
     concurrency: config.fleet.concurrency,
     timeoutMs: config.task.timeoutSeconds * 1000,
     reporter: call.reporter,
     ...(call.signal ? { signal: call.signal } : {}),
+  };
+}
+
+/** What verify compares the schemas with (verify.*): a tenant, or a scratch database. */
+export function referenceRequest(config: Config): ReferenceRequest {
+  if (!config.verify.compareSchema) return { kind: 'off', reason: 'verify.compareSchema is false' };
+  if (config.verify.reference !== undefined)
+    return { kind: 'tenant', tenant: config.verify.reference };
+  return {
+    kind: 'scratch',
+    // Migrated as a tenant is: the same command, batch command, task lock and timeouts.
+    migration: {
+      command: config.task.command,
+      batchCommand: config.task.batchCommand,
+      taskLock: config.migrations.taskLock === 'psql',
+      timeoutMs: config.task.timeoutSeconds * 1000,
+      lockWaitMs: config.migrations.lockWaitSeconds * 1000,
+      lockRetries: config.migrations.lockRetries,
+      lockTimeout: config.migrations.lockTimeout,
+    },
   };
 }
 

@@ -15,20 +15,34 @@
  * `tables` counts the base tables in the configured schema (the history table included);
  * `applied` lists the history table's migration IDs as the migration tool's preset reads them
  * (src/migrations/presets.ts; empty when it does not exist). Optional `dirty` (a version) and
- * `failed` (IDs) report a golang-migrate dirty flag and Prisma/Flyway failed rows. Any
+ * `failed` (IDs) report a golang-migrate dirty flag and Prisma/Flyway failed rows. When berth
+ * sets BERTH_PROBE_SCHEMA=1 (verify), a probe reports the schema too: the JSON value of the
+ * catalog query (CATALOG_SQL in src/migrations/fingerprint.ts, `$1` = database.schema), from
+ * which berth computes the fingerprint and compares it with the reference. Either inline, as
+ * `schema` (small schemas), or — since a log driver may split a long line (Docker's at 16 KiB;
+ * the example's 57 tables are about 80 KB) — as `"schemaTables":N` on the probe line plus one
+ * line per table of the array:
+ *
+ *   ::berth-schema {"database":"a","table":{"name":"orders","columns":[…],"indexes":[…],"constraints":[…]}}
+ *
+ * A database whose table lines do not add up to N is an error, never a partial schema. Any
  * other output is ignored, so a probe may log freely. berth computes pending migrations from
  * the names it knows (migrations.directory, read from the local checkout — CI has the
  * source) exactly as the local provider's SQL probe does.
  */
 import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
+import { fingerprintOf, parseCatalog, type CatalogTables } from '../migrations/fingerprint.js';
 import { knownFromDirectory } from '../migrations/known.js';
 import { resolvePreset } from '../migrations/presets.js';
 import { absentProbe, readProbe } from './probe-result.js';
 import type { ProbeResult } from './types.js';
 
 export const PROBE_MARKER = '::berth-probe';
+export const SCHEMA_MARKER = '::berth-schema';
 /** The environment variable carrying the comma-separated databases a probe task reads. */
 export const PROBE_DATABASES_ENV = 'DATABASE_NAMES';
+/** Set to `1` when berth wants each database's schema too (verify): the probe adds `schema`. */
+export const PROBE_SCHEMA_ENV = 'BERTH_PROBE_SCHEMA';
 
 /** What one probe line says about one database. */
 export type ProbeReport =
@@ -41,6 +55,10 @@ export type ProbeReport =
       dirty?: string;
       /** Migrations the history records as failed (Prisma, Flyway). */
       failed?: string[];
+      /** The catalog query's result (CATALOG_SQL), when asked for with BERTH_PROBE_SCHEMA=1. */
+      schema?: CatalogTables;
+      /** The schema as that many `::berth-schema` table lines instead (ProbeLogParser joins them). */
+      schemaTables?: number;
     }
   | { database: string; exists: false }
   | { database: string; error: string };
@@ -80,8 +98,12 @@ export function parseProbeLine(line: string): ProbeReport | undefined {
   ) {
     return { database, error: `the probe printed an invalid line: ${text.slice(0, 200)}` };
   }
-  const { dirty, failed } = v;
+  const { dirty, failed, schemaTables } = v;
+  const schema = v.schema === undefined ? undefined : parseCatalog(v.schema);
   if (
+    (v.schema !== undefined && schema === undefined) ||
+    (schemaTables !== undefined &&
+      (typeof schemaTables !== 'number' || !Number.isInteger(schemaTables) || schemaTables < 0)) ||
     (dirty !== undefined && typeof dirty !== 'string') ||
     (failed !== undefined &&
       (!Array.isArray(failed) || !failed.every((f): f is string => typeof f === 'string')))
@@ -95,7 +117,32 @@ export function parseProbeLine(line: string): ProbeReport | undefined {
     applied,
     ...(dirty === undefined ? {} : { dirty }),
     ...(failed === undefined ? {} : { failed: failed }),
+    ...(schema === undefined ? {} : { schema }),
+    ...(typeof schemaTables === 'number' ? { schemaTables } : {}),
   };
+}
+
+export function formatSchemaLine(database: string, table: CatalogTables[number]): string {
+  return `${SCHEMA_MARKER} ${JSON.stringify({ database, table })}`;
+}
+
+/** A `::berth-schema` line → its database and table; undefined for any other or a broken line. */
+export function parseSchemaLine(
+  line: string,
+): { database: string; table: CatalogTables[number] } | undefined {
+  const text = line.trimEnd();
+  if (!text.startsWith(`${SCHEMA_MARKER} `)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text.slice(SCHEMA_MARKER.length + 1));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { database, table } = value as { database?: unknown; table?: unknown };
+  if (typeof database !== 'string' || !DATABASE_NAME_PATTERN.test(database)) return undefined;
+  const parsed = parseCatalog([table]);
+  return parsed?.[0] ? { database, table: parsed[0] } : undefined;
 }
 
 /** A report → the ProbeResult the fleet runner uses; `known` as in probeDatabase (probe-sql.ts). */
@@ -106,24 +153,46 @@ export function probeResultFrom(
 ): ProbeResult {
   if ('error' in report) return absentProbe(report.database, known, report.error);
   if (!report.exists) return absentProbe(report.database, known);
-  return readProbe(report.database, known, [...report.applied], report.tables, {
+  const result = readProbe(report.database, known, [...report.applied], report.tables, {
     records,
     ...(report.dirty === undefined ? {} : { dirty: report.dirty }),
     ...(report.failed === undefined ? {} : { failed: report.failed }),
   });
+  return report.schema ? { ...result, fingerprint: fingerprintOf(report.schema) } : result;
 }
 
-/** Collects the reports of a probe task's log; the last line about a database wins. */
+/**
+ * Collects the reports of a probe task's log; the last line about a database wins. A report
+ * with `schemaTables` gets its `::berth-schema` table lines joined into `schema`.
+ */
 export class ProbeLogParser {
   private readonly reports = new Map<string, ProbeReport>();
+  private readonly tables = new Map<string, Map<string, CatalogTables[number]>>();
 
   line(text: string): void {
+    const table = parseSchemaLine(text);
+    if (table) {
+      const tables = this.tables.get(table.database) ?? new Map<string, CatalogTables[number]>();
+      tables.set(table.table.name, table.table);
+      this.tables.set(table.database, tables);
+      return;
+    }
     const report = parseProbeLine(text);
     if (report) this.reports.set(report.database, report);
   }
 
   report(database: string): ProbeReport | undefined {
-    return this.reports.get(database);
+    const report = this.reports.get(database);
+    if (!report || !('exists' in report) || !report.exists || report.schemaTables === undefined)
+      return report;
+    const { schemaTables, ...rest } = report;
+    const tables = [...(this.tables.get(database)?.values() ?? [])];
+    if (tables.length !== schemaTables)
+      return {
+        database,
+        error: `the probe printed ${tables.length} of the ${schemaTables} ${SCHEMA_MARKER} lines of its schema (a log line cut short?)`,
+      };
+    return { ...rest, schema: tables };
   }
 
   get size(): number {

@@ -10,6 +10,12 @@
  */
 import type pg from 'pg';
 import { escapeLiteral } from 'pg';
+import {
+  catalogJsonSql,
+  fingerprintOf,
+  parseCatalog,
+  type SchemaFingerprint,
+} from '../migrations/fingerprint.js';
 import { qualifiedTable, readHistory } from '../migrations/history.js';
 import type { MigrationPreset } from '../migrations/presets.js';
 import { readProbe } from './probe-result.js';
@@ -29,26 +35,39 @@ const HEAD = `SELECT (SELECT count(*)::int FROM pg_catalog.pg_class c
                        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                       WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')) AS tables,
                      to_regclass($2) IS NOT NULL AS history`;
+// verify's probe: the schema's fingerprint too, in the same round trip (fingerprint.ts).
+const HEAD_WITH_SCHEMA = `${HEAD}, ${catalogJsonSql('$1')} AS schema`;
 
 /**
  * `known` undefined: the migrations are not known to berth (no migrations.directory), so
  * pending cannot be computed here and `pendingKnown` is false. `countTables: false` reads the
  * history only (migrate's reads under its lock need nothing else), in one round trip.
+ * `fingerprint: true` (verify) reads the schema's catalog in the same query as the count.
  */
 export async function probeDatabase(
   client: pg.ClientBase,
   database: string,
   history: HistorySpec,
   known: readonly string[] | undefined,
-  { countTables = true }: { countTables?: boolean } = {},
+  {
+    countTables = true,
+    fingerprint = false,
+  }: { countTables?: boolean; fingerprint?: boolean } = {},
 ): Promise<ProbeResult> {
   if (!countTables) return probeFrom(client, database, history, known, true);
-  const head = await client.query<{ tables: number; history: boolean }>(HEAD, [
-    history.schema,
-    qualifiedTable(history.preset, history.schema),
-  ]);
+  const head = await client.query<{ tables: number; history: boolean; schema?: unknown }>(
+    fingerprint ? HEAD_WITH_SCHEMA : HEAD,
+    [history.schema, qualifiedTable(history.preset, history.schema)],
+  );
   const row = head.rows[0] ?? { tables: 0, history: false };
-  return probeFrom(client, database, history, known, row.history, row.tables);
+  const result = await probeFrom(client, database, history, known, row.history, row.tables);
+  return fingerprint ? { ...result, fingerprint: catalogFingerprint(row.schema) } : result;
+}
+
+function catalogFingerprint(value: unknown): SchemaFingerprint {
+  const catalog = parseCatalog(value);
+  if (!catalog) throw new Error('the catalog query returned an unexpected shape');
+  return fingerprintOf(catalog);
 }
 
 /**

@@ -2,6 +2,7 @@
  * Results, not exceptions: a fleet run gives every database exactly one result, whatever
  * happens to the others, and the CLI derives the exit code from the set.
  */
+import type { SchemaFingerprint } from '../migrations/fingerprint.js';
 import type { TaskRuntime } from '../tasks/task.js';
 
 export type DatabaseStatus = 'applied' | 'up-to-date' | 'failed' | 'skipped' | 'locked';
@@ -74,6 +75,8 @@ export interface ProbeResult {
   dirty?: string;
   /** Prisma / Flyway: migrations recorded as failed. */
   failed?: string[];
+  /** The schema's fingerprint, when asked for (verify) and the probe could read it. */
+  fingerprint?: SchemaFingerprint;
   /** Set when the database could not be read at all. */
   error?: string;
   /**
@@ -112,11 +115,15 @@ export interface FleetBackend {
     databases: string[],
     options: { create: boolean; onCreated?: (done: number, total: number) => void },
   ): Promise<void>;
-  /** Probes many databases cheaply; calls back as each answers. */
+  /**
+   * Probes many databases cheaply; calls back as each answers. `fingerprint`: also read each
+   * schema's fingerprint (verify), in the same round trip where the provider can.
+   */
   probe(
     databases: string[],
     onResult: (result: ProbeResult) => void,
     signal?: AbortSignal,
+    options?: ProbeOptions,
   ): Promise<void>;
   /**
    * Optional, for providers that reach the databases directly (local): one connection tries
@@ -139,9 +146,19 @@ export interface FleetBackend {
    * from one database that did.
    */
   unreachable?(): Promise<string | undefined>;
+  /**
+   * Optional, for providers that create databases (local): drops a scratch database berth
+   * created itself (verify's reference, `berth_reference_…`). Its presence is the capability:
+   * verify can then build its reference from zero.
+   */
+  dropScratch?(database: string): Promise<void>;
   /** The task environment without DATABASE_NAME (set per database). */
   taskEnvironment(): Record<string, string>;
   close(): Promise<void>;
+}
+
+export interface ProbeOptions {
+  fingerprint?: boolean;
 }
 
 export function emptyCounts(): FleetCounts {

@@ -1,14 +1,22 @@
 /**
- * verify: every database has all its tables and no pending migration. The probe reads table
- * counts and the history table; the optional check command (e.g. `migrate --check`) runs as a
- * task per database, so the app's own notion of "pending" is asked too.
+ * verify: every database has all its tables and no pending migration, and its schema is the
+ * reference's. The probe reads table counts, the history table and (with a reference) the
+ * schema's fingerprint in the same round trip; the optional check command (e.g. `migrate
+ * --check`) runs as a task per database, so the app's own notion of "pending" is asked too.
  */
 import pLimit from 'p-limit';
 import type { Reporter } from '../core/events.js';
 import { errorMessage } from '../core/errors.js';
 import { describeDrift } from '../migrations/drift.js';
+import { diffSchemas, type SchemaFingerprint } from '../migrations/fingerprint.js';
 import { newTaskId } from '../tasks/task-id.js';
 import { tailLog } from '../state/task-store.js';
+import {
+  scratchReference,
+  tenantReference,
+  type Reference,
+  type ReferenceRequest,
+} from './reference.js';
 import type { FleetBackend, ProbeResult } from './types.js';
 
 export interface VerifyDatabase {
@@ -17,8 +25,20 @@ export interface VerifyDatabase {
   exists: boolean | null;
   /** null when berth could not count them (aws without task.probeCommand). */
   tables: number | null;
-  /** null when database.expectedTables is not set: then pending and drift decide. */
+  /**
+   * database.expectedTables, else the reference's table count; null when neither is known:
+   * then pending, drift and the schema decide.
+   */
   expectedTables: number | null;
+  /** The schema's fingerprint (sha256), when the probe read it. */
+  fingerprint?: string;
+  /**
+   * With a reference: `matches`, `differs` (schemaDifferences says how) or `not-compared`
+   * (the database was not read, or its probe did not report its schema).
+   */
+  schema?: 'matches' | 'differs' | 'not-compared';
+  /** How the schema differs from the reference, e.g. `extra column orders.note`. */
+  schemaDifferences?: string[];
   /**
    * Number of pending migrations (0 when complete). null when berth cannot know: no
    * migrations.directory and the check command was skipped.
@@ -37,15 +57,30 @@ export interface VerifyDatabase {
   reason?: string;
 }
 
+/** What the tenants' schemas were compared with. */
+export interface VerifySchema {
+  compared: boolean;
+  /** The reference: a configured tenant, or a scratch database migrated from zero. */
+  reference?: { kind: 'tenant' | 'scratch'; name: string; fingerprint: string; tables: number };
+  /** Why the schemas were not compared (compared: false), or which databases were not. */
+  reason?: string;
+  /** Where the expected table count came from. */
+  expectedTables: { count: number; from: 'config' | 'reference' } | null;
+}
+
 export interface VerifyResult {
   ok: boolean;
+  /** Absent when no reference was asked for (the checks between rollout waves). */
+  schema?: VerifySchema;
   databases: VerifyDatabase[];
 }
 
 export interface VerifyOptions {
   databases: string[];
-  /** Absent: the table count is reported but not judged. */
+  /** Absent: derived from the reference when there is one, else reported but not judged. */
   expectedTables?: number | undefined;
+  /** What each schema is compared with; absent: schemas are not compared. */
+  reference?: ReferenceRequest | undefined;
   checkCommand?: string[] | undefined;
   concurrency: number;
   timeoutMs: number;
@@ -60,14 +95,59 @@ export async function verifyFleet(
   await backend.prepare(options.databases, { create: false });
   const probes = new Map<string, ProbeResult>();
   const total = options.databases.length;
-  await backend.probe(
-    options.databases,
-    (p) => {
-      probes.set(p.database, p);
-      options.reporter.emit({ type: 'progress', phase: 'probe', done: probes.size, total });
-    },
-    options.signal,
-  );
+  const request = options.reference;
+  // The reference tenant is probed with the others, in the same pass.
+  const extra =
+    request?.kind === 'tenant' && !options.databases.includes(request.tenant)
+      ? [request.tenant]
+      : [];
+  const selected = new Set(options.databases);
+  const fingerprints = new Map<string, SchemaFingerprint>();
+  let done = 0;
+  const [, scratch] = await Promise.all([
+    backend.probe(
+      [...options.databases, ...extra],
+      (p) => {
+        // Tenants with the same schema share one description: a thousand copies of a
+        // 57-table schema would be hundreds of MB.
+        if (p.fingerprint) {
+          const shared = fingerprints.get(p.fingerprint.hash);
+          if (shared) p = { ...p, fingerprint: shared };
+          else fingerprints.set(p.fingerprint.hash, p.fingerprint);
+        }
+        probes.set(p.database, p);
+        if (!selected.has(p.database)) return;
+        options.reporter.emit({ type: 'progress', phase: 'probe', done: ++done, total });
+      },
+      options.signal,
+      // Only when there is something to compare with: a probe task need not read them for nothing.
+      {
+        fingerprint:
+          request?.kind === 'tenant' ||
+          (request?.kind === 'scratch' && backend.dropScratch !== undefined),
+      },
+    ),
+    request?.kind === 'scratch'
+      ? scratchReference(backend, {
+          migration: request.migration,
+          tenants: options.databases,
+          reporter: options.reporter,
+          signal: options.signal,
+        })
+      : undefined,
+  ]);
+  const reference: Reference | undefined =
+    request === undefined
+      ? undefined
+      : request.kind === 'off'
+        ? { kind: 'none', failed: false, reason: request.reason }
+        : request.kind === 'tenant'
+          ? tenantReference(request.tenant, probes.get(request.tenant))
+          : (scratch ?? { kind: 'none', failed: true, reason: 'no scratch reference was made' });
+  const referenceShape = reference?.kind === 'none' ? undefined : reference?.fingerprint;
+  const expectedTables =
+    options.expectedTables ?? (referenceShape ? referenceShape.tables : undefined);
+  const expectedFrom = options.expectedTables !== undefined ? 'config' : 'reference';
 
   const checks = new Map<
     string,
@@ -136,6 +216,7 @@ export async function verifyFleet(
     // Without a migrations directory the check command is the only judge of "pending".
     const pendingKnown = probe?.pendingKnown ?? true;
     const reasons: string[] = [];
+    let differences: string[] | undefined;
     if (probe?.error) reasons.push(`could not read it: ${probe.error}`);
     else if (probe?.blind) {
       // Nothing was read: the check command is the only judge.
@@ -149,8 +230,29 @@ export async function verifyFleet(
         );
     } else if (!exists) reasons.push('the database does not exist');
     else {
-      if (options.expectedTables !== undefined && tables !== options.expectedTables)
-        reasons.push(`${tables} tables, expected ${options.expectedTables}`);
+      if (probe?.fingerprint && referenceShape) {
+        differences =
+          probe.fingerprint.hash === referenceShape.hash
+            ? []
+            : diffSchemas(referenceShape.shape, probe.fingerprint.shape);
+      }
+      // A count derived from the reference is already judged by the differences (a table
+      // missing or extra) when the schema was compared.
+      if (
+        expectedTables !== undefined &&
+        tables !== expectedTables &&
+        (expectedFrom === 'config' || differences === undefined)
+      )
+        reasons.push(
+          `${tables} tables, expected ${expectedTables}${expectedFrom === 'reference' ? " (the reference's count)" : ''}`,
+        );
+      if (differences && differences.length > 0)
+        reasons.push(
+          differences.slice(0, SHOWN_DIFFERENCES).join('; ') +
+            (differences.length > SHOWN_DIFFERENCES
+              ? `; … ${differences.length - SHOWN_DIFFERENCES} more (--json lists them all)`
+              : ''),
+        );
       if (pendingMigrations.length > 0)
         reasons.push(
           `${pendingMigrations.length} pending migration(s): ${pendingMigrations.slice(0, 3).join(', ')}${pendingMigrations.length > 3 ? ', …' : ''}`,
@@ -177,7 +279,7 @@ export async function verifyFleet(
       name,
       exists: unread ? null : exists,
       tables: probe?.blind || unread ? null : tables,
-      expectedTables: options.expectedTables ?? null,
+      expectedTables: expectedTables ?? null,
       pending: unread
         ? null
         : pendingKnown
@@ -189,6 +291,12 @@ export async function verifyFleet(
       check: check?.status ?? (checkCommand ? 'skipped' : 'not-configured'),
       ok: reasons.length === 0,
     };
+    if (probe?.fingerprint) result.fingerprint = probe.fingerprint.hash;
+    if (referenceShape) {
+      result.schema =
+        differences === undefined ? 'not-compared' : differences.length > 0 ? 'differs' : 'matches';
+      if (differences) result.schemaDifferences = differences;
+    }
     if (probe?.unknown) result.unknownMigrations = probe.unknown;
     if (probe?.dirty !== undefined) result.dirty = probe.dirty;
     if (probe?.failed) result.failedMigrations = probe.failed;
@@ -196,12 +304,53 @@ export async function verifyFleet(
     if (reasons.length > 0) result.reason = reasons.join('; ');
     return result;
   });
-  return { ok: databases.every((d) => d.ok), databases };
+  const schema = reference && verifySchema(reference, databases, expectedTables, expectedFrom);
+  return {
+    ok: databases.every((d) => d.ok) && !(reference?.kind === 'none' && reference.failed),
+    ...(schema ? { schema } : {}),
+    databases,
+  };
 }
 
-/** What verify checks, in words: `57 tables, nothing pending` or `nothing pending, no drift`. */
-export function verifyGoal(expectedTables: number | undefined): string {
-  return expectedTables === undefined
-    ? 'nothing pending, no drift'
-    : `${expectedTables} tables, nothing pending`;
+/** Differences shown in a database's reason; --json carries all of them. */
+const SHOWN_DIFFERENCES = 5;
+
+function verifySchema(
+  reference: Reference,
+  databases: VerifyDatabase[],
+  expectedTables: number | undefined,
+  expectedFrom: 'config' | 'reference',
+): VerifySchema {
+  const expected =
+    expectedTables === undefined ? null : { count: expectedTables, from: expectedFrom };
+  if (reference.kind === 'none')
+    return { compared: false, reason: reference.reason, expectedTables: expected };
+  const unread = databases.filter((d) => d.schema === 'not-compared').map((d) => d.name);
+  return {
+    compared: true,
+    reference: {
+      kind: reference.kind,
+      name: reference.name,
+      fingerprint: reference.fingerprint.hash,
+      tables: reference.fingerprint.tables,
+    },
+    ...(unread.length > 0
+      ? {
+          reason: `not compared for ${unread.length} database(s) whose schema was not read: ${unread.slice(0, 5).join(', ')}${unread.length > 5 ? ', …' : ''}`,
+        }
+      : {}),
+    expectedTables: expected,
+  };
+}
+
+/**
+ * What verify checks, in words: `57 tables, nothing pending` or `nothing pending, no drift`;
+ * with a run's schema comparison, `…, schema as the reference's` or `…, schema not compared`.
+ */
+export function verifyGoal(expectedTables: number | undefined, schema?: VerifySchema): string {
+  const count = expectedTables ?? schema?.expectedTables?.count;
+  const goal =
+    count === undefined ? 'nothing pending, no drift' : `${count} tables, nothing pending`;
+  if (!schema) return goal;
+  return `${goal}, ${schema.compared ? "schema as the reference's" : 'schema not compared'}`;
 }

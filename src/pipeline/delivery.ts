@@ -276,7 +276,7 @@ export async function runDelivery(
       const complete = verified.databases.filter((d) => d.ok).length;
       return {
         status: verified.ok ? 'passed' : 'failed',
-        detail: `${complete}/${verified.databases.length} complete (${verifyGoal(config.database.expectedTables)})`,
+        detail: `${complete}/${verified.databases.length} complete (${verifyGoal(config.database.expectedTables, verified.schema)})`,
       };
     },
   };

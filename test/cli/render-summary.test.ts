@@ -162,6 +162,37 @@ describe('job summary', () => {
     ]);
   });
 
+  it('verify: says what the schemas were compared with, or that they were not', () => {
+    const database = {
+      name: 'a',
+      exists: true,
+      tables: 57,
+      expectedTables: 57,
+      pending: 0,
+      pendingMigrations: [],
+      check: 'not-configured' as const,
+      ok: true,
+    };
+    const compared = verifyReport({
+      ok: true,
+      schema: {
+        compared: true,
+        reference: { kind: 'tenant', name: 'golden', fingerprint: 'ab'.repeat(32), tables: 57 },
+        expectedTables: { count: 57, from: 'reference' },
+      },
+      databases: [database],
+    });
+    expect(compared.markdown).toContain(
+      'schema compared with the reference tenant golden (fingerprint abababababab, 57 tables); expected tables: 57, from the reference',
+    );
+    const notCompared = verifyReport({
+      ok: true,
+      schema: { compared: false, reason: 'verify.compareSchema is false', expectedTables: null },
+      databases: [database],
+    });
+    expect(notCompared.markdown).toContain('schema not compared: verify.compareSchema is false');
+  });
+
   it('pipeline: the stage table, the failing stage, and the nested fleet section', () => {
     const result: DeliveryResult = {
       ok: false,

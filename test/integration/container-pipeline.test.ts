@@ -42,7 +42,11 @@ interface PipelineJson {
   } | null;
   runtime: { runtime: string; image?: string };
   migrate: { counts: { applied: number; upToDate: number; failed: number } };
-  verify: { ok: boolean; databases: { name: string; tables: number; ok: boolean }[] };
+  verify: {
+    ok: boolean;
+    schema?: { compared: boolean; reference?: { kind: string; tables: number } };
+    databases: { name: string; tables: number; ok: boolean }[];
+  };
 }
 
 function freePort(): Promise<number> {
@@ -146,8 +150,19 @@ describe('the local pipeline with a container engine', () => {
           async (f) => JSON.parse(await readFile(path.join(tasksDir, f), 'utf8')) as TaskRecord,
         ),
       );
-      const migrations = records.filter((r) => r.kind === 'migrate');
+      const migrations = records.filter(
+        (r) => r.kind === 'migrate' && TENANTS.includes(r.databases[0] ?? ''),
+      );
       expect(migrations).toHaveLength(3);
+      // verify's scratch reference was migrated the same way: a container from the same image.
+      expect(first.verify.schema).toMatchObject({
+        compared: true,
+        reference: { kind: 'scratch', tables: 57 },
+      });
+      const scratch = records.filter(
+        (r) => r.kind === 'migrate' && /^berth_reference_/.test(r.databases[0] ?? ''),
+      );
+      expect(scratch.map((r) => [r.runtime, r.exitCode])).toEqual([['container', 0]]);
       expect(migrations.every((r) => r.runtime === 'container' && r.exitCode === 0)).toBe(true);
       expect(new Set(migrations.flatMap((r) => r.databases))).toEqual(new Set(TENANTS));
       const log = await readFile(migrations[0]?.logFile ?? '', 'utf8');

@@ -131,7 +131,7 @@ describe.skipIf(skip)('the django preset: fast path, pending and drift per tenan
     expect(started.map((t) => [t.kind, t.databases])).toEqual([['probe', []]]);
   });
 
-  it('verify passes every tenant on pending and drift alone (no check command, no table count)', async () => {
+  it('verify passes every tenant on pending, drift and the schema (no check command; the table count from the scratch reference)', async () => {
     const run = await project.berth(['verify', '--all', '--json']);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as { ok: boolean; databases: Record<string, unknown>[] };
@@ -139,7 +139,8 @@ describe.skipIf(skip)('the django preset: fast path, pending and drift per tenan
     for (const d of result.databases)
       expect(d).toMatchObject({
         tables: DJANGO_TABLES,
-        expectedTables: null,
+        expectedTables: DJANGO_TABLES,
+        schema: 'matches',
         pending: 0,
         check: 'not-configured',
         ok: true,

@@ -12,6 +12,7 @@ import type { Exec } from '../../src/core/exec.js';
 import type { FakeTaskInfo, FakeTaskScript } from '../../src/providers/aws/fake/aws-fake.js';
 import { SAMPLE_CONFIG_YAML, sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
 import { upStack } from '../../src/providers/aws/stack/stack.js';
+import type { CatalogTables } from '../../src/migrations/fingerprint.js';
 import { awsCliHarness, type AwsCliHarness } from './aws-cli.js';
 
 export const MIGRATIONS = ['0001_auth', '0002_catalog', '0003_orders'];
@@ -51,6 +52,14 @@ export class FakeTenants {
   readonly locks = new Map<string, number>();
   /** How many times each `database/migration` was applied (twice would be a race lost). */
   readonly applyCount = new Map<string, number>();
+  /** Each database's catalog (CATALOG_SQL's result), printed when berth asks for the schema. */
+  readonly schemas = new Map<string, CatalogTables>();
+  /** The probe ignores BERTH_PROBE_SCHEMA (an older probe command). */
+  probeWithoutSchema = false;
+  /** How the probe prints a schema: one `::berth-schema` line per table (default), or inline. */
+  schemaLines: 'per-table' | 'inline' = 'per-table';
+  /** Table lines the log loses (a line a log driver cut short), per database. */
+  readonly lostTableLines = new Map<string, number>();
 
   constructor(readonly known: readonly string[] = MIGRATIONS) {}
 
@@ -69,7 +78,14 @@ export class FakeTenants {
     if (names !== undefined) {
       return {
         run: () => ({
-          logs: ['probe starting', ...names.split(',').map((d) => this.probeLine(d))],
+          logs: [
+            'probe starting',
+            ...names
+              .split(',')
+              .flatMap((d) =>
+                this.probeLines(d, task.overrideEnvironment.BERTH_PROBE_SCHEMA === '1'),
+              ),
+          ],
         }),
       };
     }
@@ -136,15 +152,26 @@ export class FakeTenants {
     }
   }
 
-  probeLine(database: string): string {
+  /** The probe's lines for a database: its `::berth-probe` line, then its schema's table lines. */
+  probeLines(database: string, withSchema = false): string[] {
     if (this.missing.has(database))
-      return `::berth-probe ${JSON.stringify({ database, exists: false })}`;
-    return `::berth-probe ${JSON.stringify({
+      return [`::berth-probe ${JSON.stringify({ database, exists: false })}`];
+    const schema = withSchema && !this.probeWithoutSchema ? this.schemas.get(database) : undefined;
+    const inline = this.schemaLines === 'inline';
+    const line = `::berth-probe ${JSON.stringify({
       database,
       exists: true,
       tables: this.tables(database),
       applied: this.applied.get(database) ?? [],
+      ...(schema && inline ? { schema } : {}),
+      ...(schema && !inline ? { schemaTables: schema.length } : {}),
     })}`;
+    if (!schema || inline) return [line];
+    const lost = this.lostTableLines.get(database) ?? 0;
+    return [
+      line,
+      ...schema.slice(lost).map((table) => `::berth-schema ${JSON.stringify({ database, table })}`),
+    ];
   }
 
   /** What node dist/migrate.js would print and do. */

@@ -10,13 +10,43 @@
 //   ::berth-probe {"database":"c","error":"..."}
 //
 // with the same DATABASE_HOST/PORT/USER/PASSWORD as the migrate command. It only reads:
-// the table count of the public schema and node-pg-migrate's history table. Exit code 0 when
+// the table count of the public schema and node-pg-migrate's history table — and, when berth
+// sets BERTH_PROBE_SCHEMA=1 (verify), the schema's catalog, berth's CATALOG_SQL, printed as
+// `"schemaTables":N` on the probe line and one `::berth-schema {"database","table"}` line per
+// table (a whole schema on one line would be cut by the log driver). Exit code 0 when
 // every database got its line (an unreadable database is a line, not a crash), 2 when the
 // environment is unusable. Nothing printed may contain the password.
 import pg from 'pg';
 import { ConfigError, loadDatabaseConfig, redact, toClientConfig } from './config.js';
 
 const MARKER = '::berth-probe';
+const SCHEMA_MARKER = '::berth-schema';
+/** berth's CATALOG_SQL (src/migrations/fingerprint.ts), unchanged: berth's tests compare them. */
+const CATALOG_SQL = `SELECT (SELECT coalesce(json_agg(json_build_object(
+            'name', c.relname,
+            'columns', (SELECT coalesce(json_agg(json_build_object(
+                          'name', a.attname,
+                          'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+                          'nullable', NOT a.attnotnull,
+                          'default', pg_catalog.pg_get_expr(d.adbin, d.adrelid),
+                          'identity', a.attidentity,
+                          'generated', a.attgenerated) ORDER BY a.attname), '[]'::json)
+                          FROM pg_catalog.pg_attribute a
+                          LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+            'indexes', (SELECT coalesce(json_agg(json_build_object(
+                          'name', i.relname,
+                          'definition', pg_catalog.pg_get_indexdef(x.indexrelid)) ORDER BY i.relname), '[]'::json)
+                          FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+                         WHERE x.indrelid = c.oid),
+            'constraints', (SELECT coalesce(json_agg(json_build_object(
+                          'name', k.conname,
+                          'definition', pg_catalog.pg_get_constraintdef(k.oid)) ORDER BY k.conname), '[]'::json)
+                          FROM pg_catalog.pg_constraint k
+                         WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c', 'x'))
+          ) ORDER BY c.relname), '[]'::json)
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')) AS schema`;
 const SCHEMA = 'public';
 const HISTORY_TABLE = 'pgmigrations';
 /** Same rule as berth's: the names end up in JSON berth validates, and in SQL. */
@@ -28,7 +58,16 @@ const EXIT_OK = 0;
 const EXIT_USAGE = 2;
 
 type Report =
-  | { database: string; exists: true; tables: number; applied: string[] }
+  | {
+      database: string;
+      exists: true;
+      tables: number;
+      applied: string[];
+      /** The catalog (one element per table), read only when berth asks for it. */
+      schema?: unknown[];
+      /** On the printed line instead of `schema`: how many table lines follow. */
+      schemaTables?: number;
+    }
   | { database: string; exists: false }
   | { database: string; error: string };
 
@@ -63,7 +102,11 @@ export async function probeDatabase(database: string, env: Env): Promise<Report>
       );
       applied = names.rows.map((r) => r.name);
     }
-    return { database, exists: true, tables: row.tables, applied };
+    if (env.BERTH_PROBE_SCHEMA !== '1')
+      return { database, exists: true, tables: row.tables, applied };
+    const catalog = await client.query<{ schema: unknown[] }>(CATALOG_SQL, [SCHEMA]);
+    const schema = catalog.rows[0]?.schema ?? [];
+    return { database, exists: true, tables: row.tables, applied, schema };
   } catch (error) {
     // 3D000: invalid_catalog_name, the database does not exist.
     if ((error as { code?: string }).code === '3D000') return { database, exists: false };
@@ -76,6 +119,18 @@ export async function probeDatabase(database: string, env: Env): Promise<Report>
 
 export function probeLine(report: Report): string {
   return `${MARKER} ${JSON.stringify(report)}`;
+}
+
+/** The probe line, then (when the schema was read) one line per table of it. */
+export function probeLines(report: Report): string[] {
+  if (!('schema' in report) || report.schema === undefined) return [probeLine(report)];
+  const { schema, ...rest } = report;
+  return [
+    probeLine({ ...rest, schemaTables: schema.length }),
+    ...schema.map(
+      (table) => `${SCHEMA_MARKER} ${JSON.stringify({ database: report.database, table })}`,
+    ),
+  ];
 }
 
 async function main(env: Env): Promise<number> {
@@ -104,7 +159,8 @@ async function main(env: Env): Promise<number> {
   const worker = async () => {
     while (next < names.length) {
       const database = names[next++] as string;
-      process.stdout.write(`${probeLine(await probeDatabase(database, env))}\n`);
+      const lines = probeLines(await probeDatabase(database, env));
+      process.stdout.write(`${lines.join('\n')}\n`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, names.length) }, worker));

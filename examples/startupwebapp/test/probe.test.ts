@@ -72,6 +72,32 @@ describe('probe', () => {
     });
   });
 
+  it('with BERTH_PROBE_SCHEMA=1, adds the schema: schemaTables on the probe line, then one line per table', async () => {
+    const db = await createDatabase('probe_schema');
+    expect((await migrate(databaseEnv(db))).code).toBe(0);
+    const result = await runDist('probe', [], probeEnv([db], { BERTH_PROBE_SCHEMA: '1' }));
+    expect(result.code).toBe(0);
+    expect(reports(result.lines)).toEqual([
+      { database: db, exists: true, tables: 57, applied: MIGRATIONS, schemaTables: 57 },
+    ]);
+    const tables = result.lines
+      .filter((line) => line.startsWith('::berth-schema '))
+      .map(
+        (line) =>
+          JSON.parse(line.slice('::berth-schema '.length)) as {
+            database: string;
+            table: { name: string; columns: unknown[]; indexes: unknown[]; constraints: unknown[] };
+          },
+      );
+    expect(tables).toHaveLength(57);
+    expect(new Set(tables.map((t) => t.database))).toEqual(new Set([db]));
+    const orders = tables.find((t) => t.table.name === 'orders')?.table;
+    expect(orders?.indexes).toContainEqual({
+      name: 'orders_order_date_idx',
+      definition: 'CREATE INDEX orders_order_date_idx ON public.orders USING btree (order_date)',
+    });
+  });
+
   it('reports an unreachable server as an error line per database, never the password', async () => {
     const port = await freePort();
     const result = await runDist(

@@ -4,7 +4,7 @@
  * their reason and log excerpt.
  */
 import type { FleetResult, DatabaseResult } from '../../fleet/types.js';
-import type { VerifyResult } from '../../fleet/verify.js';
+import type { VerifyResult, VerifySchema } from '../../fleet/verify.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { formatDuration, table, type Output } from '../output.js';
 
@@ -87,12 +87,40 @@ export function renderVerify(out: Output, result: VerifyResult): void {
         ]),
       ),
     );
+  const drifted = result.databases.filter((d) => (d.schemaDifferences?.length ?? 0) > 0);
+  if (drifted.length > 0) {
+    out.result(`\nSchema differences from the reference:`);
+    for (const d of drifted) out.result(`  ${d.name}: ${(d.schemaDifferences ?? []).join('; ')}`);
+  }
+  if (result.schema) {
+    const line = schemaLine(result.schema);
+    out.result(`\n${result.schema.compared ? line : c.yellow(line)}`);
+  }
   const bad = result.databases.filter((d) => !d.ok).length;
   out.result(
     bad === 0
       ? `\n${c.green('✓')} all ${result.databases.length} database(s) complete`
       : `\n${c.red('✗')} ${bad} of ${result.databases.length} database(s) incomplete`,
   );
+}
+
+/**
+ * What the schemas were compared with, in one line: `schema compared with the scratch database
+ * berth_reference_… migrated from zero (fingerprint 0123456789ab, 57 tables); expected tables:
+ * 57, from the reference`, or `schema not compared: why`.
+ */
+export function schemaLine(schema: VerifySchema): string {
+  const expected = schema.expectedTables
+    ? `; expected tables: ${schema.expectedTables.count}, from ${schema.expectedTables.from === 'config' ? 'database.expectedTables' : 'the reference'}`
+    : '';
+  if (!schema.compared || !schema.reference)
+    return `schema not compared: ${schema.reason ?? 'no reference'}${expected}`;
+  const ref = schema.reference;
+  const what =
+    ref.kind === 'scratch'
+      ? `the scratch database ${ref.name} (migrated from zero, then dropped)`
+      : `the reference tenant ${ref.name}`;
+  return `schema compared with ${what} (fingerprint ${ref.fingerprint.slice(0, 12)}, ${ref.tables} tables)${expected}${schema.reason ? `; ${schema.reason}` : ''}`;
 }
 
 /** The result table (or, with --json, the summary line after the per-database NDJSON). */

@@ -13,6 +13,7 @@ import type { FleetResult } from '../../fleet/types.js';
 import type { VerifyResult } from '../../fleet/verify.js';
 import type { DeliveryResult } from '../../pipeline/delivery.js';
 import { formatDuration, type Output } from '../output.js';
+import { schemaLine } from './fleet.js';
 
 /** What a command publishes: a Markdown section and its annotations. */
 export interface GithubReport {
@@ -94,6 +95,7 @@ export function verifyReport(result: VerifyResult, title = 'berth verify'): Gith
       : `**${bad.length}** of **${result.databases.length}** database(s) incomplete.`,
     '',
   ];
+  if (result.schema) lines.push(schemaLine(result.schema), '');
   const shown = result.databases.length <= FULL_TABLE_LIMIT ? result.databases : bad;
   if (shown.length > 0) {
     lines.push(

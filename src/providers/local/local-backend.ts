@@ -17,7 +17,8 @@ import {
   type LockKey,
 } from '../../fleet/probe-sql.js';
 import { absentProbe } from '../../fleet/probe-result.js';
-import type { Claim, FleetBackend, Lease, ProbeResult } from '../../fleet/types.js';
+import type { Claim, FleetBackend, Lease, ProbeOptions, ProbeResult } from '../../fleet/types.js';
+import { isScratchName } from '../../fleet/reference.js';
 import type { TaskLocks, TaskRuntime, TaskSpec } from '../../tasks/task.js';
 import { secretEnvironment } from './credentials.js';
 import { clientConfig, type LocalPostgres, type ServerConnection } from './postgres-server.js';
@@ -159,10 +160,12 @@ export class LocalBackend implements FleetBackend {
     databases: string[],
     onResult: (result: ProbeResult) => void,
     signal?: AbortSignal,
+    options: ProbeOptions = {},
   ): Promise<void> {
     const secret = await this.connectionSecret();
     const known = await this.migrations();
     const history = this.history;
+    const fingerprint = options.fingerprint === true;
     const limit = pLimit(this.probeConcurrency);
     await Promise.all(
       databases.map((database) =>
@@ -171,7 +174,7 @@ export class LocalBackend implements FleetBackend {
           const client = tenantClient(secret, database);
           try {
             await client.connect();
-            onResult(await probeDatabase(client, database, history, known));
+            onResult(await probeDatabase(client, database, history, known, { fingerprint }));
           } catch (error) {
             onResult(unreadable(database, error, known));
           } finally {
@@ -244,6 +247,20 @@ export class LocalBackend implements FleetBackend {
         }
       },
     };
+  }
+
+  /** Drops verify's scratch reference database; refuses any other name. */
+  async dropScratch(database: string): Promise<void> {
+    if (!isScratchName(database))
+      throw new BerthError('INTERNAL', `refusing to drop ${database}: not a scratch database`);
+    const client = tenantClient(await this.connectionSecret(), 'postgres');
+    await client.connect();
+    try {
+      // FORCE: a connection a stopped task left behind must not keep it alive.
+      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 
   async unreachable(): Promise<string | undefined> {

@@ -24,6 +24,7 @@ import { errorMessage } from '../../../core/errors.js';
 import type { Reporter } from '../../../core/events.js';
 import {
   PROBE_DATABASES_ENV,
+  PROBE_SCHEMA_ENV,
   ProbeLogParser,
   probeBatches,
   probeResultFrom,
@@ -31,7 +32,7 @@ import {
 } from '../../../fleet/probe-protocol.js';
 import { loadKnownMigrations } from '../../../fleet/known-migrations.js';
 import { resolvePreset } from '../../../migrations/presets.js';
-import type { FleetBackend, Lease, ProbeResult } from '../../../fleet/types.js';
+import type { FleetBackend, Lease, ProbeOptions, ProbeResult } from '../../../fleet/types.js';
 import { newTaskId } from '../../../tasks/task-id.js';
 import { readLogLines } from '../../../state/task-store.js';
 import type { TaskOutcome, TaskRuntime } from '../../../tasks/task.js';
@@ -114,6 +115,7 @@ export class AwsBackend implements FleetBackend {
     databases: string[],
     onResult: (result: ProbeResult) => void,
     signal?: AbortSignal,
+    options: ProbeOptions = {},
   ): Promise<void> {
     const known = await this.migrations();
     const command = this.options.config.task.probeCommand;
@@ -126,7 +128,8 @@ export class AwsBackend implements FleetBackend {
       probeBatches(databases).map((batch) =>
         limit(async () => {
           if (signal?.aborted) return;
-          for (const result of await this.runProbe(command, batch, known, signal)) {
+          const results = await this.runProbe(command, batch, known, signal, options);
+          for (const result of results) {
             this.probed.set(result.database, result);
             onResult(result);
           }
@@ -202,6 +205,7 @@ export class AwsBackend implements FleetBackend {
     batch: string[],
     known: string[] | undefined,
     signal?: AbortSignal,
+    options: ProbeOptions = {},
   ): Promise<ProbeResult[]> {
     const id = newTaskId('probe');
     let outcome: TaskOutcome;
@@ -212,7 +216,11 @@ export class AwsBackend implements FleetBackend {
           kind: 'probe',
           databases: batch,
           command,
-          environment: { [PROBE_DATABASES_ENV]: batch.join(',') },
+          environment: {
+            [PROBE_DATABASES_ENV]: batch.join(','),
+            // verify: the probe adds each database's schema (the catalog query's JSON).
+            ...(options.fingerprint ? { [PROBE_SCHEMA_ENV]: '1' } : {}),
+          },
           timeoutMs: this.options.probeTimeoutMs ?? this.options.config.task.timeoutSeconds * 1000,
         },
         signal,
