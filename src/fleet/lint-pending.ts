@@ -83,6 +83,11 @@ export async function lintPending(options: LintPendingOptions): Promise<LintRepo
     tool,
     lockTimeoutSet: config.migrations.lockTimeout !== '0',
     statementTimeoutSet: config.migrations.statementTimeout !== undefined,
+    // Each tenant's pending list as one script: what an earlier pending migration creates is
+    // new to the later ones on that tenant.
+    ...(plan && ids
+      ? { sequences: plan.databases.flatMap((d) => (d.pending?.length ? [d.pending] : [])) }
+      : {}),
     ...config.lint,
     ...(options.exec ? { exec: options.exec } : {}),
   });

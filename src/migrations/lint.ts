@@ -162,6 +162,14 @@ export interface LintOptions extends LintSettings {
   /** Whether berth sets lock_timeout / statement_timeout for the tasks (then not asked of the SQL). */
   lockTimeoutSet: boolean;
   statementTimeoutSet: boolean;
+  /**
+   * The pending migrations of each tenant, in the order they apply (distinct lists only).
+   * Each list is linted as one script, so a table an earlier migration of the same run creates
+   * is new to squawk in the later ones (a fresh tenant's `ADD COLUMN … NOT NULL` on a table
+   * created a moment before locks nothing anyone uses). Migrations in no list are linted alone,
+   * as if every table they touch already existed.
+   */
+  sequences?: string[][];
   exec?: Exec;
 }
 
@@ -196,12 +204,7 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
   if (options.migrations.length === 0) return { ok: true, linted: [], findings: [], excluded };
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'berth-lint-'));
   try {
-    const byTemp = new Map<string, SqlMigration>();
-    for (const [i, m] of options.migrations.entries()) {
-      const temp = path.join(tmp, `${String(i).padStart(4, '0')}-${path.basename(m.file)}`);
-      await writeFile(temp, m.sql);
-      byTemp.set(temp, m);
-    }
+    const scripts = await writeScripts(tmp, options.migrations, options.sequences ?? []);
     const args = [
       squawkBinary(),
       '--reporter',
@@ -210,7 +213,7 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
       '16',
       ...(IN_TRANSACTION.includes(options.tool) ? ['--assume-in-transaction'] : []),
       ...(excluded.length ? ['--exclude', excluded.join(',')] : []),
-      ...byTemp.keys(),
+      ...scripts.keys(),
     ];
     const run = await (options.exec ?? realExec)(process.execPath, args);
     // squawk prints a JSON array (`[]` when clean) and exits 0 or 1 (findings); anything else
@@ -231,10 +234,20 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
     }
     const errors = new Set([...ERROR_RULES, ...options.errors]);
     const findings: LintFinding[] = [];
+    const seen = new Set<string>();
     for (const v of violations) {
-      const m = byTemp.get(path.resolve(tmp, v.file)) ?? byTemp.get(v.file);
-      if (!m) continue;
+      const script = scripts.get(path.resolve(tmp, v.file)) ?? scripts.get(v.file);
+      const part = script?.find((p) => v.line >= p.start && v.line < p.end);
+      if (!part) continue;
+      const m = part.migration;
       if (options.ignore[m.id]?.includes(v.rule_name)) continue;
+      if (NEW_TABLE_SAFE.includes(v.rule_name) && script && alteredTableIsNew(script, v.line))
+        continue;
+      // The same statement can be found in several tenants' scripts: report it once.
+      const key = `${m.id}\0${v.rule_name}\0${v.line - part.start}\0${v.column}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      v.line -= part.start;
       findings.push({
         migration: m.id,
         file: m.file,
@@ -260,4 +273,96 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** One migration's lines in a script squawk reads: [start, end), 0-based. */
+interface ScriptPart {
+  migration: SqlMigration;
+  start: number;
+  end: number;
+  /** The whole script's lines (shared by its parts). */
+  lines: string[];
+}
+
+/**
+ * Rules squawk reports even when the altered table was created earlier in the same script,
+ * though an empty table nobody reads yet cannot fail them or be scanned for long: a NOT NULL
+ * column on it, and a foreign key from it to a table the script did not create (squawk 2.61
+ * spares one between two tables it saw created; Django's references to auth_user are not).
+ * The referenced table's SHARE ROW EXCLUSIVE lock is then held only for the empty scan, and
+ * berth's lock_timeout bounds the wait for it.
+ */
+const NEW_TABLE_SAFE: readonly string[] = [
+  'adding-required-field',
+  'adding-foreign-key-constraint',
+];
+
+const NAME = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)`;
+const CREATE_TABLE = new RegExp(
+  String.raw`\bCREATE\s+(?:UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:${NAME}\.)?(${NAME})`,
+  'gi',
+);
+const ALTER_TABLE = new RegExp(
+  String.raw`\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:${NAME}\.)?(${NAME})`,
+  'i',
+);
+
+/** An identifier as PostgreSQL folds it: quoted as written, unquoted in lower case. */
+const folded = (name: string) =>
+  name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase();
+
+/** Whether the ALTER TABLE at (0-based) `line` of the script alters a table created above it. */
+function alteredTableIsNew(script: ScriptPart[], line: number): boolean {
+  const lines = script[0]?.lines ?? [];
+  const altered = ALTER_TABLE.exec(lines.slice(line, line + 5).join('\n'))?.[1];
+  if (!altered) return false;
+  const before = lines.slice(0, line).join('\n');
+  return [...before.matchAll(CREATE_TABLE)].some((m) => folded(m[1] ?? '') === folded(altered));
+}
+
+/**
+ * The files squawk lints: one script per tenant's pending list (its migrations one after the
+ * other, in apply order), and one file for each migration in no list. Each part keeps its own
+ * line numbers through its offset.
+ */
+async function writeScripts(
+  dir: string,
+  migrations: SqlMigration[],
+  sequences: string[][],
+): Promise<Map<string, ScriptPart[]>> {
+  const byId = new Map(migrations.map((m) => [m.id, m]));
+  const scripts = new Map<string, ScriptPart[]>();
+  const inSequence = new Set<string>();
+  const distinct = new Map(sequences.map((ids) => [ids.join('\n'), ids]));
+  let n = 0;
+  for (const ids of distinct.values()) {
+    const parts: ScriptPart[] = [];
+    const texts: string[] = [];
+    const lines: string[] = [];
+    let line = 0;
+    for (const id of ids) {
+      const m = byId.get(id);
+      if (!m) continue;
+      inSequence.add(id);
+      // Each part ends with a newline, so the next starts on a line of its own.
+      const text = m.sql.endsWith('\n') ? m.sql : `${m.sql}\n`;
+      const own = text.split('\n').slice(0, -1);
+      parts.push({ migration: m, start: line, end: line + own.length, lines });
+      lines.push(...own);
+      texts.push(text);
+      line += own.length;
+    }
+    if (parts.length === 0) continue;
+    const file = path.join(dir, `run-${String(n++).padStart(4, '0')}.sql`);
+    await writeFile(file, texts.join(''));
+    scripts.set(file, parts);
+  }
+  for (const [i, m] of migrations.entries()) {
+    if (inSequence.has(m.id)) continue;
+    const file = path.join(dir, `${String(i).padStart(4, '0')}-${path.basename(m.file)}`);
+    await writeFile(file, m.sql);
+    const lines = m.sql.split('\n');
+    scripts.set(file, [{ migration: m, start: 0, end: Number.POSITIVE_INFINITY, lines }]);
+  }
+  return scripts;
 }

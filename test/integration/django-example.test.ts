@@ -65,7 +65,13 @@ interface PipelineJson {
   migrate: { counts: { applied: number; upToDate: number; failed: number } };
   verify: {
     ok: boolean;
-    databases: { name: string; tables: number; pending: number | null; ok: boolean }[];
+    databases: {
+      name: string;
+      tables: number;
+      pending: number | null;
+      ok: boolean;
+      schema?: string;
+    }[];
   };
 }
 
@@ -177,11 +183,17 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
     );
     // berth's word checked against the databases themselves.
     for (const db of TENANTS) expect(await tableCount(clone, db)).toBe(57);
-    // One migration task per tenant, and no Python per tenant for verify (no checkCommand:
-    // berth reads django_migrations and the listing itself).
-    const kinds = (await tasks()).map((t) => t.kind);
-    expect(kinds.filter((k) => k === 'migrate')).toHaveLength(3);
-    expect(kinds.filter((k) => k !== 'migrate' && k !== 'probe')).toEqual([]);
+    // One migration task per tenant, one for verify's scratch reference (migrated from zero,
+    // then dropped), and no Python per tenant for verify (no checkCommand: berth reads
+    // django_migrations, the listing and the schemas itself).
+    const all = await tasks();
+    const migrated = all.filter((t) => t.kind === 'migrate').flatMap((t) => t.databases);
+    expect(migrated.filter((d) => TENANTS.includes(d)).sort()).toEqual([...TENANTS].sort());
+    expect(migrated.filter((d) => !TENANTS.includes(d))).toEqual([
+      expect.stringMatching(/^berth_reference_[0-9a-f]{12}$/),
+    ]);
+    expect(all.map((t) => t.kind).filter((k) => k !== 'migrate' && k !== 'probe')).toEqual([]);
+    expect(first.verify.databases.every((d) => d.schema === 'matches')).toBe(true);
   });
 
   it("runs the app's own Django tests on PostgreSQL in the test stage", async () => {

@@ -170,4 +170,61 @@ describe('berth lint when squawk cannot run', () => {
     expect(result.ok).toBe(false);
     expect(result.findings[0]).toMatchObject({ migration: '0001_a', line: 1, level: 'error' });
   });
+
+  describe("a tenant's pending migrations are linted as one script", () => {
+    const RUN = {
+      '0200_create.sql': `-- Up Migration
+CREATE TABLE invoices (id bigint PRIMARY KEY);
+`,
+      '0201_extend.sql': `-- Up Migration
+
+ALTER TABLE invoices ADD COLUMN number text NOT NULL;
+CREATE INDEX invoices_number ON invoices (number);
+ALTER TABLE invoices ADD CONSTRAINT invoices_member_fk FOREIGN KEY (member_id) REFERENCES members (id);
+`,
+    };
+    const errorsOf = (result: Awaited<ReturnType<typeof lintMigrations>>) =>
+      result.findings.filter((f) => f.level === 'error').map((f) => [f.migration, f.line, f.rule]);
+
+    it('a table created earlier in the same run is new to the later migrations (a fresh tenant): its NOT NULL column, index and foreign key to an existing table pass', async () => {
+      const dir = await dirWith(RUN);
+      const { migrations } = await sqlMigrations('custom', custom(dir), dir);
+      const ids = migrations.map((m) => m.id);
+      const result = await lintMigrations({ ...settings(), migrations, sequences: [ids] });
+      expect(errorsOf(result)).toEqual([]);
+      expect(result.ok).toBe(true);
+    });
+
+    it('on a tenant where the table already exists, the same migration is an error, at its own line, reported once', async () => {
+      const dir = await dirWith(RUN);
+      const { migrations } = await sqlMigrations('custom', custom(dir), dir);
+      const ids = migrations.map((m) => m.id);
+      const last = ids.slice(1);
+      // One fresh tenant and one on which 0200 is applied: only the second sees the risk.
+      const result = await lintMigrations({
+        ...settings(),
+        migrations,
+        sequences: [ids, last, last],
+      });
+      expect(result.ok).toBe(false);
+      expect(errorsOf(result)).toEqual([
+        [last[0], 3, 'adding-required-field'],
+        [last[0], 4, 'require-concurrent-index-creation'],
+        [last[0], 5, 'constraint-missing-not-valid'],
+        [last[0], 5, 'adding-foreign-key-constraint'],
+      ]);
+    });
+
+    it('without tenants (every migration), each is linted alone, as if its tables existed', async () => {
+      const dir = await dirWith(RUN);
+      const { migrations } = await sqlMigrations('custom', custom(dir), dir);
+      const result = await lintMigrations({ ...settings(), migrations });
+      expect(errorsOf(result).map(([, line, rule]) => [line, rule])).toEqual([
+        [3, 'adding-required-field'],
+        [4, 'require-concurrent-index-creation'],
+        [5, 'constraint-missing-not-valid'],
+        [5, 'adding-foreign-key-constraint'],
+      ]);
+    });
+  });
 });
