@@ -129,6 +129,13 @@ function migrationsIssues(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const { tool, directory, listCommand, table, nameColumns } = config.migrations;
   if (tool === 'custom') {
+    if (!config.task.command) {
+      issues.push({
+        path: 'task.command',
+        message:
+          "required with migrations.tool: custom: set the app's migrate command (e.g. [node, dist/migrate.js]), or set migrations.tool to your migration tool (e.g. django) to use its default",
+      });
+    }
     if (!directory && !config.task.checkCommand) {
       issues.push({
         path: 'migrations.directory',

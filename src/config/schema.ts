@@ -242,9 +242,11 @@ export const configSchema = z
           .default('app'),
         cpu: z.int().default(256).describe('CPU units (256 = 0.25 vCPU).'),
         memory: z.int().default(512).describe('Memory in MiB.'),
-        command: command.describe(
-          "The migrate command the task runs, relative to the image's working directory.",
-        ),
+        command: command
+          .optional()
+          .describe(
+            'The migrate command the task runs, relative to the image\'s working directory. Optional with a migrations.tool preset (its default migrate command, README "Migration tools"); required with tool: custom.',
+          ),
         batchCommand: command
           .optional()
           .describe(

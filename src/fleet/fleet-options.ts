@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { BerthError } from '../core/errors.js';
 import type { Reporter } from '../core/events.js';
 import { parseFailureLimit, type FailureLimit } from './failure-budget.js';
+import { migrateCommandOf } from '../migrations/presets.js';
 import type { MigrateInWavesOptions } from './waves.js';
 import type { ReferenceRequest } from './reference.js';
 import type { VerifyOptions } from './verify.js';
@@ -34,7 +35,7 @@ export function migrateOptions(
 ): MigrateInWavesOptions {
   return {
     databases: call.databases,
-    command: config.task.command,
+    command: migrateCommandOf(config),
     batchCommand: config.task.batchCommand,
     taskLock: config.migrations.taskLock === 'psql',
     concurrency: flags.concurrency ?? config.fleet.concurrency,
@@ -82,7 +83,7 @@ export function referenceRequest(config: Config): ReferenceRequest {
     kind: 'scratch',
     // Migrated as a tenant is: the same command, batch command, task lock and timeouts.
     migration: {
-      command: config.task.command,
+      command: migrateCommandOf(config),
       batchCommand: config.task.batchCommand,
       taskLock: config.migrations.taskLock === 'psql',
       timeoutMs: config.task.timeoutSeconds * 1000,

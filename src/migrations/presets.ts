@@ -356,6 +356,15 @@ function customPreset(migrations: Config['migrations']): MigrationPreset {
 }
 
 /**
+ * The migrate command a task runs: task.command, else the preset's default. Config rules
+ * refuse a custom tool without task.command, so this never returns an empty command for a
+ * loaded config.
+ */
+export function migrateCommandOf(config: Pick<Config, 'task' | 'migrations'>): string[] {
+  return config.task.command ?? resolvePreset(config.migrations).migrateCommand;
+}
+
+/**
  * The preset for a config, with the config's overrides applied: migrations.directory replaces
  * the preset's directory (and makes a listing tool read that directory's files instead),
  * migrations.listCommand replaces the listing command.

@@ -12,6 +12,9 @@ import { loadConfig } from '../../src/config/load-config.js';
 import type { ConfigIssue } from '../../src/config/rules.js';
 import { isBerthError, type BerthError } from '../../src/core/errors.js';
 import { exitCodeForError } from '../../src/core/exit-codes.js';
+import { silentReporter } from '../../src/core/events.js';
+import { migrateOptions } from '../../src/fleet/fleet-options.js';
+import { migrateCommandOf, PRESETS } from '../../src/migrations/presets.js';
 import { VALID } from './valid-config.js';
 
 /** [name, file text, field path the error must name] */
@@ -86,6 +89,11 @@ const CASES: [string, string, string][] = [
   [
     'empty command',
     VALID.replace('command: [node, dist/migrate.js]', 'command: []'),
+    'task.command',
+  ],
+  [
+    'no command with tool: custom',
+    VALID.replace('  command: [node, dist/migrate.js]\n', ''),
     'task.command',
   ],
   ['provider not known', `${VALID}provider: gcp\n`, 'provider'],
@@ -195,6 +203,23 @@ describe('malformed berth.yaml', () => {
     const file = path.join(dir, 'valid.yaml');
     await writeFile(file, VALID);
     await expect(loadConfig(file)).resolves.toMatchObject({ config: { app: 'startupwebapp' } });
+  });
+
+  it("a preset's migrate command is the default: task.command may be left out", async () => {
+    const file = path.join(dir, 'preset.yaml');
+    await writeFile(
+      file,
+      VALID.replace('  command: [node, dist/migrate.js]\n', '').replace(
+        'migrations: { directory: migrations }',
+        'migrations: { tool: django }',
+      ),
+    );
+    const { config } = await loadConfig(file);
+    expect(config.task.command).toBeUndefined();
+    expect(migrateCommandOf(config)).toEqual(PRESETS.django.migrateCommand);
+    // What a migrate run's tasks are given.
+    const options = migrateOptions(config, dir, { databases: ['a'], reporter: silentReporter });
+    expect(options.command).toEqual(PRESETS.django.migrateCommand);
   });
 
   it.each(CASES)(

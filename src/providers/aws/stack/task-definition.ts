@@ -18,6 +18,7 @@ import type {
 import type { Tags } from '../api/types.js';
 import { decide, fieldChange, tagChanges } from './diff.js';
 import { isOwned } from './tags.js';
+import { migrateCommandOf } from '../../../migrations/presets.js';
 import type {
   FieldChange,
   JsonValue,
@@ -76,7 +77,7 @@ export function desiredTaskDefinition(
     name: config.task.containerName,
     image: `${uri}:latest`,
     essential: true,
-    command: [...config.task.command],
+    command: [...migrateCommandOf(config)],
     environment: Object.keys(environment)
       .sort()
       .map((name) => ({ name, value: environment[name] ?? '' })),
