@@ -41,7 +41,10 @@ const TOOL_SECTIONS: Record<
   django: {
     task: `  command: [python, manage.py, migrate, --noinput]
   checkCommand: [python, manage.py, migrate, --check]   # exits 1 while migrations are pending
-  # environment: { DJANGO_SETTINGS_MODULE: mysite.settings }`,
+  # environment: { DJANGO_SETTINGS_MODULE: mysite.settings }
+  # Batch mode: one Python process migrates a whole batch (fleet.batchSize, e.g. 25) instead of
+  # one per tenant. Install the command first: \`berth snippet django --app APP\`.
+  # batchCommand: [python, manage.py, berth_migrate]`,
     migrations: `migrations:
   tool: django           # history in django_migrations (app, name); see README "Migration tools"
   # berth learns the code's migrations by running \`python manage.py showmigrations --plan\` once
