@@ -99,8 +99,12 @@ class Command(BaseCommand):
                 self.emit(line)
             return 1
         finally:
-            # Ending the session releases the advisory lock, whatever state it is in.
-            connection.close()
+            # Ending the session releases the advisory lock, whatever state it is in; a
+            # session already lost (the server went away) has nothing left to release.
+            try:
+                connection.close()
+            except Exception:
+                pass
 
 
 def try_lock(connection):
