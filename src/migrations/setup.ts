@@ -68,6 +68,18 @@ async function djangoBatchIssues(
   ];
 }
 
+/**
+ * Advice `berth config validate` prints without failing: a Django fleet batched with no batch
+ * command still starts Python once per tenant of every batch.
+ */
+export function migrationsSetupNotes(config: Config): string[] {
+  if (config.migrations.tool !== 'django' || config.task.batchCommand) return [];
+  if (config.fleet.batchSize <= 1) return [];
+  return [
+    `fleet.batchSize is ${config.fleet.batchSize} but task.batchCommand is not set: each tenant of a batch still starts Python (manage.py migrate). Install berth's batch command with \`berth snippet django --app APP\` and set task.batchCommand: [python, manage.py, ${SNIPPETS.django.command}] to migrate a batch in one process`,
+  ];
+}
+
 /** Throws CONFIG_INVALID (exit 3) naming every problem; `berth config validate` calls it. */
 export async function assertMigrationsSetup(loaded: LoadedConfig): Promise<void> {
   const issues = await migrationsSetupIssues(loaded.config, loaded.dir);

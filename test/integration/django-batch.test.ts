@@ -12,6 +12,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchLogParser } from '../../src/fleet/batch-script.js';
 import { query } from '../support/pg.js';
@@ -434,5 +435,20 @@ describe.skipIf(skip)('django batch mode: one Python process per batch, exact pe
       expect(rows.map((r) => r.id)).toEqual(known);
       expect(rows.every((r) => r.n === 1)).toBe(true);
     }
+  });
+
+  it('config validate passes a batched Django fleet without the batch command, with a note saying what it costs', async () => {
+    const config = parse(await readFile(project.configFile, 'utf8')) as {
+      task: Record<string, unknown>;
+    };
+    delete config.task.batchCommand;
+    await writeFile(project.configFile, stringify(config));
+    const human = await project.berth(['config', 'validate']);
+    expect(human.code).toBe(0);
+    expect(human.stderr).toContain(
+      'note: fleet.batchSize is 6 but task.batchCommand is not set: each tenant of a batch still starts Python',
+    );
+    const json = await project.berth(['config', 'validate', '--json']);
+    expect((JSON.parse(json.stdout) as { notes: string[] }).notes).toHaveLength(1);
   });
 });

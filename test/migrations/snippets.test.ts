@@ -8,7 +8,7 @@ import {
   readSnippet,
   snippetPath,
 } from '../../src/migrations/snippets.js';
-import { migrationsSetupIssues } from '../../src/migrations/setup.js';
+import { migrationsSetupIssues, migrationsSetupNotes } from '../../src/migrations/setup.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { VALID } from '../config/valid-config.js';
 
@@ -73,5 +73,17 @@ describe('the Django batch-command snippet', () => {
     await writeFile(path.join(app, 'apps.py'), '');
     await installDjangoSnippet(app);
     expect(await migrationsSetupIssues(config, dir)).toEqual([]);
+  });
+
+  it('config validate notes a batched Django fleet without the batch command (advice, not an error)', () => {
+    const config = parseConfig(VALID);
+    config.migrations.tool = 'django';
+    expect(migrationsSetupNotes(config)).toEqual([]); // batchSize 1: nothing to batch
+    config.fleet.batchSize = 25;
+    expect(migrationsSetupNotes(config)).toEqual([
+      expect.stringContaining('each tenant of a batch still starts Python'),
+    ]);
+    config.task.batchCommand = ['python', 'manage.py', 'berth_migrate'];
+    expect(migrationsSetupNotes(config)).toEqual([]);
   });
 });
