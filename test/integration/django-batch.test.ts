@@ -252,6 +252,18 @@ describe.skipIf(skip)('django batch mode: one Python process per batch, exact pe
     expect((failed?.logExcerpt as string[]).join('\n')).toContain(
       'RuntimeError: fixture: the migration of tenant_3 raises',
     );
+    // The task's log: each tenant's output in its own section, on a connection with berth's
+    // lock_timeout (migrations.lockTimeout, through PGOPTIONS).
+    const log = await project.berth(['logs', String(failed?.taskId)]);
+    const parser = new BatchLogParser(1000);
+    for (const line of log.stdout.split('\n')) parser.line(line);
+    for (const db of tenants(1, 6)) {
+      const section = parser.section(db);
+      expect(section?.exitCode).toBe(db === 'tenant_3' ? 1 : 0);
+      expect(section?.tail.filter((l) => l.startsWith('lock_timeout='))).toEqual([
+        `lock_timeout=1234ms on ${db}`,
+      ]);
+    }
     // Its earlier migrations committed; the one that raised rolled back.
     expect(await history('tenant_3')).toEqual(known.filter((m) => m !== 'shop.0003_controlled'));
     // Caches keyed by connection alias were reset per tenant: every tenant got its own
