@@ -60,6 +60,7 @@ if (want('migrate3')) {
 // awsFleetSim: 1,000 simulated tenants on the fake with AWS's latency and quotas (aws-fleet-sim.mjs).
 for (const [section, file] of [
   ['fleet', 'fleet'],
+  ['django', 'django'],
   ['aws', 'aws'],
   ['awsFleetSim', 'aws-fleet-sim'],
   ['verify', 'verify'],

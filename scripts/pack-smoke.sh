@@ -39,7 +39,8 @@ name="$(node -p 'require(process.argv[1]).name' "$repo/package.json")"
 version="$(node -p 'require(process.argv[1]).version' "$repo/package.json")"
 listing="$(tar -tzf "$tarball")"
 for f in bin/berth.js dist/cli.js dist/index.js dist/testing.js dist/types/index.d.ts \
-  dist/types/testing.d.ts schema/berth.schema.json LICENSE README.md package.json; do
+  dist/types/testing.d.ts schema/berth.schema.json snippets/django/berth_migrate.py LICENSE \
+  README.md package.json; do
   grep -qx "package/$f" <<<"$listing" || fail "the tarball has no $f"
 done
 # Every docs/ page the README links to ships with it.
@@ -70,6 +71,10 @@ step "berth --version, installed and through the generated workflow's pinned npx
 # The exact form `berth ci init` writes; with this version installed, npx must not fetch.
 [ "$(npx --yes --package="$name@$version" -- berth --version)" = "$version" ] ||
   fail "npx --package=$name@$version did not run the installed berth"
+
+step "berth snippet django: the installed package finds its Django batch command"
+npx --no-install berth snippet django | grep -q '^class Command(BaseCommand):' ||
+  fail "berth snippet django did not print the management command"
 
 step "berth init"
 npx --no-install berth init

@@ -26,4 +26,5 @@ export type CommandName =
   | 'iam-github-oidc'
   | 'build'
   | 'push'
-  | 'ci-init';
+  | 'ci-init'
+  | 'snippet';

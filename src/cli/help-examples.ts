@@ -76,6 +76,10 @@ export const EXAMPLES: Record<string, string[]> = {
     'berth ci init --force',
     'berth ci init --check   # exit 9 when the committed workflow is stale',
   ],
+  snippet: [
+    'berth snippet django --app shop   # shop/management/commands/berth_migrate.py',
+    'berth snippet django > berth_migrate.py',
+  ],
   local: ['berth local start', 'berth local stop'],
   'local start': ['berth local start'],
   'local stop': ['berth local stop'],

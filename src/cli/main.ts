@@ -281,6 +281,19 @@ export function buildProgram(): Command {
     )
     .action(run('ci-init'));
 
+  program
+    .command('snippet')
+    .addArgument(new Argument('<name>', 'the snippet: django').choices(['django']))
+    .description(
+      "print code berth ships for your app, or install it: django = the batch command that migrates a batch's tenants in one Python process",
+    )
+    .option(
+      '--app <dir>',
+      'install it into this Django app as <dir>/management/commands/berth_migrate.py',
+    )
+    .option('--force', 'replace an installed copy that differs', false)
+    .action(run('snippet'));
+
   const local = program.command('local').description('the local provider');
   local
     .command('start')

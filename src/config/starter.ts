@@ -200,13 +200,20 @@ function toolStarter(app: string, tool: StarterTool): string {
         : `  # The code's migrations are read from ${directory}/ (the preset's default).
   # directory: ${directory}`;
   const caveat = tool.pendingCaveat ? `\n  # Note: ${tool.pendingCaveat}.` : '';
+  const batch =
+    tool.tool === 'django'
+      ? `
+  # Batch mode: one Python process migrates a whole batch (fleet.batchSize, e.g. 25) instead of
+  # one per tenant. Install the command first: \`berth snippet django --app APP\`.
+  # batchCommand: [python, manage.py, berth_migrate]`
+      : '';
   return `# berth.yaml — one stack, its tenant databases and how to migrate them.
 # Written for this ${tool.label} project (found ${tool.evidence}). Full reference: README.md
 # "Config reference" and "Migration tools". Check it with \`berth config validate\`.
 ${stackSections(app)}
 task:
   family: ${app}-migration-task
-  command: ${yamlCommand(tool.migrateCommand)}${check}
+  command: ${yamlCommand(tool.migrateCommand)}${check}${batch}
 ${TASK_ENVIRONMENT}
 
 ${databaseSection(app)}

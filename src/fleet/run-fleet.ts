@@ -526,7 +526,12 @@ export class FleetRun {
       command = options.command;
     } else if (options.batchCommand && !taskLock) {
       environment.DATABASE_NAMES = work.join(',');
+      // Settings that read DATABASE_NAME at start-up (Django's) load; the command switches.
+      environment.DATABASE_NAME = work[0] ?? '';
       environment.BERTH_ON_ERROR = this.onError;
+      // This runner holds each database's migration lock on its own connection (local): a
+      // command that takes the lock itself (Django's berth_migrate) must not take it again.
+      if (backend.tasksTakeLock !== true) environment.BERTH_LOCK_HELD = '1';
       command = options.batchCommand;
     } else {
       command = batchCommand(options.command, work, this.onError === 'stop', {

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import { invalidConfig, type LoadedConfig } from '../config/load-config.js';
 import type { ConfigIssue } from '../config/rules.js';
 import { resolvePreset } from './presets.js';
+import { SNIPPETS, findInstalledDjangoSnippet } from './snippets.js';
 
 export async function migrationsSetupIssues(
   config: Config,
@@ -17,6 +18,17 @@ export async function migrationsSetupIssues(
       () => true,
       () => false,
     ),
+): Promise<ConfigIssue[]> {
+  return [
+    ...(await directoryIssues(config, configDir, exists)),
+    ...(await djangoBatchIssues(config, configDir, exists)),
+  ];
+}
+
+async function directoryIssues(
+  config: Config,
+  configDir: string,
+  exists: (file: string) => Promise<boolean>,
 ): Promise<ConfigIssue[]> {
   const preset = resolvePreset(config.migrations);
   if (preset.known.kind !== 'directory') return [];
@@ -30,6 +42,41 @@ export async function migrationsSetupIssues(
         ? `${dir} does not exist; point migrations.directory at the folder holding the migration files (relative to berth.yaml)`
         : `${dir} does not exist (the ${preset.label} preset's default); create it, or set migrations.directory`,
     },
+  ];
+}
+
+/**
+ * task.batchCommand runs Django's `berth_migrate` (the snippet berth ships) in a Django project
+ * (local.workdir holds manage.py) where no app has it: every batch would fail with "Unknown
+ * command". Said before a run, with the command that installs it.
+ */
+async function djangoBatchIssues(
+  config: Config,
+  configDir: string,
+  exists: (file: string) => Promise<boolean>,
+): Promise<ConfigIssue[]> {
+  const { command } = SNIPPETS.django;
+  if (!config.task.batchCommand?.includes(command)) return [];
+  const project = path.resolve(configDir, config.local.workdir);
+  if (!(await exists(path.join(project, 'manage.py')))) return [];
+  if (await findInstalledDjangoSnippet(project)) return [];
+  return [
+    {
+      path: 'task.batchCommand',
+      message: `runs \`manage.py ${command}\`, but no app in ${project} has management/commands/${command}.py; install berth's batch command with \`berth snippet django --app APP\` (APP: one of your INSTALLED_APPS), or remove task.batchCommand`,
+    },
+  ];
+}
+
+/**
+ * Advice `berth config validate` prints without failing: a Django fleet batched with no batch
+ * command still starts Python once per tenant of every batch.
+ */
+export function migrationsSetupNotes(config: Config): string[] {
+  if (config.migrations.tool !== 'django' || config.task.batchCommand) return [];
+  if (config.fleet.batchSize <= 1) return [];
+  return [
+    `fleet.batchSize is ${config.fleet.batchSize} but task.batchCommand is not set: each tenant of a batch still starts Python (manage.py migrate). Install berth's batch command with \`berth snippet django --app APP\` and set task.batchCommand: [python, manage.py, ${SNIPPETS.django.command}] to migrate a batch in one process`,
   ];
 }
 

@@ -181,6 +181,37 @@ describe('migrateFleet', () => {
     expect(backend.specs.map((s) => s.environment.DATABASE_NAME).sort()).toEqual(['a', 'b']);
   });
 
+  it("gives the app's batch command DATABASE_NAMES, DATABASE_NAME (the first), BERTH_ON_ERROR, and BERTH_LOCK_HELD only where the runner holds the locks", async () => {
+    const { backend, runsDir } = await fleet(migrateBatch);
+    const batch = { batchSize: 3, batchCommand: ['python', 'manage.py', 'berth_migrate'] };
+    await migrateFleet(backend, options(runsDir, ['a', 'b', 'c'], batch));
+    expect(backend.specs.map((s) => [s.command, s.environment])).toEqual([
+      [
+        batch.batchCommand,
+        {
+          SECRETLESS: '1',
+          DATABASE_NAMES: 'a,b,c',
+          DATABASE_NAME: 'a',
+          BERTH_ON_ERROR: 'continue',
+          BERTH_LOCK_HELD: '1',
+        },
+      ],
+    ]);
+    // A backend whose tasks take the lock themselves (aws): the command must take it.
+    const aws = await fleet(migrateBatch);
+    Object.assign(aws.backend, { tasksTakeLock: true });
+    await migrateFleet(
+      aws.backend,
+      options(aws.runsDir, ['a', 'b'], { ...batch, onError: 'stop' }),
+    );
+    expect(aws.backend.specs[0]?.environment).toEqual({
+      SECRETLESS: '1',
+      DATABASE_NAMES: 'a,b',
+      DATABASE_NAME: 'a',
+      BERTH_ON_ERROR: 'stop',
+    });
+  });
+
   it('starts no task for up-to-date databases (the fast path)', async () => {
     const { backend, runsDir } = await fleet(() => ({ exitCode: 0, log: [] }));
     backend.migrate('a');

@@ -376,6 +376,19 @@ describe('the starter for a detected project', () => {
     expect(text).not.toMatch(/StartupWebApp|pgmigrations|57/);
   });
 
+  it('Django: the batch command is offered, commented, with how to install it (not on by default)', () => {
+    const text = starterConfig('shop', starterTool({ tool: 'django', evidence: 'manage.py' }));
+    expect(text).toContain('# batchCommand: [python, manage.py, berth_migrate]');
+    expect(text).toContain('berth snippet django --app APP');
+    const uncommented = text.replace('# batchCommand:', 'batchCommand:');
+    expect(parseConfig(uncommented).task.batchCommand).toEqual([
+      'python',
+      'manage.py',
+      'berth_migrate',
+    ]);
+    expect(parseConfig(text).task.batchCommand).toBeUndefined();
+  });
+
   it.each(['alembic', 'prisma', 'rails', 'flyway'] as const)('%s: a valid starter', (tool) => {
     const config = parseConfig(starterConfig('shop', starterTool({ tool, evidence: 'x' })));
     expect(config.migrations.tool).toBe(tool);

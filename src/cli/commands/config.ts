@@ -1,6 +1,6 @@
 import { configJsonSchema } from '../../config/json-schema.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { assertMigrationsSetup } from '../../migrations/setup.js';
+import { assertMigrationsSetup, migrationsSetupNotes } from '../../migrations/setup.js';
 import type { Context } from '../context.js';
 
 export async function configValidateCommand(ctx: Context): Promise<number> {
@@ -8,11 +8,14 @@ export async function configValidateCommand(ctx: Context): Promise<number> {
   // Every path any command would use, and with --provider aws the aws-only fields.
   await (await ctx.open()).checkConfig('validate');
   await assertMigrationsSetup(loaded);
-  if (ctx.out.json) ctx.out.data({ ok: true, file: loaded.file, config: loaded.config });
-  else
+  const notes = migrationsSetupNotes(loaded.config);
+  if (ctx.out.json) ctx.out.data({ ok: true, file: loaded.file, config: loaded.config, notes });
+  else {
+    for (const note of notes) ctx.out.note(`note: ${note}`);
     ctx.out.result(
       `${loaded.file} is valid (stack ${loaded.config.app}, ${Array.isArray(loaded.config.database.tenants) ? `${loaded.config.database.tenants.length} tenant database(s)` : 'tenants discovered at run time'})`,
     );
+  }
   return ExitCode.ok;
 }
 

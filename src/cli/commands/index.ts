@@ -73,6 +73,8 @@ export async function dispatch(
       return (await import('./image.js')).pushCommand(ctx, o());
     case 'ci-init':
       return (await import('./ci.js')).ciInitCommand(ctx, o());
+    case 'snippet':
+      return (await import('./snippet.js')).snippetCommand(ctx, o());
     default:
       return assertNever(command, 'command');
   }
