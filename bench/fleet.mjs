@@ -1,21 +1,36 @@
-// Fleet benchmarks (issue "Fleet at scale"): N tenant databases on the embedded PostgreSQL.
-//   - raw floor: the example's 57-table DDL applied through one plain connection per database,
-//     one transaction per migration file, at the same concurrency berth uses;
-//   - berth migrate --all on N fresh tenants (same concurrency), and its ratio to the floor;
-//   - berth migrate --all on N up-to-date tenants (target ≤ 10 ms per tenant);
+// Fleet benchmarks (issue 12: the TypeScript example's fleet of N tenants, local provider):
+//   - fresh: berth migrate --all on N fresh tenants, each repetition between two raw-DDL
+//     floors measured in the same run (the example's DDL through one plain connection per
+//     database, one transaction per migration file, at the same concurrency), ratio to their
+//     mean; target ≤ 1.25×;
+//   - up to date: berth migrate --all on N up-to-date tenants, each repetition between two
+//     probe floors (one plain connection per database reading its history table, at berth's
+//     probe concurrency); target ≤ 3 s at 1,000;
 //   - berth's peak RSS at N tenants against 10 tenants (target within 1.5×).
-// BENCH_TENANTS (default 1000) and BENCH_CONCURRENCY (default: the number of CPUs) scale it.
+// Every repetition is kept in the figures (`runs`), and the whole figure is appended to
+// bench/results/fleet-history.ndjson, so no run is lost to a median.
+// BENCH_TENANTS (default 1000), BENCH_CONCURRENCY (default: the number of CPUs), BENCH_BATCH
+// (default 25), BENCH_REPEATS (fresh repetitions, default 3), BENCH_UPTODATE_REPEATS (default
+// 5) scale it; BENCH_BASE=path/to/other/bin/berth.js also times that berth up to date, in
+// turn with this one (an A/B in the same run).
 import { execFileSync } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { EXAMPLE, createProject, median } from './lib.mjs';
+import { EXAMPLE, ROOT, createProject, median } from './lib.mjs';
 
 const N = Number(process.env.BENCH_TENANTS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? os.cpus().length);
 // A fleet configured for scale: the app's batch command migrates BATCH tenants per process.
 const BATCH = Number(process.env.BENCH_BATCH ?? 25);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const UP_TO_DATE_REPEATS = Number(process.env.BENCH_UPTODATE_REPEATS ?? 5);
+const BASE = process.env.BENCH_BASE;
+// berth's probe concurrency for maxConnections 300 (local-backend.ts: max/4, at most 32).
+const PROBE_CONCURRENCY = 32;
+const FRESH_TARGET = 1.25;
+const UP_TO_DATE_TARGET_MS = 3000;
 const fleetConfig = {
   fleet: { concurrency: CONCURRENCY, batchSize: BATCH },
   task: {
@@ -28,22 +43,25 @@ const fleetConfig = {
 const names = (prefix, n) =>
   Array.from({ length: n }, (_, i) => `${prefix}_${String(i + 1).padStart(4, '0')}`);
 
-async function createDatabases(project, list) {
+async function withClient(project, fn) {
   const c = await project.client();
   try {
-    for (const n of list) await c.query(`CREATE DATABASE ${pg.escapeIdentifier(n)}`);
+    return await fn(c);
   } finally {
     await c.end();
   }
 }
 
+async function createDatabases(project, list) {
+  await withClient(project, async (c) => {
+    for (const n of list) await c.query(`CREATE DATABASE ${pg.escapeIdentifier(n)}`);
+  });
+}
+
 async function dropDatabases(project, list) {
-  const c = await project.client();
-  try {
+  await withClient(project, async (c) => {
     for (const n of list) await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(n)}`);
-  } finally {
-    await c.end();
-  }
+  });
 }
 
 /**
@@ -56,15 +74,6 @@ async function checkpoint(project) {
   execFileSync('sync');
 }
 
-async function withClient(project, fn) {
-  const c = await project.client();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 async function upSections() {
   const dir = path.join(EXAMPLE, 'migrations');
   const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
@@ -75,12 +84,13 @@ async function upSections() {
   );
 }
 
-async function rawFloor(project, list, ups) {
+/** `work(client)` on every database of `list` through one plain connection each, `width` at a time. */
+async function eachDatabase(project, list, width, work) {
   const secret = await project.secret();
   const started = performance.now();
   let next = 0;
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: width }, async () => {
       while (next < list.length) {
         const database = list[next++];
         const c = new pg.Client({
@@ -91,11 +101,7 @@ async function rawFloor(project, list, ups) {
           database,
         });
         await c.connect();
-        for (const sql of ups) {
-          await c.query('BEGIN');
-          await c.query(sql);
-          await c.query('COMMIT');
-        }
+        await work(c);
         await c.end();
       }
     }),
@@ -103,61 +109,128 @@ async function rawFloor(project, list, ups) {
   return performance.now() - started;
 }
 
+/** The raw-DDL floor: the example's migrations, one transaction per file, no history table. */
+function ddlFloor(project, list, ups) {
+  return eachDatabase(project, list, CONCURRENCY, async (c) => {
+    for (const sql of ups) {
+      await c.query('BEGIN');
+      await c.query(sql);
+      await c.query('COMMIT');
+    }
+  });
+}
+
+/** The probe floor: read each database's history table, nothing else (no lock, no journal). */
+function probeFloor(project, list) {
+  return eachDatabase(project, list, PROBE_CONCURRENCY, (c) =>
+    c.query('SELECT name FROM public.pgmigrations ORDER BY run_on, id'),
+  );
+}
+
+const stats = (xs) => ({
+  min: Number(Math.min(...xs).toFixed(3)),
+  median: Number(median(xs).toFixed(3)),
+  max: Number(Math.max(...xs).toFixed(3)),
+  runs: xs.length,
+});
+const s = (ms) => (ms / 1000).toFixed(2);
+
+/** An empty database of the embedded server takes about 7.5 MB on disk. */
+const MB_PER_DATABASE = 8;
+
 export async function run(log) {
   const figures = {};
+  // Every phase has databases of its own: (floors + fresh runs) × N of them at the end.
+  const databases = (2 * REPEATS + 1) * N + 10;
+  const disk = await statfs(os.tmpdir());
+  const needMb = databases * MB_PER_DATABASE;
+  if ((disk.bavail * disk.bsize) / 2 ** 20 < needMb)
+    throw new Error(
+      `the fleet bench needs about ${Math.ceil(needMb / 1024)} GiB free in ${os.tmpdir()} for ${databases} databases; set BENCH_REPEATS or BENCH_TENANTS lower`,
+    );
   const tenants = names('tenant', N);
-  const project = await createProject(tenants, fleetConfig);
+  const project = await createProject(tenants, fleetConfig, { inFile: true });
   try {
-    // Start the server and create the fleet (setup, not measured).
-    await project.run(['status']);
-    await project.run(['migrate', '--database', tenants[0]]);
-    await dropDatabases(project, [tenants[0]]);
-    // The disk and CPU of a shared VM drift: the floor is measured before AND after berth's
-    // run, and berth is compared with their mean.
-    log(`creating ${N} tenant databases and 2 × ${N} floor databases…`);
-    await createDatabases(project, tenants);
-    const floorA = names('floora', N);
-    const floorB = names('floorb', N);
-    await createDatabases(project, floorA);
-    await createDatabases(project, floorB);
-
+    // Start the server (setup, not measured).
+    const started = await project.run(['local', 'start']);
+    if (started.code !== 0) throw new Error(`local start failed: ${started.stderr}`);
     const ups = await upSections();
-    // No background maintenance in the timed phases: with autovacuum on, each phase pays for
-    // vacuuming and analysing the catalogs of the thousand databases the phase before it
-    // migrated (hundreds of autovacuum runs per 200 databases), and its launcher cycles
-    // through every database. That cost belongs to neither berth nor the floor.
     await withClient(project, async (c) => {
+      // No background maintenance in the timed phases: with autovacuum on, each phase pays
+      // for vacuuming and analysing the catalogs of the thousand databases the phase before
+      // it migrated, and its launcher cycles through every database.
       await c.query('ALTER SYSTEM SET autovacuum = off');
       await c.query('SELECT pg_reload_conf()');
     });
-    await checkpoint(project);
-    const floorBeforeMs = await rawFloor(project, floorA, ups);
-    await checkpoint(project);
 
-    const fresh = await project.run(['migrate', '--all', '--json'], { sampleRss: true });
-    if (fresh.code !== 0)
-      throw new Error(`fresh migrate failed (${fresh.code}): ${fresh.stderr.slice(-2000)}`);
-    await checkpoint(project);
-    const floorAfterMs = await rawFloor(project, floorB, ups);
-    const floorMs = (floorBeforeMs + floorAfterMs) / 2;
-    log(
-      `raw floor: ${N} databases in ${(floorBeforeMs / 1000).toFixed(1)} s before and ${(floorAfterMs / 1000).toFixed(1)} s after, at concurrency ${CONCURRENCY}`,
-    );
-    log(
-      `berth migrate --all, ${N} fresh (batches of ${BATCH}): ${(fresh.ms / 1000).toFixed(1)} s (${(fresh.ms / floorMs).toFixed(2)}× the floor), peak RSS ${fresh.peakRssMb.toFixed(0)} MB`,
-    );
-    await dropDatabases(project, [...floorA, ...floorB]);
-
-    const noop = [];
-    let noopRss = 0;
-    for (let i = 0; i < 3; i++) {
+    // Fresh: floor, berth, floor, berth, … floor; each berth run against the mean of the
+    // floors on either side of it (the VM's DDL speed drifts from one minute to the next).
+    // Every phase gets databases of its own, created before it and dropped by nobody (the
+    // whole server goes at the end): a DROP DATABASE among thousands takes about a second.
+    const floors = [];
+    const fresh = [];
+    let freshRss = 0;
+    const floorSet = (i) => names(`floor${i}`, N);
+    log(`fresh: ${REPEATS} berth runs of ${N} tenants between ${REPEATS + 1} raw-DDL floors…`);
+    for (let i = 0; i <= REPEATS; i++) {
+      await createDatabases(project, floorSet(i));
+      await checkpoint(project);
+      floors.push(await ddlFloor(project, floorSet(i), ups));
+      log(`  raw-DDL floor ${i + 1}: ${s(floors[i])} s`);
+      if (i === REPEATS) break;
+      // berth's fresh tenants for this run: the last run's set is the up-to-date fleet.
+      const set = i === REPEATS - 1 ? tenants : names(`fresh${i}`, N);
+      await project.setTenants(set);
+      await createDatabases(project, set);
+      await checkpoint(project);
       const r = await project.run(['migrate', '--all', '--json'], { sampleRss: true });
-      if (r.code !== 0) throw new Error('up-to-date migrate failed');
-      noop.push(r.ms);
-      noopRss = Math.max(noopRss, r.peakRssMb);
+      if (r.code !== 0)
+        throw new Error(`fresh migrate failed (${r.code}): ${r.stderr.slice(-2000)}`);
+      fresh.push(r.ms);
+      freshRss = Math.max(freshRss, r.peakRssMb);
+      log(`  berth fresh ${i + 1}: ${s(r.ms)} s`);
     }
+    const freshRuns = fresh.map((ms, i) => {
+      const floorMs = (floors[i] + floors[i + 1]) / 2;
+      return { berthMs: Math.round(ms), floorMs: Math.round(floorMs), ratio: ms / floorMs };
+    });
+    const freshRatios = freshRuns.map((r) => r.ratio);
     log(
-      `berth migrate --all, ${N} up to date: ${(median(noop) / 1000).toFixed(2)} s (${(median(noop) / N).toFixed(2)} ms per tenant)`,
+      `berth migrate --all, ${N} fresh (batches of ${BATCH}, concurrency ${CONCURRENCY}): ratio to the same-run floor ${freshRatios.map((r) => r.toFixed(2)).join(', ')} (median ${median(freshRatios).toFixed(2)}; target ≤ ${FRESH_TARGET})`,
+    );
+
+    // Up to date: probe floor, berth (and the base berth), probe floor, …
+    await checkpoint(project);
+    const probeFloors = [await probeFloor(project, tenants)];
+    const upToDate = [];
+    const baseUpToDate = [];
+    let upToDateRss = 0;
+    for (let i = 0; i < UP_TO_DATE_REPEATS; i++) {
+      const r = await project.run(['migrate', '--all', '--json'], { sampleRss: true });
+      if (r.code !== 0) throw new Error(`up-to-date migrate failed (${r.code})`);
+      upToDate.push(r.ms);
+      upToDateRss = Math.max(upToDateRss, r.peakRssMb);
+      if (BASE) {
+        const b = await project.run(['migrate', '--all', '--json'], { berth: BASE });
+        if (b.code !== 0) throw new Error(`up-to-date migrate (base) failed (${b.code})`);
+        baseUpToDate.push(b.ms);
+      }
+      probeFloors.push(await probeFloor(project, tenants));
+      log(
+        `  up to date ${i + 1}: berth ${s(r.ms)} s${BASE ? `, base ${s(baseUpToDate[i])} s` : ''}, probe floor ${s(probeFloors[i])} / ${s(probeFloors[i + 1])} s`,
+      );
+    }
+    const upToDateRuns = upToDate.map((ms, i) => {
+      const floorMs = (probeFloors[i] + probeFloors[i + 1]) / 2;
+      return {
+        berthMs: Math.round(ms),
+        ...(BASE ? { baseMs: Math.round(baseUpToDate[i]) } : {}),
+        probeFloorMs: Math.round(floorMs),
+        ratio: ms / floorMs,
+      };
+    });
+    log(
+      `berth migrate --all, ${N} up to date: ${upToDate.map(s).join(', ')} s (median ${s(median(upToDate))} s; target ≤ ${s(UP_TO_DATE_TARGET_MS)} s); ratio to the probe floor ${upToDateRuns.map((r) => r.ratio.toFixed(2)).join(', ')}`,
     );
 
     // The same berth at 10 tenants, for the memory comparison.
@@ -165,48 +238,71 @@ export async function run(log) {
     let smallFresh;
     let smallNoop;
     try {
-      smallFresh = await small.run(['migrate', '--all', '--json'], { sampleRss: true });
       await small.run(['migrate', '--all', '--json']);
-      smallFresh = await (async () => {
-        // Fresh run measured against an already started server, like the large one.
-        const list = names('small', 10);
-        await dropDatabases(small, list);
-        return small.run(['migrate', '--all', '--json'], { sampleRss: true });
-      })();
+      await dropDatabases(small, names('small', 10));
+      // Fresh run measured against an already started server, like the large one.
+      smallFresh = await small.run(['migrate', '--all', '--json'], { sampleRss: true });
       smallNoop = await small.run(['migrate', '--all', '--json'], { sampleRss: true });
     } finally {
       await small.cleanup();
     }
     log(
-      `peak RSS: ${smallFresh.peakRssMb.toFixed(0)} MB at 10 fresh, ${fresh.peakRssMb.toFixed(0)} MB at ${N} fresh; ${smallNoop.peakRssMb.toFixed(0)} / ${noopRss.toFixed(0)} MB up to date`,
+      `peak RSS: ${smallFresh.peakRssMb.toFixed(0)} MB at 10 fresh, ${freshRss.toFixed(0)} MB at ${N} fresh; ${smallNoop.peakRssMb.toFixed(0)} / ${upToDateRss.toFixed(0)} MB up to date`,
     );
 
+    const freshMedianRun = freshRuns.toSorted((a, b) => a.ratio - b.ratio)[
+      Math.floor((freshRuns.length - 1) / 2)
+    ];
     figures.fleet = {
       tenants: N,
       concurrency: CONCURRENCY,
       batchSize: BATCH,
       autovacuum: 'off in the timed phases',
-      rawFloorFreshMs: Math.round(floorMs),
-      rawFloorBeforeMs: Math.round(floorBeforeMs),
-      rawFloorAfterMs: Math.round(floorAfterMs),
-      berthFreshMs: Math.round(fresh.ms),
-      freshRatioToFloor: Number((fresh.ms / floorMs).toFixed(3)),
-      freshTargetRatio: 1.5,
-      berthUpToDateMs: { median: Math.round(median(noop)), runs: noop.length },
-      upToDateMsPerTenant: Number((median(noop) / N).toFixed(3)),
-      upToDateTargetMs: 10_000,
+      loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
+      fresh: {
+        runs: freshRuns.map((r) => ({ ...r, ratio: Number(r.ratio.toFixed(3)) })),
+        rawFloorRunsMs: floors.map(Math.round),
+        ratio: stats(freshRatios),
+        targetRatio: FRESH_TARGET,
+      },
+      upToDate: {
+        runs: upToDateRuns.map((r) => ({ ...r, ratio: Number(r.ratio.toFixed(3)) })),
+        probeFloorRunsMs: probeFloors.map(Math.round),
+        ms: stats(upToDate),
+        msPerTenant: Number((median(upToDate) / N).toFixed(3)),
+        ratioToProbeFloor: stats(upToDateRuns.map((r) => r.ratio)),
+        ...(BASE ? { baseMs: stats(baseUpToDate), base: path.relative(ROOT, BASE) } : {}),
+        targetMs: UP_TO_DATE_TARGET_MS,
+      },
+      // The figures earlier reports used, from the median fresh run.
+      rawFloorFreshMs: freshMedianRun.floorMs,
+      berthFreshMs: freshMedianRun.berthMs,
+      freshRatioToFloor: Number(freshMedianRun.ratio.toFixed(3)),
+      berthUpToDateMs: { median: Math.round(median(upToDate)), runs: upToDate.length },
       peakRssMb: {
         fresh10: Number(smallFresh.peakRssMb.toFixed(1)),
-        [`fresh${N}`]: Number(fresh.peakRssMb.toFixed(1)),
+        [`fresh${N}`]: Number(freshRss.toFixed(1)),
         upToDate10: Number(smallNoop.peakRssMb.toFixed(1)),
-        [`upToDate${N}`]: Number(noopRss.toFixed(1)),
-        freshRatio: Number((fresh.peakRssMb / smallFresh.peakRssMb).toFixed(3)),
-        upToDateRatio: Number((noopRss / smallNoop.peakRssMb).toFixed(3)),
+        [`upToDate${N}`]: Number(upToDateRss.toFixed(1)),
+        freshRatio: Number((freshRss / smallFresh.peakRssMb).toFixed(3)),
+        upToDateRatio: Number((upToDateRss / smallNoop.peakRssMb).toFixed(3)),
         targetRatio: 1.5,
       },
     };
+    await appendFile(
+      path.join(ROOT, 'bench/results/fleet-history.ndjson'),
+      `${JSON.stringify({ date: new Date().toISOString(), commit: commit(), ...figures.fleet })}\n`,
+    );
   } finally {
     await project.cleanup();
   }
   return figures;
+}
+
+function commit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+  } catch {
+    return undefined;
+  }
 }

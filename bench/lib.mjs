@@ -17,7 +17,7 @@ export const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-export async function createProject(tenants, extra = {}) {
+export async function createProject(tenants, extra = {}, { inFile = tenants.length > 50 } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-'));
   const configFile = path.join(dir, 'berth.yaml');
   const config = {
@@ -41,14 +41,17 @@ export async function createProject(tenants, extra = {}) {
     local: { workdir: EXAMPLE, dataDir: '.berth', maxConnections: 300 },
     ...extra,
   };
-  if (Array.isArray(tenants) && tenants.length > 50) {
-    await writeFile(path.join(dir, 'tenants.txt'), tenants.join('\n') + '\n');
+  const tenantsFile = path.join(dir, 'tenants.txt');
+  if (Array.isArray(tenants) && inFile) {
+    await writeFile(tenantsFile, tenants.join('\n') + '\n');
     config.database.tenants = { file: 'tenants.txt' };
   }
   await writeFile(configFile, stringify(config));
   return {
     dir,
     configFile,
+    /** Another fleet for the next runs (a project whose tenants are in a file). */
+    setTenants: (list) => writeFile(tenantsFile, list.join('\n') + '\n'),
     run: (args, opts = {}) => runBerth(['--config', configFile, ...args], { cwd: dir, ...opts }),
     async secret() {
       return JSON.parse(await readFile(path.join(dir, '.berth/secret.json'), 'utf8'));
@@ -72,8 +75,8 @@ export async function createProject(tenants, extra = {}) {
   };
 }
 
-/** Runs berth; resolves with exit code, wall time and the child's peak RSS (from /proc). */
-export function runBerth(args, { cwd = ROOT, sampleRss = false } = {}) {
+/** Runs berth (`berth`: another build's bin/berth.js, for an A/B); resolves with exit code, wall time and the child's peak RSS (from /proc). */
+export function runBerth(args, { cwd = ROOT, sampleRss = false, berth = BERTH } = {}) {
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
     // berth runs as users run it: the launcher through its shebang (which sets berth's Node
@@ -81,8 +84,8 @@ export function runBerth(args, { cwd = ROOT, sampleRss = false } = {}) {
     // at all to see V8's default sizing) when investigating a figure.
     const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean);
     const [program, argv] = nodeArgs
-      ? [process.execPath, [...nodeArgs, BERTH, ...args]]
-      : [BERTH, args];
+      ? [process.execPath, [...nodeArgs, berth, ...args]]
+      : [berth, args];
     const child = spawn(program, argv, {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -44,6 +44,11 @@ export function readProbe(
   };
 }
 
+/** Read, with nothing pending that berth knows of: no task needed. */
+export function isUpToDate(probe: ProbeResult): boolean {
+  return probe.exists && probe.pendingKnown && probe.pending.length === 0 && !probe.error;
+}
+
 /** Missing (no `error`) or unreadable (`error` says why). */
 export function absentProbe(
   database: string,

@@ -26,7 +26,7 @@ import { BatchLogParser, batchCommand } from './batch-script.js';
 import { ClaimGate } from './claim-gate.js';
 import { FailureBudget, describeLimit, type FailureLimit } from './failure-budget.js';
 import { databaseOutcome } from './outcome.js';
-import { absentProbe } from './probe-result.js';
+import { absentProbe, isUpToDate } from './probe-result.js';
 import {
   countResult,
   emptyCounts,
@@ -117,10 +117,6 @@ interface StartedBatch {
 /** Errors that mean the database server is gone, not one database. */
 const SERVER_GONE =
   /ECONNREFUSED|connect ENOENT|the database system is (shutting down|starting up)/i;
-
-function isUpToDate(probe: ProbeResult): boolean {
-  return probe.exists && probe.pendingKnown && probe.pending.length === 0 && !probe.error;
-}
 
 export class FleetRun {
   private readonly now: () => number;

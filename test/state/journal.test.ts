@@ -2,13 +2,19 @@
  * Stale run directories (a kill before run.json was written, a corrupt file) never break
  * `runs list` or `--resume`: they are skipped and reported as problems.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RunJournal, listRuns, readRun, scanRuns, type RunMeta } from '../../src/state/journal.js';
 
 let runsDir: string;
+// FileHandle's class is not exported: its prototype, from a handle.
+const FileHandlePrototype = await (async () => {
+  const handle = await open(os.tmpdir(), 'r');
+  await handle.close();
+  return Object.getPrototypeOf(handle) as { write: (...args: unknown[]) => unknown };
+})();
 
 const meta = (id: string, startedAt: string, state: RunMeta['state']): RunMeta => ({
   id,
@@ -78,5 +84,38 @@ describe('scanRuns', () => {
       meta: { state: 'finished' },
       results: [],
     });
+  });
+});
+
+describe('RunJournal.record', () => {
+  it('writes every result, in order, before its promise resolves; results that land together share a write', async () => {
+    const journal = await RunJournal.create(
+      runsDir,
+      meta('run-20260107T000000-gggg', '2026-01-07T00:00:00Z', 'running'),
+    );
+    const file = path.join(journal.dir, 'results.ndjson');
+    const result = (i: number) => ({
+      database: `tenant_${i}`,
+      status: 'up-to-date' as const,
+      applied: [],
+      pending: [],
+      durationMs: 0,
+    });
+    const lines = async () => (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+    await journal.record(result(0));
+    expect(await lines()).toHaveLength(1);
+    // 200 results in one tick, then each one awaited as fleet-run's finish() does.
+    const writes = vi.spyOn(FileHandlePrototype, 'write');
+    const pending = Array.from({ length: 200 }, (_, i) => journal.record(result(i + 1)));
+    await pending[0];
+    expect((await lines()).length).toBeGreaterThanOrEqual(2);
+    await Promise.all(pending);
+    expect((await lines()).map((l) => (JSON.parse(l) as { database: string }).database)).toEqual(
+      Array.from({ length: 201 }, (_, i) => `tenant_${i}`),
+    );
+    expect(writes.mock.calls.length).toBeLessThanOrEqual(2);
+    writes.mockRestore();
+    await journal.close();
+    expect((await readRun(runsDir, 'run-20260107T000000-gggg')).results).toHaveLength(201);
   });
 });

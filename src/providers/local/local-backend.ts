@@ -16,13 +16,14 @@ import {
   type HistorySpec,
   type LockKey,
 } from '../../fleet/probe-sql.js';
-import { absentProbe } from '../../fleet/probe-result.js';
+import { absentProbe, isUpToDate } from '../../fleet/probe-result.js';
 import type { Claim, FleetBackend, Lease, ProbeOptions, ProbeResult } from '../../fleet/types.js';
 import { isScratchName } from '../../fleet/reference.js';
 import type { TaskLocks, TaskRuntime, TaskSpec } from '../../tasks/task.js';
 import { secretEnvironment } from './credentials.js';
 import { clientConfig, type LocalPostgres, type ServerConnection } from './postgres-server.js';
 import { lockEnvironment } from '../../migrations/lock-options.js';
+import { ScramCachingClient } from './scram-client.js';
 
 /** Advisory lock key (two-int form): "bert" and 1 = the migration lock. */
 export const MIGRATION_LOCK: LockKey = [0x62657274, 1];
@@ -199,7 +200,11 @@ export class LocalBackend implements FleetBackend {
         LOCK,
         TASK_LOCK_CLASS,
       );
-      if (locked) return { probe, lease: this.leaseOn(client, database, known) };
+      if (locked && !isUpToDate(probe))
+        return { probe, lease: this.leaseOn(client, database, known) };
+      // Up to date (or locked by another session): nothing to hold. Ending the session
+      // releases its advisory lock: the server frees a session's locks before it closes the
+      // socket, so the lock is gone when end() resolves, one round trip sooner than an unlock.
       await client.end().catch(() => undefined);
       return { probe };
     } catch (error) {
@@ -316,7 +321,8 @@ export class LocalBackend implements FleetBackend {
  * (a server restart, the reaper) emits 'error'; the next query reports it instead.
  */
 function tenantClient(secret: ServerConnection, database: string): pg.Client {
-  const client = new pg.Client(clientConfig(secret, database));
+  // One login per tenant database: the SCRAM key derivation is done once per process.
+  const client = new ScramCachingClient(clientConfig(secret, database));
   client.on('error', () => undefined);
   return client;
 }
