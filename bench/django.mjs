@@ -140,7 +140,7 @@ export async function run(log) {
     const runs = [];
     for (let i = 0; i < REPEAT; i++) {
       log(
-        `django: repetition ${i + 1} of ${REPEAT}: creating ${N} tenants and ${N} floor databases…`,
+        `django: repetition ${i + 1} of ${REPEAT}: creating ${N} tenants${WITH_FLOOR ? ` and ${N} floor databases` : ''}…`,
       );
       await dropDatabases(project, tenants);
       await createDatabases(project, tenants);
@@ -178,7 +178,7 @@ export async function run(log) {
       result.berthUpToDateMs = median(result.upToDateRunsMs);
       result.upToDateMsPerTenant = Number((result.berthUpToDateMs / N).toFixed(2));
       log(
-        `django ${i + 1}: floor ${WITH_FLOOR ? seconds(result.floorMs) : 'not measured'} (${(result.floorMs / N).toFixed(0)} ms/tenant), berth batch ${seconds(result.berthFreshMs)} = ${result.freshRatioToFloor}× the floor (${result.order}); up to date ${result.upToDateRunsMs.map(seconds).join(', ')} (median ${result.upToDateMsPerTenant} ms/tenant)`,
+        `django ${i + 1}: ${WITH_FLOOR ? `floor ${seconds(result.floorMs)} (${(result.floorMs / N).toFixed(0)} ms/tenant), ` : ''}berth batch ${seconds(result.berthFreshMs)}${WITH_FLOOR ? ` = ${result.freshRatioToFloor}× the floor (${result.order})` : ''}; up to date ${result.upToDateRunsMs.map(seconds).join(', ')} (median ${result.upToDateMsPerTenant} ms/tenant)`,
       );
       runs.push(result);
     }
