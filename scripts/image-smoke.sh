@@ -44,14 +44,23 @@ step "berth --version"
 
 step "berth init, and a sample project"
 run init
+# No migration tool here, so the starter is `custom` with marked lines to fill in: point it at
+# this app's migrate script and its history table, count its tables, use two tenants (the
+# starter names one after the app's folder, /work), and run tasks as host processes.
+grep -q 'No migration tool was recognised' "$app/berth.yaml" || fail "berth init did not say it recognised no tool"
 sed -i.bak \
-  -e 's/^  command: \[python, manage.py, migrate\]$/  command: [node, migrate.cjs]/' \
-  -e 's/^  expectedTables: 57$/  expectedTables: 3/' \
-  -e 's/^    - work_prod$/    - work_prod\n    - work_staging/' \
+  -e 's/^  command: \[\.\/migrate\] .*$/  command: [node, migrate.cjs]/' \
+  -e 's/^  # expectedTables: N .*$/  expectedTables: 3/' \
+  -e 's/^    - work$/    - work_prod\n    - work_staging/' \
+  -e 's/^  table: schema_migrations .*$/  table: pgmigrations/' \
+  -e 's/^  nameColumns: \[version\] .*$/  nameColumns: [name]/' \
   "$app/berth.yaml"
 printf 'local:\n  runtime: process\n' >>"$app/berth.yaml"
 grep -q 'command: \[node, migrate.cjs\]' "$app/berth.yaml" || fail "berth.yaml has no task.command to replace"
-grep -q -- '- work_staging' "$app/berth.yaml" || fail "berth.yaml has no work_prod tenant (named after /work) to add to"
+grep -q 'expectedTables: 3' "$app/berth.yaml" || fail "berth.yaml has no database.expectedTables to replace"
+grep -q -- '- work_staging' "$app/berth.yaml" || fail "berth.yaml has no work tenant (named after /work) to replace"
+grep -q '^  table: pgmigrations$' "$app/berth.yaml" || fail "berth.yaml has no migrations.table to replace"
+grep -q '^  nameColumns: \[name\]$' "$app/berth.yaml" || fail "berth.yaml has no migrations.nameColumns to replace"
 mkdir -p "$app/migrations"
 cat >"$app/migrations/0001_users.sql" <<'SQL'
 CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE);

@@ -24,14 +24,10 @@ import {
   parseJsonLines,
   type TestProject,
 } from '../support/project.js';
+import { DJANGO_FIXTURE, PYTHON, hasDjango, skipWithoutDjango } from '../support/python.js';
 
-const PYTHON = '/usr/bin/python3';
-const FIXTURE = path.join(ROOT, 'test/fixtures/django-tenants');
-const hasDjango =
-  existsSync(PYTHON) &&
-  spawnSync(PYTHON, ['-c', 'import django, psycopg2'], { stdio: 'ignore' }).status === 0;
-// In CI a missing Django is a failure, never a skip.
-const skip = !hasDjango && !process.env.CI;
+const FIXTURE = DJANGO_FIXTURE;
+const skip = skipWithoutDjango;
 
 const tenants = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => `tenant_${from + i}`);

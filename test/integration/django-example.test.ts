@@ -30,14 +30,11 @@ import {
   type CliResult,
 } from '../support/project.js';
 import { CLI, docker, dockerStatus, inCi, unavailable } from '../support/container.js';
+import { PYTHON, hasDjango } from '../support/python.js';
 
 const EXAMPLE = path.join(ROOT, 'examples/startupwebapp-django');
-const PYTHON = '/usr/bin/python3';
 const LONG = 900_000;
 
-const hasDjango =
-  existsSync(PYTHON) &&
-  spawnSync(PYTHON, ['-c', 'import django, psycopg2'], { stdio: 'ignore' }).status === 0;
 // The stand-in for python:3.x-slim (no Docker Hub here): `container-lab.sh start --python`.
 const PYTHON_IMAGE = process.env.CONTAINER_LAB_PYTHON_IMAGE;
 const containerProblem =

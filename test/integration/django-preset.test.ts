@@ -5,7 +5,6 @@
  * Hand-made history tables cover golang-migrate's dirty flag and Prisma's failed rows.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,14 +25,10 @@ import {
   parseJsonLines,
   type TestProject,
 } from '../support/project.js';
+import { DJANGO_FIXTURE, PYTHON, hasDjango, skipWithoutDjango } from '../support/python.js';
 
-const PYTHON = '/usr/bin/python3';
-const DJANGO = path.join(ROOT, 'test/fixtures/django-tenants');
-const hasDjango =
-  existsSync(PYTHON) &&
-  spawnSync(PYTHON, ['-c', 'import django, psycopg2'], { stdio: 'ignore' }).status === 0;
-// In CI a missing Django is a failure, never a skip.
-const skip = !hasDjango && !process.env.CI;
+const DJANGO = DJANGO_FIXTURE;
+const skip = skipWithoutDjango;
 
 const DJANGO_TABLES = 11;
 const ENVIRONMENT = { DJANGO_SETTINGS_MODULE: 'tenantsite.settings', PYTHONDONTWRITEBYTECODE: '1' };

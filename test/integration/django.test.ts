@@ -1,26 +1,16 @@
-import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query, tableCount } from '../support/pg.js';
 import {
-  ROOT,
   TENANTS,
   baseConfig,
   createProject,
   parseJsonLines,
   type TestProject,
 } from '../support/project.js';
+import { DJANGO_FIXTURE, PYTHON, hasDjango, skipWithoutDjango } from '../support/python.js';
 
-// Debian's python3-django and python3-psycopg2 (installed by .ci/run) live under
-// /usr/bin/python3, whatever python3 comes first on PATH.
-const PYTHON = '/usr/bin/python3';
-const DJANGO = path.join(ROOT, 'test/fixtures/django-tenants');
-const hasDjango =
-  existsSync(PYTHON) &&
-  spawnSync(PYTHON, ['-c', 'import django, psycopg2'], { stdio: 'ignore' }).status === 0;
-// In CI a missing Django is a failure, never a skip.
-const skip = !hasDjango && !process.env.CI;
+const DJANGO = DJANGO_FIXTURE;
+const skip = skipWithoutDjango;
 
 // contenttypes (1) + auth (6) + shop (3) + django_migrations (1)
 const DJANGO_TABLES = 11;

@@ -3,8 +3,6 @@
  * `manage.py sqlmigrate` and Alembic's from its offline mode, each printed by one task against
  * a pending tenant, linted with squawk and attributed to the migration's file.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,14 +14,11 @@ import {
   parseJsonLines,
   type TestProject,
 } from '../support/project.js';
+import { PYTHON, pythonHas } from '../support/python.js';
 
-const PYTHON = '/usr/bin/python3';
-const has = (module: string) =>
-  existsSync(PYTHON) &&
-  spawnSync(PYTHON, ['-c', `import ${module}, psycopg2`], { stdio: 'ignore' }).status === 0;
 // In CI a missing tool is a failure, never a skip.
-const skipDjango = !has('django') && !process.env.CI;
-const skipAlembic = !has('alembic') && !process.env.CI;
+const skipDjango = !pythonHas('django', 'psycopg2') && !process.env.CI;
+const skipAlembic = !pythonHas('alembic', 'psycopg2') && !process.env.CI;
 
 interface LintDoc {
   ok: boolean;
