@@ -21,6 +21,7 @@ import {
   buildEnv,
   docker,
   dockerStatus,
+  healthOf,
   REGISTRY,
   requireContainers,
   skipContainers,
@@ -250,14 +251,7 @@ describe('the local pipeline with a container engine', () => {
         ref,
       ]);
       try {
-        let status = '';
-        const deadline = Date.now() + 60_000;
-        while (Date.now() < deadline) {
-          status = docker(['inspect', '--format', '{{.State.Health.Status}}', name]);
-          if (status === 'healthy' || status === 'unhealthy') break;
-          await new Promise((r) => setTimeout(r, 500));
-        }
-        expect(status).toBe('healthy');
+        expect(await healthOf(name)).toBe('healthy');
         const body = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
         expect(body).toEqual({ status: 'ok', database: 'unconfigured' });
       } finally {

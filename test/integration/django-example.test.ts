@@ -29,7 +29,7 @@ import {
   parseJsonLines,
   type CliResult,
 } from '../support/project.js';
-import { CLI, docker, dockerStatus, inCi, unavailable } from '../support/container.js';
+import { CLI, docker, dockerStatus, healthOf, inCi, unavailable } from '../support/container.js';
 import { PYTHON, hasDjango } from '../support/python.js';
 
 const EXAMPLE = path.join(ROOT, 'examples/startupwebapp-django');
@@ -421,14 +421,7 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
         ref,
       ]);
       try {
-        let status = '';
-        const deadline = Date.now() + 60_000;
-        while (Date.now() < deadline) {
-          status = docker(['inspect', '--format', '{{.State.Health.Status}}', name]);
-          if (status === 'healthy' || status === 'unhealthy') break;
-          await new Promise((r) => setTimeout(r, 500));
-        }
-        expect(status).toBe('healthy');
+        expect(await healthOf(name)).toBe('healthy');
         const body = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
         expect(body).toEqual({ status: 'ok', database: 'unconfigured' });
       } finally {

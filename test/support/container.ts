@@ -66,3 +66,18 @@ export function dockerStatus(args: string[]): {
   const r = spawnSync(CLI, args, { encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }
+
+/**
+ * A running container's HEALTHCHECK verdict: polls until it is `healthy` or `unhealthy`, or
+ * the deadline passes (then the last status, e.g. `starting`).
+ */
+export async function healthOf(name: string, timeoutMs = 60_000): Promise<string> {
+  let status = '';
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    status = docker(['inspect', '--format', '{{.State.Health.Status}}', name]);
+    if (status === 'healthy' || status === 'unhealthy') break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return status;
+}
