@@ -1,19 +1,13 @@
-// A node-pg-migrate migration loader (the documented `migrationLoaderStrategies` hook) for
-// its SQL file format:
+// node-pg-migrate's SQL file format:
 //
 //   -- Up Migration
 //   CREATE TABLE ...;
 //   -- Down Migration
 //   DROP TABLE ...;
 //
-// We load the files ourselves instead of using the built-in 'legacySql' loader only to learn
-// when each migration starts; the markers are matched the same way node-pg-migrate does.
+// The markers are matched the same way node-pg-migrate matches them, so its CLI (used by the
+// tests to run the Down sections) reads these files exactly as the app's runner does.
 import { readFile } from 'node:fs/promises';
-import type { MigrationBuilder, RunnerOption } from 'node-pg-migrate';
-
-type LoaderStrategy = NonNullable<RunnerOption['migrationLoaderStrategies']>[number];
-type MigrationLoader = Exclude<LoaderStrategy['loader'], string>;
-type MigrationUnit = Awaited<ReturnType<MigrationLoader>>[number];
 
 export interface SqlMigration {
   readonly up: string;
@@ -36,30 +30,7 @@ export function parseSqlMigration(content: string, source: string): SqlMigration
     : { up: content.slice(upStart, downStart), down: content.slice(downStart) };
 }
 
-/**
- * Loads SQL migration files. `onUp(filePath)` runs when the runner builds that migration's
- * up step, which it does immediately before sending the SQL (inside the migration's
- * transaction), and only for migrations that are actually pending.
- */
-export async function loadSqlMigrations(
-  filePaths: readonly string[],
-  onUp: (filePath: string) => void,
-): Promise<MigrationUnit[]> {
-  return Promise.all(
-    filePaths.map(async (filePath): Promise<MigrationUnit> => {
-      const { up, down } = parseSqlMigration(await readFile(filePath, 'utf8'), filePath);
-      return {
-        id: filePath,
-        filePaths: [filePath],
-        actions: {
-          up: (pgm: MigrationBuilder) => {
-            onUp(filePath);
-            pgm.sql(up);
-          },
-          // `false` tells node-pg-migrate the migration is irreversible.
-          down: down === undefined ? false : (pgm: MigrationBuilder) => pgm.sql(down),
-        },
-      };
-    }),
-  );
+/** Reads one migration file and splits it into its sections. */
+export async function readSqlMigration(filePath: string): Promise<SqlMigration> {
+  return parseSqlMigration(await readFile(filePath, 'utf8'), filePath);
 }

@@ -100,6 +100,27 @@ describe('migrate', () => {
     expect(runOnAfter.rows).toEqual(runOnBefore.rows);
   });
 
+  it("writes node-pg-migrate's own history: its runner finds nothing left to apply", async () => {
+    const db = await createDatabase();
+    expect((await migrate(databaseEnv(db))).code).toBe(0);
+
+    const client = clientFor(db);
+    await client.connect();
+    try {
+      const applied = await runner({
+        dbClient: client,
+        dir: DEFAULT_MIGRATIONS_DIR,
+        migrationsTable: 'pgmigrations',
+        direction: 'up',
+        checkOrder: true,
+        log: () => {},
+      });
+      expect(applied).toEqual([]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('has Down sections that undo everything (checked with node-pg-migrate itself)', async () => {
     const db = await createDatabase();
     expect((await migrate(databaseEnv(db))).code).toBe(0);
@@ -173,7 +194,10 @@ describe('a failing migration', () => {
     expect(result.stderr).toMatch(
       /^Error: 0002_broken failed: relation "table_that_does_not_exist" does not exist$/m,
     );
-    // The misleading follow-on warning from the advisory unlock is suppressed.
+    // The failing statement is shown with a caret under the name Postgres complained about.
+    expect(result.stderr).toMatch(
+      /at line \d+ of the Up section:\n.*table_that_does_not_exist.*\n *\^/,
+    );
     expect(result.stderr).not.toMatch(/current transaction is aborted/);
 
     expect(await publicTables(db)).toEqual(['pgmigrations', 'widgets']);
