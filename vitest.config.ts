@@ -10,6 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          setupFiles: ['test/support/cleanup.ts'],
           // test/<layer>/ mirrors src/<layer>/: in-process tests of one module each.
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**', 'test/slow/**', 'test/emulator/**'],
@@ -19,6 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          setupFiles: ['test/support/cleanup.ts'],
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
@@ -32,6 +34,7 @@ export default defineConfig({
         // .ci/run runs it after `npm run check`.
         test: {
           name: 'slow',
+          setupFiles: ['test/support/cleanup.ts'],
           include: ['test/slow/**/*.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
@@ -46,6 +49,7 @@ export default defineConfig({
         // the emulator and reset it. Not in `npm test` (minutes); `npm run test:emulator`, and .ci/run. ECS tasks are polled every 5 s, hence the long timeouts.
         test: {
           name: 'emulator',
+          setupFiles: ['test/support/cleanup.ts'],
           include: ['test/emulator/**/*.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,

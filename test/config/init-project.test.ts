@@ -4,8 +4,7 @@
  * reference; .gitignore.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -22,10 +21,11 @@ import {
   type PresetTool,
 } from '../../src/config/starter.js';
 import { PRESETS, starterTool } from '../../src/migrations/presets.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** A project directory holding the given files (a trailing / makes a directory). */
 async function projectWith(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-detect-'));
+  const dir = await tempDir('berth-detect-');
   for (const [name, content] of Object.entries(files)) {
     const target = path.join(dir, name);
     if (name.endsWith('/')) {
@@ -193,19 +193,19 @@ describe('init-project', () => {
   });
 
   it('adds .berth/ to .gitignore once, creating it or appending after a missing newline', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-init-'));
+    const dir = await tempDir('berth-init-');
     expect(await ensureGitignored(dir)).toBe(true);
     expect(await readFile(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^\.berth\/$/m);
     expect(await ensureGitignored(dir)).toBe(false);
 
-    const other = await mkdtemp(path.join(os.tmpdir(), 'berth-init-'));
+    const other = await tempDir('berth-init-');
     await writeFile(path.join(other, '.gitignore'), 'node_modules');
     expect(await ensureGitignored(other)).toBe(true);
     expect(await readFile(path.join(other, '.gitignore'), 'utf8')).toMatch(
       /^node_modules\n#[^\n]*\n\.berth\/\n$/,
     );
 
-    const covered = await mkdtemp(path.join(os.tmpdir(), 'berth-init-'));
+    const covered = await tempDir('berth-init-');
     await writeFile(path.join(covered, '.gitignore'), '/.berth\n');
     expect(await ensureGitignored(covered)).toBe(false);
   });

@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecordingReporter } from '../../src/core/events.js';
@@ -7,6 +6,7 @@ import { migrateFleet } from '../../src/fleet/run-fleet.js';
 import { listRuns } from '../../src/state/journal.js';
 import type { Claim, FleetBackend, Lease, ProbeResult } from '../../src/fleet/types.js';
 import type { TaskOutcome, TaskSpec } from '../../src/tasks/task.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const MIGRATIONS = ['0001_a', '0002_b'];
 
@@ -139,12 +139,12 @@ const migrateBatch = (spec: TaskSpec, b: FakeBackend) => {
 };
 
 async function claimingFleet(behave: ConstructorParameters<typeof FakeBackend>[1]) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-unit-fleet-'));
+  const dir = await tempDir('berth-unit-fleet-');
   return { backend: new ClaimingBackend(dir, behave), runsDir: path.join(dir, 'runs') };
 }
 
 async function fleet(behave: ConstructorParameters<typeof FakeBackend>[1]) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-unit-fleet-'));
+  const dir = await tempDir('berth-unit-fleet-');
   return { backend: new FakeBackend(dir, behave), runsDir: path.join(dir, 'runs') };
 }
 
@@ -313,10 +313,25 @@ describe('migrateFleet', () => {
       expect(backend.specs.every((s) => s.databases.length === 5)).toBe(true);
       // Claimed databases were already locked: no second connection to lock them.
       expect(backend.lockCalls).toEqual([]);
-      // Running batches, one waiting, and the claims in flight: (2 + 1) × 5 + 4.
+      // The running batches and the next one, claims in flight included: (2 + 1) × 5. Each
+      // held connection is an idle backend that reads every catalog invalidation the tasks'
+      // DDL sends, so not one more is held.
       expect(backend.peakOpen).toBeGreaterThan(5);
-      expect(backend.peakOpen).toBeLessThanOrEqual(19);
+      expect(backend.peakOpen).toBeLessThanOrEqual(15);
       expect(backend.open).toBe(0);
+    });
+
+    it('still probes claimConcurrency databases at a time when batches are small', async () => {
+      const { backend, runsDir } = await claimingFleet(migrateBatch);
+      const databases = names(40);
+      for (const d of databases) backend.migrate(d);
+      const result = await migrateFleet(
+        backend,
+        options(runsDir, databases, { concurrency: 1, batchSize: 1 }),
+      );
+      expect(result.counts.upToDate).toBe(40);
+      // (1 + 1) × 1 would probe two at a time: the gate is at least the claim concurrency (4).
+      expect(backend.peakOpen).toBe(4);
     });
 
     it('keeps within the connections the server has left, never deadlocking on a partial batch', async () => {

@@ -1,13 +1,12 @@
 /** Which databases a run takes: --all / --database, or --resume of the last interrupted run. */
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { selectRunDatabases } from '../../src/fleet/select-run.js';
 import { RunJournal, type RunMeta } from '../../src/state/journal.js';
+import { tempDir } from '../support/temp-dir.js';
 
 async function interruptedRun(databases: string[], done: string[], state: RunMeta['state']) {
-  const runsDir = path.join(await mkdtemp(path.join(os.tmpdir(), 'berth-select-')), 'runs');
+  const runsDir = path.join(await tempDir('berth-select-'), 'runs');
   const journal = await RunJournal.create(runsDir, {
     id: 'run-20260101T000000-abcd',
     operation: 'migrate',

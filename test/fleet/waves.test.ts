@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecordingReporter } from '../../src/core/events.js';
@@ -8,6 +7,7 @@ import type { FleetBackend, ProbeResult } from '../../src/fleet/types.js';
 import { migrateInWaves, planWaves, remainingWaves } from '../../src/fleet/waves.js';
 import { listRuns, readRun } from '../../src/state/journal.js';
 import type { TaskOutcome, TaskSpec } from '../../src/tasks/task.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const KNOWN = ['0001_a'];
 const names = (n: number) => Array.from({ length: n }, (_, i) => `t${String(i).padStart(2, '0')}`);
@@ -63,7 +63,7 @@ function fakeFleet(dir: string) {
 }
 
 async function setup() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-unit-waves-'));
+  const dir = await tempDir('berth-unit-waves-');
   return { ...fakeFleet(dir), runsDir: path.join(dir, 'runs') };
 }
 

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lintMigrations, sqlMigrations, type LintOptions } from '../../src/migrations/lint.js';
 import { PRESETS, resolvePreset } from '../../src/migrations/presets.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const EXAMPLE_MIGRATIONS = path.join(ROOT, 'examples/startupwebapp/migrations');
@@ -30,7 +30,7 @@ ALTER TABLE orders DROP COLUMN legacy_code;
 };
 
 async function dirWith(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-lint-'));
+  const dir = await tempDir('berth-lint-');
   for (const [name, sql] of Object.entries(files)) await writeFile(path.join(dir, name), sql);
   return dir;
 }

@@ -5,11 +5,11 @@
  * ones run in test/integration/tools.test.ts where they install.
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PRESETS } from '../../src/migrations/presets.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const PASSWORD = 'p@ss/w#rd%?x:y\'z "q" $HOME';
 const TASK_ENV = {
@@ -35,7 +35,7 @@ process.exit(Number(process.env.STAND_IN_EXIT ?? 0));' -- "$@"
 `;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'berth-preset-commands-'));
+  dir = await tempDir('berth-preset-commands-');
   await mkdir(path.join(dir, 'bin'));
   for (const tool of ['npx', 'dbmate', 'migrate', 'bin/rails']) {
     const file = path.join(dir, tool === 'bin/rails' ? tool : `path/${tool}`);

@@ -1,15 +1,15 @@
 /** The state directory is checked writable before a run starts anything. */
-import { mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, exitCodeForError } from '../../src/core/exit-codes.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { assertStateWritable, openStateDir } from '../../src/state/state-dir.js';
 import { VALID } from '../config/valid-config.js';
+import { tempDir } from '../support/temp-dir.js';
 
 async function state() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-state-'));
+  const dir = await tempDir('berth-state-');
   return openStateDir({ config: parseConfig(VALID), dir, file: path.join(dir, 'berth.yaml') });
 }
 
