@@ -112,6 +112,39 @@ describe('LocalBackend.claim', () => {
     expect(await lockFree(PENDING)).toBe(true);
   });
 
+  it('keeps a held session inside a statement while it waits (not idle), and wakes it for the probe and the release', async () => {
+    const claim = await backend.claim(PENDING);
+    const lease = claim.lease;
+    expect(lease).toBeDefined();
+    const admin = await connect('postgres');
+    try {
+      // Idle, the session would have to read every catalog invalidation other databases'
+      // DDL sends; parked in pg_sleep it falls behind and resets once, when woken.
+      const parked = async () =>
+        (
+          await admin.query<{ state: string; query: string }>(
+            `SELECT state, query FROM pg_stat_activity WHERE datname = $1 AND application_name = 'berth'`,
+            [PENDING],
+          )
+        ).rows;
+      await expect.poll(parked).toEqual([{ state: 'active', query: 'SELECT pg_sleep(3600)' }]);
+      // Catalog changes while it sleeps: the probe after waking still reads the database right.
+      for (let i = 0; i < 200; i++) await admin.query(`CREATE TEMP TABLE churn_${i} (id int)`);
+      const woken = await lease?.probe?.();
+      expect(woken?.pending).toEqual(claim.probe.pending);
+      expect(woken?.error).toBeUndefined();
+      expect(await lockFree(PENDING)).toBe(false);
+      // Woken once: a second probe and the release need no further cancel.
+      expect((await lease?.probe?.())?.pending).toEqual(claim.probe.pending);
+      expect((await parked())[0]?.state).toBe('idle');
+      await lease?.release();
+      expect(await lockFree(PENDING)).toBe(true);
+      expect(await parked()).toEqual([]);
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('with a task still running: the database with work is not held, the up-to-date one reads up to date', async () => {
     const holder = await connect('postgres');
     try {

@@ -3,6 +3,8 @@
  * created on demand, probes over short-lived connections with bounded concurrency, a
  * session-level advisory lock per database, and tasks on the process (or container) runtime.
  */
+import net from 'node:net';
+import path from 'node:path';
 import pg from 'pg';
 import pLimit from 'p-limit';
 import type { Config } from '../../config/schema.js';
@@ -241,12 +243,18 @@ export class LocalBackend implements FleetBackend {
     // pg records the server's pid for the session (BackendKeyData); its typings omit it.
     const holder = (client as unknown as { processID: number | null }).processID;
     if (holder !== null) this.holders.set(database, holder);
+    const parked = new ParkedSession(client);
     return {
-      probe: () => probeDatabase(client, database, history, known, { countTables: false }),
+      probe: () =>
+        parked.afterWake(() =>
+          probeDatabase(client, database, history, known, { countTables: false }),
+        ),
       release: async () => {
         if (this.holders.get(database) === holder) this.holders.delete(database);
         try {
-          await client.query('SELECT pg_advisory_unlock($1, $2)', [...LOCK]);
+          await parked.afterWake(() =>
+            client.query('SELECT pg_advisory_unlock($1, $2)', [...LOCK]),
+          );
         } finally {
           await client.end().catch(() => undefined);
         }
@@ -314,6 +322,116 @@ export class LocalBackend implements FleetBackend {
   async close(): Promise<void> {
     // Connections are per operation; the server keeps running for the next command.
   }
+}
+
+/** How long a parked statement sleeps before it parks again (a run may hold a database longer). */
+const PARK_SECONDS = 3600;
+/** How long to wait for a cancelled parked statement to end before cancelling again. */
+const WAKE_RETRY_MS = 1000;
+/** The protocol's CancelRequest code (1234 << 16 | 5678). */
+const CANCEL_REQUEST_CODE = 80877102;
+/** SQLSTATE of a statement ended by a cancel request. */
+const QUERY_CANCELED = '57014';
+
+/**
+ * A held session kept busy in `SELECT pg_sleep(...)` while it waits for its batch, and woken
+ * (cancelled) when berth needs it again. Why: an idle backend must read every catalog
+ * invalidation that any other backend's DDL sends (PostgreSQL signals it to catch up), so the
+ * dozens of sessions a fleet run holds while its tasks create tables elsewhere cost the server
+ * a third more CPU (bench/README.md). A backend inside a statement does not catch up: it falls
+ * behind, is marked for a cache reset, and pays one cheap reset when it next runs a query.
+ * The advisory lock is the session's and is untouched by the statement or its cancel; a
+ * berth that dies leaves the backend to notice within client_connection_check_interval (1 s).
+ */
+class ParkedSession {
+  private sleeping: Promise<void> | undefined;
+  private query: pg.Query | undefined;
+  private awake = false;
+  /** Cancellations that may still land on the statements after the sleep (afterWake). */
+  private stray = 0;
+
+  constructor(private readonly client: pg.Client) {
+    this.park();
+  }
+
+  private park(): void {
+    const query = new pg.Query(`SELECT pg_sleep(${PARK_SECONDS})`);
+    this.query = query;
+    this.sleeping = new Promise<boolean>((resolve) => {
+      query.on('end', () => resolve(true));
+      query.on('error', () => resolve(false));
+    }).then((sleptFully) => {
+      // Slept its full time with nobody waking it: park again. An error (the cancel, or a
+      // session that died) leaves it for the next query to report.
+      if (sleptFully && !this.awake && this.query === query) this.park();
+    });
+    // Submitted, not awaited: its end is `sleeping`.
+    void this.client.query(query);
+  }
+
+  /**
+   * `work` on the session once it is awake. A cancel request can end more than one
+   * statement: the postmaster signals the backend and then its process group (the backend
+   * itself), so the second signal may arrive after the first ended the sleep and cancel the
+   * statement that follows (seen at 200 fresh tenants: one request, the sleep and the probe
+   * after it both cancelled); a request repeated while the first was on its way can too.
+   * Such a statement is run again, at most twice per request sent: the probe only reads and
+   * the unlock had not run, so a stray cancel never fails either.
+   */
+  async afterWake<T>(work: () => Promise<T>): Promise<T> {
+    await this.wake();
+    for (;;) {
+      try {
+        return await work();
+      } catch (error) {
+        if ((error as { code?: string }).code !== QUERY_CANCELED || this.stray === 0) throw error;
+        this.stray--;
+      }
+    }
+  }
+
+  /** Ends the parked statement (a cancel request, repeated until it lands); then the session is free. */
+  private async wake(): Promise<void> {
+    if (this.awake) return;
+    this.awake = true;
+    const query = this.query;
+    if (!query || !this.sleeping) return;
+    const sleeping = this.sleeping;
+    let ended = false;
+    void sleeping.then(() => (ended = true));
+    let sent = 0;
+    while (!ended) {
+      // A cancel that reaches the backend before the statement started is ignored: retry.
+      sendCancel(this.client);
+      sent++;
+      await Promise.race([sleeping, new Promise((r) => setTimeout(r, WAKE_RETRY_MS))]);
+    }
+    this.stray = 2 * sent - 1;
+  }
+}
+
+/**
+ * The protocol's CancelRequest for `client`'s session, over a connection of its own (what
+ * node-postgres's deprecated Client#cancel does, without the warning it prints): the server
+ * reads the 16 bytes, signals the backend and closes the connection.
+ */
+function sendCancel(client: pg.Client): void {
+  const { host, port, processID, secretKey } = client as unknown as {
+    host: string;
+    port: number;
+    processID: number;
+    secretKey: number;
+  };
+  const packet = Buffer.alloc(16);
+  packet.writeInt32BE(16, 0);
+  packet.writeInt32BE(CANCEL_REQUEST_CODE, 4);
+  packet.writeInt32BE(processID, 8);
+  packet.writeInt32BE(secretKey, 12);
+  const socket = host.startsWith('/')
+    ? net.connect(path.join(host, `.s.PGSQL.${port}`))
+    : net.connect(port, host);
+  socket.on('error', () => undefined);
+  socket.end(packet);
 }
 
 /**
