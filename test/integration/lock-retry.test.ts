@@ -1,5 +1,5 @@
 /**
- * Lock-safe DDL on real PostgreSQL: the example app's migrate command (node-pg-migrate over
+ * Lock-safe DDL on real PostgreSQL: the example app's migrate command (its runner over
  * node-postgres, which reads PGOPTIONS) runs with berth's lock_timeout; a migration that
  * ALTERs a table another session holds gives up after the lock timeout instead of queueing,
  * is retried under berth's lock, and applies once the lock is free.
