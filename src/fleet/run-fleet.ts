@@ -249,9 +249,9 @@ export class FleetRun {
     this.limit = pLimit(concurrency);
     // Held: the running batches and the next one, counting the claims in flight; never more
     // than the connections left beside the tasks' own. Not one more than that: every held
-    // connection sits idle in its database while the tasks run DDL elsewhere, and PostgreSQL
-    // makes each idle backend read every catalog invalidation the DDL sends (75 idle
-    // backends added about a third to the server's CPU for a fresh fleet, bench/README.md).
+    // connection is a backend the server keeps while the tasks run DDL elsewhere (an idle one
+    // must read every catalog invalidation the DDL sends: 75 of them added about a third to
+    // the server's CPU for a fresh fleet, bench/README.md; the local provider parks them).
     // At least the claim concurrency, so a fleet that is mostly up to date is still probed
     // that many at a time whatever the batch size.
     const claimConcurrency = backend.claimConcurrency ?? 1;

@@ -203,7 +203,7 @@ export class LocalBackend implements FleetBackend {
         TASK_LOCK_CLASS,
       );
       if (locked && !isUpToDate(probe))
-        return { probe, lease: this.leaseOn(client, database, known) };
+        return { probe, lease: this.leaseOn(client, database, known, { park: true }) };
       // Up to date (or locked by another session): nothing to hold. Ending the session
       // releases its advisory lock: the server frees a session's locks before it closes the
       // socket, so the lock is gone when end() resolves, one round trip sooner than an unlock.
@@ -224,7 +224,8 @@ export class LocalBackend implements FleetBackend {
     try {
       for (;;) {
         if (await tryMigrationLock(client, LOCK, TASK_LOCK_CLASS)) {
-          return this.leaseOn(client, database, known);
+          // Probed under the lock at once, by the batch about to run: nothing to park.
+          return this.leaseOn(client, database, known, { park: false });
         }
         if (Date.now() >= deadline || signal?.aborted) break;
         await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
@@ -237,24 +238,30 @@ export class LocalBackend implements FleetBackend {
     return undefined;
   }
 
-  /** The lock held by `client`'s session: held until released or until the connection dies with berth. */
-  private leaseOn(client: pg.Client, database: string, known: string[] | undefined): Lease {
+  /**
+   * The lock held by `client`'s session: held until released or until the connection dies
+   * with berth. `park`: a claim's session waits for its batch parked (ParkedSession).
+   */
+  private leaseOn(
+    client: pg.Client,
+    database: string,
+    known: string[] | undefined,
+    { park }: { park: boolean },
+  ): Lease {
     const history = this.history;
     // pg records the server's pid for the session (BackendKeyData); its typings omit it.
     const holder = (client as unknown as { processID: number | null }).processID;
     if (holder !== null) this.holders.set(database, holder);
-    const parked = new ParkedSession(client);
+    const parked = park ? new ParkedSession(client) : undefined;
+    const awake = <T>(work: () => Promise<T>): Promise<T> =>
+      parked ? parked.afterWake(work) : work();
     return {
       probe: () =>
-        parked.afterWake(() =>
-          probeDatabase(client, database, history, known, { countTables: false }),
-        ),
+        awake(() => probeDatabase(client, database, history, known, { countTables: false })),
       release: async () => {
         if (this.holders.get(database) === holder) this.holders.delete(database);
         try {
-          await parked.afterWake(() =>
-            client.query('SELECT pg_advisory_unlock($1, $2)', [...LOCK]),
-          );
+          await awake(() => client.query('SELECT pg_advisory_unlock($1, $2)', [...LOCK]));
         } finally {
           await client.end().catch(() => undefined);
         }
@@ -344,8 +351,7 @@ const QUERY_CANCELED = '57014';
  * berth that dies leaves the backend to notice within client_connection_check_interval (1 s).
  */
 class ParkedSession {
-  private sleeping: Promise<void> | undefined;
-  private query: pg.Query | undefined;
+  private sleeping!: Promise<void>;
   private awake = false;
   /** Cancellations that may still land on the statements after the sleep (afterWake). */
   private stray = 0;
@@ -356,14 +362,13 @@ class ParkedSession {
 
   private park(): void {
     const query = new pg.Query(`SELECT pg_sleep(${PARK_SECONDS})`);
-    this.query = query;
     this.sleeping = new Promise<boolean>((resolve) => {
       query.on('end', () => resolve(true));
       query.on('error', () => resolve(false));
     }).then((sleptFully) => {
       // Slept its full time with nobody waking it: park again. An error (the cancel, or a
       // session that died) leaves it for the next query to report.
-      if (sleptFully && !this.awake && this.query === query) this.park();
+      if (sleptFully && !this.awake) this.park();
     });
     // Submitted, not awaited: its end is `sleeping`.
     void this.client.query(query);
@@ -394,8 +399,6 @@ class ParkedSession {
   private async wake(): Promise<void> {
     if (this.awake) return;
     this.awake = true;
-    const query = this.query;
-    if (!query || !this.sleeping) return;
     const sleeping = this.sleeping;
     let ended = false;
     void sleeping.then(() => (ended = true));
