@@ -7,6 +7,8 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import os from 'node:os';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProject, type TestProject } from '../support/project.js';
 
@@ -120,5 +122,41 @@ describe('local secrets', () => {
     }
     expect(files).toBeGreaterThan(10);
     expect(socket).toBe(true);
+  });
+
+  it("berth logs in over its socket as the OS user (peer); the tasks' TCP logins still need the password", async () => {
+    project = await createProject();
+    expect((await project.berth(['local', 'start'])).code).toBe(0);
+    // Restarted: the block in pg_hba.conf is replaced, not added again.
+    expect((await project.berth(['local', 'stop'])).code).toBe(0);
+    expect((await project.berth(['local', 'start'])).code).toBe(0);
+    const secret = JSON.parse(
+      await readFile(path.join(project.dir, '.berth/secret.json'), 'utf8'),
+    ) as { username: string; password: string; port: number; host: string };
+    const login = async (config: pg.ClientConfig): Promise<string> => {
+      const client = new pg.Client({ user: secret.username, database: 'postgres', ...config });
+      await client.connect();
+      try {
+        return (await client.query<{ who: string }>('SELECT system_user AS who')).rows[0]!.who;
+      } finally {
+        await client.end();
+      }
+    };
+    const socketDir = path.join(project.dir, '.berth/postgres');
+    // No password at all over the socket: the server asks the kernel who is at the other end.
+    expect(await login({ host: socketDir, port: secret.port })).toBe(
+      `peer:${os.userInfo().username}`,
+    );
+    // Over TCP, as the tasks connect: a wrong password is refused, the right one is SCRAM.
+    await expect(
+      login({ host: '127.0.0.1', port: secret.port, password: 'not-the-password' }),
+    ).rejects.toThrow(/password authentication failed/);
+    expect(await login({ host: '127.0.0.1', port: secret.port, password: secret.password })).toBe(
+      `scram-sha-256:${secret.username}`,
+    );
+    const hba = await readFile(path.join(project.dir, '.berth/postgres/data/pg_hba.conf'), 'utf8');
+    expect(hba.match(/^local all "berth" peer map=berth$/gm)).toHaveLength(1);
+    // initdb's own lines stay behind berth's block.
+    expect(hba).toMatch(/^host\s+all\s+all\s+127\.0\.0\.1\/32\s+scram-sha-256/m);
   });
 });

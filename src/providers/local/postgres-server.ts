@@ -8,7 +8,8 @@
  * berth's own connections never go over TCP: they use the server's Unix socket in the
  * private state directory (`.berth/postgres/`, mode 0700), where no other user's process can
  * listen, so the password cannot reach a process that took the port while the server was
- * down. Tasks still get 127.0.0.1 and the port (DATABASE_HOST/PORT, as on RDS), and only
+ * down. Over that socket berth logs in as the operating-system user (peer, socket-auth.ts),
+ * which is cheaper than SCRAM for the one connection per tenant a fleet run opens. Tasks still get 127.0.0.1 and the port (DATABASE_HOST/PORT, as on RDS), and only
  * once berth has reached the server over the socket and checked that it is the one on that
  * port: a running server holds the port, so nothing else can.
  */
@@ -34,6 +35,7 @@ import pg from 'pg';
 import { BerthError, errorMessage } from '../../core/errors.js';
 import { createSecret, readSecret, type DatabaseSecret } from './credentials.js';
 import type { StatePaths } from '../../state/paths.js';
+import { writeSocketAuth } from './socket-auth.js';
 
 export interface LocalPostgresOptions {
   paths: StatePaths;
@@ -354,6 +356,8 @@ export class LocalPostgres {
         ],
         runAs,
       );
+    // berth's own logins over the socket by the OS user (peer); tasks keep the password.
+    await writeSocketAuth(this.paths.pgdata, secret.username, runAs);
     try {
       // A server that died (killed, crashed) leaves its pid file, and its backends need a
       // moment to notice and exit: PostgreSQL refuses to start until then. Wait, bounded.

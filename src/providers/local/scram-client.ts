@@ -12,6 +12,11 @@
  * server with a fresh nonce, and node-postgres still checks the server's signature
  * (its _handleAuthSASLFinal, unchanged).
  *
+ * A server berth started itself lets berth's socket logins through by the OS user (peer,
+ * socket-auth.ts) and asks for no password; this client still matters for a server started
+ * by an older berth (until its next start) and where berth writes no peer rule (a user with
+ * no name), where the server asks for SCRAM.
+ *
  * Only the common case is handled here: SCRAM-SHA-256 without channel binding (berth's own
  * connections go over the local server's Unix socket) and a printable-ASCII password, which
  * SASLprep leaves as it is (berth generates base64url passwords). Anything else goes through
