@@ -13,7 +13,6 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import readline from 'node:readline';
 import { BerthError } from '../../core/errors.js';
 import { redactor } from '../../core/redact.js';
 import { engineEnv } from '../../core/exec.js';
@@ -26,6 +25,7 @@ import type {
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 import { awaitTask, superviseTask } from './supervise.js';
+import { pipeToLog } from './task-log-pipe.js';
 
 export interface ContainerRuntimeOptions {
   /** The container CLI (local.containerCli); honours DOCKER_HOST. */
@@ -141,15 +141,13 @@ export class ContainerRuntime implements TaskRuntime {
     });
 
     let lastEngineLine = '';
-    const pipe = (stream: NodeJS.ReadableStream, isErr: boolean) => {
-      const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
-      lines.on('line', (line) => {
-        if (isErr && line.trim() !== '') lastEngineLine = line;
-        log.write(`${redactor.redact(line)}\n`);
-      });
-      return new Promise<void>((r) => lines.on('close', r));
-    };
-    const drained = Promise.all([pipe(task.stdout, false), pipe(task.stderr, true)]);
+    const redact = (text: string) => redactor.redact(text);
+    const drained = Promise.all([
+      pipeToLog(task.stdout, log, redact),
+      pipeToLog(task.stderr, log, redact, (line) => {
+        if (line.trim() !== '') lastEngineLine = line;
+      }),
+    ]);
 
     const { exit, timedOut, stoppedReason, cause } = await awaitTask(task, spec.timeoutMs, signal);
     await drained;

@@ -1,7 +1,7 @@
 /**
  * Runs a task as a host process in the app's working directory, with exactly the task's
  * environment (plus PATH, which a container image would provide), stdout and stderr
- * redacted line by line into the task's log file, and a timeout that stops it.
+ * redacted, in whole lines, into the task's log file, and a timeout that stops it.
  *
  * The task runs under berth's supervisor (see supervise.ts): in its own process group, which a
  * timeout, an interrupt or `berth tasks stop` ends as a whole (SIGTERM, then SIGKILL after
@@ -9,7 +9,6 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import readline from 'node:readline';
 import { redactor } from '../../core/redact.js';
 import type {
   TaskLocks,
@@ -20,6 +19,7 @@ import type {
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 import { awaitTask, superviseTask } from './supervise.js';
+import { pipeToLog } from './task-log-pipe.js';
 
 export interface ProcessRuntimeOptions {
   cwd: string;
@@ -64,12 +64,11 @@ export class ProcessRuntime implements TaskRuntime {
       saving = saving.then(() => store.save(record)).catch(() => undefined);
     });
 
-    const pipe = (stream: NodeJS.ReadableStream) => {
-      const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
-      lines.on('line', (line) => log.write(`${redactor.redact(line)}\n`));
-      return new Promise<void>((r) => lines.on('close', r));
-    };
-    const drained = Promise.all([pipe(task.stdout), pipe(task.stderr)]);
+    const redact = (text: string) => redactor.redact(text);
+    const drained = Promise.all([
+      pipeToLog(task.stdout, log, redact),
+      pipeToLog(task.stderr, log, redact),
+    ]);
 
     const { exit, timedOut, stoppedReason, cause } = await awaitTask(task, spec.timeoutMs, signal);
     await drained;

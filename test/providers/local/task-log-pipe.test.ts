@@ -1,0 +1,60 @@
+/**
+ * The task log copy (task-log-pipe.ts): whole lines only, one write per block rather than
+ * per line, line ends as readline gave them, secrets masked even when a line arrives in
+ * pieces, and what is left at the end written with its line end.
+ */
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { pipeToLog } from '../../../src/providers/local/task-log-pipe.js';
+
+async function copy(chunks: (string | Buffer)[], onLine?: (line: string) => void) {
+  const stream = new PassThrough();
+  const writes: string[] = [];
+  const done = pipeToLog(
+    stream,
+    { write: (text: string) => writes.push(text) },
+    (text) => text.replaceAll('hunter2', '***'),
+    onLine,
+  );
+  for (const chunk of chunks) stream.write(chunk);
+  stream.end();
+  await done;
+  return writes;
+}
+
+describe('pipeToLog', () => {
+  it('writes a chunk of many lines at once', async () => {
+    const text = Array.from({ length: 200 }, (_, i) => `Applying ${i}`).join('\n') + '\n';
+    const writes = await copy([text]);
+    expect(writes).toEqual([text]);
+  });
+
+  it('holds a partial line until its end arrives, so a split secret is still masked', async () => {
+    const writes = await copy(['one\npass=hun', 'ter2 ok\ntwo']);
+    expect(writes).toEqual(['one\n', 'pass=*** ok\n', 'two\n']);
+  });
+
+  it('turns CRLF and a lone CR into LF, also when the CRLF is split across chunks', async () => {
+    const writes = await copy(['a\r', '\nb\rc\r\n', 'd\r']);
+    expect(writes.join('')).toBe('a\nb\nc\nd\n');
+  });
+
+  it('decodes a multi-byte character split across chunks', async () => {
+    const bytes = Buffer.from('café\n');
+    const writes = await copy([bytes.subarray(0, 4), bytes.subarray(4)]);
+    expect(writes.join('')).toBe('café\n');
+  });
+
+  it('reports each line to onLine, empty ones included', async () => {
+    const lines: string[] = [];
+    await copy(['x\n\ny\n', 'z'], (line) => lines.push(line));
+    expect(lines).toEqual(['x', '', 'y', 'z']);
+  });
+
+  it('writes a line longer than 64 KiB in pieces instead of holding it', async () => {
+    const long = 'x'.repeat(70 * 1024);
+    const writes = await copy([long, long]);
+    expect(writes.length).toBeGreaterThan(1);
+    expect(writes.join('').replaceAll('\n', '')).toBe(long + long);
+  });
+});
