@@ -11,7 +11,6 @@
  * after the grace period), like ECS StopTask; berth's task supervisor does it if berth dies. Host networking is what lets the container
  * reach the embedded PostgreSQL on 127.0.0.1 (DATABASE_HOST in the local secret).
  */
-import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { BerthError } from '../../core/errors.js';
 import { redactor } from '../../core/redact.js';
@@ -25,7 +24,7 @@ import type {
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 import { awaitTask, superviseTask } from './supervise.js';
-import { pipeToLog } from './task-log-pipe.js';
+import { pipeToLog, TaskLogFile } from './task-log-pipe.js';
 
 export interface ContainerRuntimeOptions {
   /** The container CLI (local.containerCli); honours DOCKER_HOST. */
@@ -110,7 +109,7 @@ export class ContainerRuntime implements TaskRuntime {
     const { store, cli } = this.options;
     const logFile = store.logFile(spec.id);
     await mkdir(store.logsDir, { recursive: true, mode: 0o700 });
-    const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
+    const log = new TaskLogFile(logFile);
     const started = Date.now();
     const record: TaskRecord = startRecord(spec, this.name, logFile, started, this.options.runId);
     const name = containerName(spec.id);
@@ -175,7 +174,7 @@ export class ContainerRuntime implements TaskRuntime {
       ...(why ? { stoppedReason: why } : {}),
     };
 
-    await new Promise<void>((r) => log.end(r));
+    await log.end();
     await task.started;
     await saving;
     await store.save(stopRecord(record, outcome, Date.now()));

@@ -7,7 +7,6 @@
  * timeout, an interrupt or `berth tasks stop` ends as a whole (SIGTERM, then SIGKILL after
  * the grace period), and which the supervisor ends if berth itself dies.
  */
-import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { redactor } from '../../core/redact.js';
 import type {
@@ -19,7 +18,7 @@ import type {
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 import { awaitTask, superviseTask } from './supervise.js';
-import { pipeToLog } from './task-log-pipe.js';
+import { pipeToLog, TaskLogFile } from './task-log-pipe.js';
 
 export interface ProcessRuntimeOptions {
   cwd: string;
@@ -38,7 +37,7 @@ export class ProcessRuntime implements TaskRuntime {
     const { store } = this.options;
     const logFile = store.logFile(spec.id);
     await mkdir(store.logsDir, { recursive: true, mode: 0o700 });
-    const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
+    const log = new TaskLogFile(logFile);
     const started = Date.now();
     const record: TaskRecord = startRecord(spec, this.name, logFile, started, this.options.runId);
 
@@ -92,7 +91,7 @@ export class ProcessRuntime implements TaskRuntime {
       ...(reason ? { stoppedReason: reason } : {}),
     };
 
-    await new Promise<void>((r) => log.end(r));
+    await log.end();
     await task.started;
     await saving;
     await store.save(stopRecord(record, outcome, Date.now()));

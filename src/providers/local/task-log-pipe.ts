@@ -1,15 +1,24 @@
 /**
  * Copies a task's stdout or stderr into its log file, redacted, a block of whole lines at a
- * time. Why not line by line: a batch of 25 tenants prints hundreds of lines, and one
- * `write` per line was about a fifth of berth's own CPU in a 1,000-tenant fleet run
- * (bench/README.md). Whole lines still: the two streams share one file, so a line of one is
- * never cut by the other, and a secret inside a line is masked whole.
+ * time, and writes the file at most every FLUSH_MS. Why not line by line: a batch of 25
+ * tenants prints hundreds of lines, one at a time as it goes, and one `write` per line was
+ * about a fifth of berth's own CPU in a 1,000-tenant fleet run (bench/README.md). Whole lines
+ * still: the two streams share one file, so a line of one is never cut by the other, and a
+ * secret inside a line is masked whole. `berth logs --follow` sees a line at most FLUSH_MS
+ * late; what is held is written before the log is closed, and a berth killed outright loses
+ * no more than what the pipe itself held.
  *
  * Line ends are normalised as readline did before (CRLF and a lone CR end a line, written as
  * LF), so the log reads the same; a line longer than MAX_LINE is written in pieces rather
  * than held in memory.
  */
+import { createWriteStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+
+/** Longest a line waits in memory before the log file gets it. */
+const FLUSH_MS = 50;
+/** Held text that is written at once, without waiting for the timer. */
+const FLUSH_BYTES = 64 * 1024;
 
 /** Longest partial line held while waiting for its end. */
 const MAX_LINE = 64 * 1024;
@@ -59,4 +68,40 @@ export function pipeToLog(
     stream.on('error', finish);
     stream.on('close', finish);
   });
+}
+
+/**
+ * A task's log file, appended to in blocks: text written within FLUSH_MS (or up to
+ * FLUSH_BYTES) goes to the file in one `write`. `end()` writes what is held, then closes.
+ */
+export class TaskLogFile implements LogSink {
+  private readonly stream;
+  private held: string[] = [];
+  private size = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(file: string) {
+    this.stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
+  }
+
+  write(text: string): void {
+    this.held.push(text);
+    this.size += text.length;
+    if (this.size >= FLUSH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.held.length === 0) return;
+    this.stream.write(this.held.join(''));
+    this.held = [];
+    this.size = 0;
+  }
+
+  end(): Promise<void> {
+    this.flush();
+    return new Promise<void>((resolve) => this.stream.end(resolve));
+  }
 }

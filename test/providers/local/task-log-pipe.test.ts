@@ -3,9 +3,13 @@
  * per line, line ends as readline gave them, secrets masked even when a line arrives in
  * pieces, and what is left at the end written with its line end.
  */
+import { WriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { pipeToLog } from '../../../src/providers/local/task-log-pipe.js';
+import { describe, expect, it, vi } from 'vitest';
+import { pipeToLog, TaskLogFile } from '../../../src/providers/local/task-log-pipe.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 async function copy(chunks: (string | Buffer)[], onLine?: (line: string) => void) {
   const stream = new PassThrough();
@@ -56,5 +60,40 @@ describe('pipeToLog', () => {
     const writes = await copy([long, long]);
     expect(writes.length).toBeGreaterThan(1);
     expect(writes.join('').replaceAll('\n', '')).toBe(long + long);
+  });
+});
+
+describe('TaskLogFile', () => {
+  it('writes what arrives together in one write, and everything by end()', async () => {
+    const file = path.join(await tempDir('berth-unit-task-log-'), 'task.log');
+    const writes = vi.spyOn(WriteStream.prototype, 'write');
+    try {
+      const log = new TaskLogFile(file);
+      const lines = Array.from({ length: 100 }, (_, i) => `line ${i}\n`);
+      for (const line of lines) log.write(line);
+      await log.end();
+      expect(writes).toHaveBeenCalledTimes(1);
+      expect(await readFile(file, 'utf8')).toBe(lines.join(''));
+    } finally {
+      writes.mockRestore();
+    }
+  });
+
+  it('appends to what the file holds, and writes 64 KiB without waiting for the timer', async () => {
+    const file = path.join(await tempDir('berth-unit-task-log-'), 'task.log');
+    const first = new TaskLogFile(file);
+    first.write('before\n');
+    await first.end();
+    const writes = vi.spyOn(WriteStream.prototype, 'write');
+    try {
+      const log = new TaskLogFile(file);
+      log.write('x'.repeat(64 * 1024));
+      expect(writes).toHaveBeenCalledTimes(1);
+      log.write('\nafter\n');
+      await log.end();
+      expect(await readFile(file, 'utf8')).toBe(`before\n${'x'.repeat(64 * 1024)}\nafter\n`);
+    } finally {
+      writes.mockRestore();
+    }
   });
 });
