@@ -64,6 +64,25 @@ async function dropDatabases(project, list) {
   });
 }
 
+/** How long the bench lets earlier deletions age before its first timed phase (BENCH_SETTLE_S). */
+const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 65);
+
+/**
+ * Lets files deleted before the bench (a test run's, an earlier bench's thousands of
+ * databases) age out before the first timed phase. On an ext4 file system without a journal,
+ * as on the VM these figures come from, the kernel skips an inode freed less than 60 s ago
+ * (300 s more while its inode-table block is dirty) when it allocates one, and looks each
+ * candidate up to find that out: `perf` put 55-70 % of a slow floor's samples there
+ * (bench/README.md), and the first floor after a large deletion ran 1.8-2.8x the others.
+ * `sync` makes the blocks clean, then the bench waits out the 60 s.
+ */
+async function settleDeletions(log) {
+  if (SETTLE_S <= 0) return;
+  execFileSync('sync');
+  log(`  letting earlier deletions age ${SETTLE_S} s before the first floor (BENCH_SETTLE_S)…`);
+  await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+}
+
 /**
  * Settles the machine before a timed phase: a CHECKPOINT writes out what the setup left in
  * shared buffers, and `sync` waits for the kernel to write back its dirty pages (creating
@@ -171,6 +190,7 @@ export async function run(log) {
     const fresh = [];
     let freshRss = 0;
     const floorSet = (i) => names(`floor${i}`, N);
+    await settleDeletions(log);
     log(`fresh: ${REPEATS} berth runs of ${N} tenants between ${REPEATS + 1} raw-DDL floors…`);
     for (let i = 0; i <= REPEATS; i++) {
       await createDatabases(project, floorSet(i));
