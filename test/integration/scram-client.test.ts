@@ -1,7 +1,8 @@
 /**
- * berth's tenant connections log in to the real server with the cached SCRAM derivation:
- * every login still proves the password (a wrong one is refused), and the salted password is
- * derived once for all of them.
+ * The cached SCRAM derivation against the real server: every login still proves the password
+ * (a wrong one is refused), and the salted password is derived once for all of them. Over
+ * TCP, where the server asks for SCRAM; over its socket berth's own logins are by the OS user
+ * (socket-auth.ts), and this client answers SCRAM there only on a server that asks for it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -31,7 +32,11 @@ afterAll(async () => {
 });
 
 async function login(password: string, database = 'postgres'): Promise<string> {
-  const client = new ScramCachingClient({ ...clientConfig(secret, database), password });
+  const client = new ScramCachingClient({
+    ...clientConfig(secret, database),
+    host: '127.0.0.1',
+    password,
+  });
   client.on('error', () => undefined);
   await client.connect();
   try {
