@@ -6,7 +6,7 @@
  *
  * Secrets never reach argv: each variable is passed as `-e NAME` (name only) and its value
  * sits in the docker CLI's own environment, which is where the CLI reads it from. The
- * engine's output is redacted line by line into the task's log file, the container's exit
+ * engine's output is redacted, in whole lines, into the task's log file, the container's exit
  * code is the task's, and a timeout or an abort runs `docker stop` (SIGTERM, then SIGKILL
  * after the grace period), like ECS StopTask; berth's task supervisor does it if berth dies. Host networking is what lets the container
  * reach the embedded PostgreSQL on 127.0.0.1 (DATABASE_HOST in the local secret).
@@ -140,10 +140,9 @@ export class ContainerRuntime implements TaskRuntime {
     });
 
     let lastEngineLine = '';
-    const redact = (text: string) => redactor.redact(text);
     const drained = Promise.all([
-      pipeToLog(task.stdout, log, redact),
-      pipeToLog(task.stderr, log, redact, (line) => {
+      pipeToLog(task.stdout, log, redactor),
+      pipeToLog(task.stderr, log, redactor, (line) => {
         if (line.trim() !== '') lastEngineLine = line;
       }),
     ]);

@@ -63,10 +63,9 @@ export class ProcessRuntime implements TaskRuntime {
       saving = saving.then(() => store.save(record)).catch(() => undefined);
     });
 
-    const redact = (text: string) => redactor.redact(text);
     const drained = Promise.all([
-      pipeToLog(task.stdout, log, redact),
-      pipeToLog(task.stderr, log, redact),
+      pipeToLog(task.stdout, log, redactor),
+      pipeToLog(task.stderr, log, redactor),
     ]);
 
     const { exit, timedOut, stoppedReason, cause } = await awaitTask(task, spec.timeoutMs, signal);

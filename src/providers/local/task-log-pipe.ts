@@ -14,6 +14,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import type { Redactor } from '../../core/redact.js';
 
 /** Longest a line waits in memory before the log file gets it. */
 const FLUSH_MS = 50;
@@ -30,7 +31,7 @@ export interface LogSink {
 export function pipeToLog(
   stream: NodeJS.ReadableStream,
   log: LogSink,
-  redact: (text: string) => string,
+  redactor: Pick<Redactor, 'redact'>,
   onLine?: (line: string) => void,
 ): Promise<void> {
   const decoder = new StringDecoder('utf8');
@@ -48,7 +49,7 @@ export function pipeToLog(
   };
   const emitLines = (whole: string): void => {
     if (onLine) for (const line of whole.slice(0, -1).split('\n')) onLine(line);
-    log.write(redact(whole));
+    log.write(redactor.redact(whole));
   };
   return new Promise<void>((resolve) => {
     stream.on('data', (chunk: Buffer | string) => {

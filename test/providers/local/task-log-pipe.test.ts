@@ -17,7 +17,7 @@ async function copy(chunks: (string | Buffer)[], onLine?: (line: string) => void
   const done = pipeToLog(
     stream,
     { write: (text: string) => writes.push(text) },
-    (text) => text.replaceAll('hunter2', '***'),
+    { redact: (text) => text.replaceAll('hunter2', '***') },
     onLine,
   );
   for (const chunk of chunks) stream.write(chunk);
