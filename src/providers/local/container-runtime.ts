@@ -24,7 +24,7 @@ import type {
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 import { awaitTask, superviseTask } from './supervise.js';
-import { pipeToLog, TaskLogFile } from './task-log-pipe.js';
+import { logFailureReason, pipeToLog, TaskLogFile } from './task-log-pipe.js';
 
 export interface ContainerRuntimeOptions {
   /** The container CLI (local.containerCli); honours DOCKER_HOST. */
@@ -163,6 +163,10 @@ export class ContainerRuntime implements TaskRuntime {
       code = null;
       why = `failed to start: ${redactor.redact(lastEngineLine) || `${cli} run exited ${ENGINE_FAILED}`}`;
     }
+    // Written and closed before the outcome: a log that could not be written is part of it.
+    await log.end();
+    const logFailure = logFailureReason(log);
+    if (logFailure) why = why ? `${why}; ${logFailure}` : logFailure;
     const outcome: TaskOutcome = {
       id: spec.id,
       exitCode: code,
@@ -173,7 +177,6 @@ export class ContainerRuntime implements TaskRuntime {
       ...(why ? { stoppedReason: why } : {}),
     };
 
-    await log.end();
     await task.started;
     await saving;
     await store.save(stopRecord(record, outcome, Date.now()));

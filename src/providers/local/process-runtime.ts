@@ -18,7 +18,7 @@ import type {
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 import { awaitTask, superviseTask } from './supervise.js';
-import { pipeToLog, TaskLogFile } from './task-log-pipe.js';
+import { logFailureReason, pipeToLog, TaskLogFile } from './task-log-pipe.js';
 
 export interface ProcessRuntimeOptions {
   cwd: string;
@@ -71,14 +71,18 @@ export class ProcessRuntime implements TaskRuntime {
     const { exit, timedOut, stoppedReason, cause } = await awaitTask(task, spec.timeoutMs, signal);
     await drained;
     if (exit.notStarted) log.write(`berth: could not start ${program}: ${exit.notStarted}\n`);
-    const reason =
+    // Written and closed before the outcome: a log that could not be written is part of it.
+    await log.end();
+    const reason = joinReasons(
       stoppedReason ??
-      exit.stopped ??
-      (exit.notStarted
-        ? `failed to start: ${exit.notStarted}`
-        : exit.signal
-          ? `killed by ${exit.signal}`
-          : undefined);
+        exit.stopped ??
+        (exit.notStarted
+          ? `failed to start: ${exit.notStarted}`
+          : exit.signal
+            ? `killed by ${exit.signal}`
+            : undefined),
+      logFailureReason(log),
+    );
     const outcome: TaskOutcome = {
       id: spec.id,
       // A stopped task never counts as its own success, whatever it exited with.
@@ -90,10 +94,14 @@ export class ProcessRuntime implements TaskRuntime {
       ...(reason ? { stoppedReason: reason } : {}),
     };
 
-    await log.end();
     await task.started;
     await saving;
     await store.save(stopRecord(record, outcome, Date.now()));
     return outcome;
   }
+}
+
+function joinReasons(...reasons: (string | undefined)[]): string | undefined {
+  const given = reasons.filter((r): r is string => Boolean(r));
+  return given.length > 0 ? given.join('; ') : undefined;
 }

@@ -74,18 +74,33 @@ export function pipeToLog(
 /**
  * A task's log file, appended to in blocks: text written within FLUSH_MS (or up to
  * FLUSH_BYTES) goes to the file in one `write`. `end()` writes what is held, then closes.
+ *
+ * A write that fails (a full disk, a log directory removed under it) never throws into berth:
+ * it is kept in `failure`, later text is dropped, and the runtime reports it with the task's
+ * outcome. The task itself runs on; what it did is read from its database afterwards, and a
+ * batch section whose markers were lost has no result, never a success.
  */
 export class TaskLogFile implements LogSink {
   private readonly stream;
   private held: string[] = [];
   private size = 0;
   private timer: NodeJS.Timeout | undefined;
+  private failed: NodeJS.ErrnoException | undefined;
 
-  constructor(file: string) {
+  constructor(readonly file: string) {
     this.stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
+    this.stream.on('error', (error) => {
+      this.failed ??= error;
+    });
+  }
+
+  /** The first error the file gave (opening or writing it), if any. */
+  get failure(): NodeJS.ErrnoException | undefined {
+    return this.failed;
   }
 
   write(text: string): void {
+    if (this.failed) return;
     this.held.push(text);
     this.size += text.length;
     if (this.size >= FLUSH_BYTES) this.flush();
@@ -96,13 +111,29 @@ export class TaskLogFile implements LogSink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.held.length === 0) return;
-    this.stream.write(this.held.join(''));
+    if (!this.failed && !this.stream.destroyed) this.stream.write(this.held.join(''));
     this.held = [];
     this.size = 0;
   }
 
+  /** Writes what is held and closes the file; resolves (never rejects) once it is closed. */
   end(): Promise<void> {
     this.flush();
-    return new Promise<void>((resolve) => this.stream.end(resolve));
+    return new Promise<void>((resolve) => {
+      if (this.stream.closed) return resolve();
+      this.stream.once('close', () => resolve());
+      if (!this.stream.destroyed) this.stream.end();
+    });
   }
+}
+
+/** Why a task's log is incomplete, for its outcome; undefined when it was written. */
+export function logFailureReason(log: TaskLogFile): string | undefined {
+  const error = log.failure;
+  if (!error) return undefined;
+  const hint =
+    error.code === 'ENOSPC' || error.code === 'EDQUOT'
+      ? '; free space on that disk, then run migrate again'
+      : '';
+  return `could not write the task log ${log.file}: ${error.message}${hint}`;
 }

@@ -8,7 +8,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { pipeToLog, TaskLogFile } from '../../../src/providers/local/task-log-pipe.js';
+import {
+  logFailureReason,
+  pipeToLog,
+  TaskLogFile,
+} from '../../../src/providers/local/task-log-pipe.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 async function copy(chunks: (string | Buffer)[], onLine?: (line: string) => void) {
@@ -95,5 +99,36 @@ describe('TaskLogFile', () => {
     } finally {
       writes.mockRestore();
     }
+  });
+});
+
+// /dev/full is a real device whose every write fails with ENOSPC: a full disk, without
+// filling one.
+describe('a task log that cannot be written', () => {
+  it('keeps the first error instead of throwing, drops later text, and still ends', async () => {
+    const log = new TaskLogFile('/dev/full');
+    log.write('x'.repeat(64 * 1024));
+    log.write('more\n');
+    await log.end();
+    expect(log.failure?.code).toBe('ENOSPC');
+    expect(logFailureReason(log)).toMatch(
+      /^could not write the task log \/dev\/full: .*ENOSPC.*; free space on that disk, then run migrate again$/,
+    );
+  });
+
+  it('reports a log directory that is gone, without a disk hint', async () => {
+    const log = new TaskLogFile(path.join(await tempDir('berth-unit-task-log-'), 'gone', 'x.log'));
+    log.write('line\n');
+    await log.end();
+    expect(logFailureReason(log)).toMatch(/could not write the task log .*gone\/x\.log: ENOENT/);
+    expect(logFailureReason(log)).not.toMatch(/free space/);
+  });
+
+  it('a log written in full gives no reason', async () => {
+    const log = new TaskLogFile(path.join(await tempDir('berth-unit-task-log-'), 'ok.log'));
+    log.write('line\n');
+    await log.end();
+    expect(log.failure).toBeUndefined();
+    expect(logFailureReason(log)).toBeUndefined();
   });
 });
