@@ -26,6 +26,7 @@ import { secretEnvironment } from './credentials.js';
 import { clientConfig, type LocalPostgres, type ServerConnection } from './postgres-server.js';
 import { lockEnvironment } from '../../migrations/lock-options.js';
 import { ScramCachingClient } from './scram-client.js';
+import { SessionWaker } from './session-waker.js';
 
 /** Advisory lock key (two-int form): "bert" and 1 = the migration lock. */
 export const MIGRATION_LOCK: LockKey = [0x62657274, 1];
@@ -54,6 +55,8 @@ export class LocalBackend implements FleetBackend {
   private historySpec: HistorySpec | undefined;
   /** Database -> server pid of the berth session holding its migration lock. */
   private readonly holders = new Map<string, number>();
+  /** Wakes parked claim sessions from one control connection (session-waker.ts). */
+  private waker: SessionWaker | undefined;
 
   constructor(private readonly options: LocalBackendOptions) {
     const inner = options.runtime;
@@ -252,7 +255,7 @@ export class LocalBackend implements FleetBackend {
     // pg records the server's pid for the session (BackendKeyData); its typings omit it.
     const holder = (client as unknown as { processID: number | null }).processID;
     if (holder !== null) this.holders.set(database, holder);
-    const parked = park ? new ParkedSession(client) : undefined;
+    const parked = park ? new ParkedSession(client, this.wakerFor()) : undefined;
     const awake = <T>(work: () => Promise<T>): Promise<T> =>
       parked ? parked.afterWake(work) : work();
     return {
@@ -267,6 +270,13 @@ export class LocalBackend implements FleetBackend {
         }
       },
     };
+  }
+
+  private wakerFor(): SessionWaker {
+    const secret = this.secret;
+    if (!secret) throw new BerthError('INTERNAL', 'a parked session before connectionSecret()');
+    this.waker ??= new SessionWaker(() => tenantClient(secret, 'postgres'));
+    return this.waker;
   }
 
   /** Drops verify's scratch reference database; refuses any other name. */
@@ -327,7 +337,10 @@ export class LocalBackend implements FleetBackend {
   }
 
   async close(): Promise<void> {
-    // Connections are per operation; the server keeps running for the next command.
+    // Connections are per operation, except the waker's; the server keeps running for the
+    // next command.
+    await this.waker?.close();
+    this.waker = undefined;
   }
 }
 
@@ -349,6 +362,7 @@ const QUERY_CANCELED = '57014';
  * behind, is marked for a cache reset, and pays one cheap reset when it next runs a query.
  * The advisory lock is the session's and is untouched by the statement or its cancel; a
  * berth that dies leaves the backend to notice within client_connection_check_interval (1 s).
+ * The cancel comes from the run's SessionWaker, one query for all the sessions a batch wakes.
  */
 class ParkedSession {
   private sleeping!: Promise<void>;
@@ -356,7 +370,10 @@ class ParkedSession {
   /** Cancellations that may still land on the statements after the sleep (afterWake). */
   private stray = 0;
 
-  constructor(private readonly client: pg.Client) {
+  constructor(
+    private readonly client: pg.Client,
+    private readonly waker: SessionWaker,
+  ) {
     this.park();
   }
 
@@ -375,11 +392,12 @@ class ParkedSession {
   }
 
   /**
-   * `work` on the session once it is awake. A cancel request can end more than one
-   * statement: the postmaster signals the backend and then its process group (the backend
-   * itself), so the second signal may arrive after the first ended the sleep and cancel the
-   * statement that follows (seen at 200 fresh tenants: one request, the sleep and the probe
-   * after it both cancelled); a request repeated while the first was on its way can too.
+   * `work` on the session once it is awake. A cancel can end more than one statement: the
+   * protocol's CancelRequest (the waker's fallback) makes the postmaster signal the backend
+   * and then its process group (the backend itself), so the second signal may arrive after the
+   * first ended the sleep and cancel the statement that follows (seen at 200 fresh tenants:
+   * one request, the sleep and the probe after it both cancelled); `pg_cancel_backend`, the
+   * waker's usual way, signals once, but a cancel repeated while the first was on its way can.
    * Such a statement is run again, at most twice per request sent: the probe only reads and
    * the unlock had not run, so a stray cancel never fails either.
    */
@@ -405,7 +423,9 @@ class ParkedSession {
     let sent = 0;
     while (!ended) {
       // A cancel that reaches the backend before the statement started is ignored: retry.
-      sendCancel(this.client);
+      const { processID } = this.client as unknown as { processID: number | null };
+      if (processID === null) sendCancel(this.client);
+      else this.waker.wake(processID, () => sendCancel(this.client));
       sent++;
       await Promise.race([sleeping, new Promise((r) => setTimeout(r, WAKE_RETRY_MS))]);
     }

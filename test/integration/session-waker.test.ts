@@ -1,0 +1,126 @@
+/**
+ * The waker of parked sessions (session-waker.ts) on a real server: the sessions woken in one
+ * tick are cancelled by one query on one control connection (no CancelRequest, so no new
+ * process on the server), and when the control connection cannot be opened each session is
+ * woken by its fallback instead.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SessionWaker } from '../../src/providers/local/session-waker.js';
+import {
+  LocalPostgres,
+  clientConfig,
+  type ServerConnection,
+} from '../../src/providers/local/postgres-server.js';
+import { statePaths } from '../../src/state/paths.js';
+
+let dir: string;
+let server: LocalPostgres;
+let secret: ServerConnection;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'berth-waker-'));
+  server = new LocalPostgres({ paths: statePaths(dir), maxConnections: 30 });
+  secret = await server.ensureRunning();
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A session sleeping in a statement, as a parked claim does; `ended` settles with its code. */
+async function sleeper(): Promise<{ client: pg.Client; pid: number; ended: Promise<string> }> {
+  const client = new pg.Client(clientConfig(secret, 'postgres'));
+  await client.connect();
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const ended = client.query('SELECT pg_sleep(600)').then(
+    () => 'slept',
+    (error: { code?: string }) => error.code ?? 'error',
+  );
+  // Wait until the statement runs, so the cancel is not ignored as one sent to an idle session.
+  const watcher = new pg.Client(clientConfig(secret, 'postgres'));
+  await watcher.connect();
+  try {
+    for (;;) {
+      const { rows: state } = await watcher.query<{ q: string }>(
+        'SELECT query AS q FROM pg_stat_activity WHERE pid = $1',
+        [rows[0]?.pid],
+      );
+      if (state[0]?.q.includes('pg_sleep')) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await watcher.end();
+  }
+  return { client, pid: rows[0]?.pid ?? 0, ended };
+}
+
+describe('SessionWaker', () => {
+  it('cancels every session woken in one tick with one query on one connection', async () => {
+    const sessions = await Promise.all([sleeper(), sleeper(), sleeper()]);
+    let opened = 0;
+    const queries: string[] = [];
+    const waker = new SessionWaker(() => {
+      opened++;
+      const client = new pg.Client(clientConfig(secret, 'postgres'));
+      const query = client.query.bind(client) as (text: string, values?: unknown[]) => unknown;
+      (client as unknown as { query: typeof query }).query = (text, values) => {
+        queries.push(text);
+        return query(text, values);
+      };
+      return client;
+    });
+    const fallbacks: number[] = [];
+    try {
+      for (const s of sessions) waker.wake(s.pid, () => fallbacks.push(s.pid));
+      expect(await Promise.all(sessions.map((s) => s.ended))).toEqual(['57014', '57014', '57014']);
+      expect(opened).toBe(1);
+      expect(queries).toHaveLength(1);
+      expect(fallbacks).toEqual([]);
+      // The sessions themselves live on: only their statement was cancelled.
+      for (const s of sessions)
+        expect((await s.client.query('SELECT 1 AS one')).rows).toHaveLength(1);
+    } finally {
+      await waker.close();
+      await Promise.all(sessions.map((s) => s.client.end()));
+    }
+  });
+
+  it('wakes each session by its fallback when the control connection cannot open', async () => {
+    const session = await sleeper();
+    const waker = new SessionWaker(
+      // A database that does not exist: the connection is refused by the server.
+      () => new pg.Client(clientConfig(secret, 'berth_no_such_database')),
+    );
+    try {
+      const fallback = new Promise<void>((resolve) => waker.wake(session.pid, resolve));
+      await fallback;
+      // Nothing was cancelled by the waker itself: the session still sleeps.
+      const outcome = await Promise.race([
+        session.ended,
+        new Promise((r) => setTimeout(() => r('asleep'), 300)),
+      ]);
+      expect(outcome).toBe('asleep');
+      const other = new pg.Client(clientConfig(secret, 'postgres'));
+      await other.connect();
+      await other.query('SELECT pg_cancel_backend($1)', [session.pid]);
+      await other.end();
+      expect(await session.ended).toBe('57014');
+    } finally {
+      await waker.close();
+      await session.client.end();
+    }
+  });
+
+  it('after close(), a wake goes straight to its fallback', async () => {
+    const waker = new SessionWaker(() => new pg.Client(clientConfig(secret, 'postgres')));
+    await waker.close();
+    let fell = false;
+    waker.wake(1, () => (fell = true));
+    expect(fell).toBe(true);
+  });
+});
