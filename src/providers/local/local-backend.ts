@@ -363,8 +363,9 @@ const QUERY_CANCELED = '57014';
  * The advisory lock is the session's and is untouched by the statement or its cancel; a
  * berth that dies leaves the backend to notice within client_connection_check_interval (1 s).
  * The cancel comes from the run's SessionWaker, one query for all the sessions a batch wakes.
+ * Exported for its test (test/integration/parked-session.test.ts).
  */
-class ParkedSession {
+export class ParkedSession {
   private sleeping!: Promise<void>;
   private awake = false;
   /** Cancellations that may still land on the statements after the sleep (afterWake). */
