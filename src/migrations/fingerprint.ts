@@ -1,7 +1,7 @@
 /**
- * A schema's fingerprint: its tables, columns (type, nullability, default), indexes and
- * constraints, read from pg_catalog in one query, normalised into a sorted description and
- * hashed. verify compares each tenant's with a reference (a scratch database migrated from
+ * A schema's fingerprint: its tables, columns (type, nullability, default), indexes,
+ * constraints and triggers, and its views, functions and enum types, read from pg_catalog in
+ * one query, normalised into a sorted description and hashed. verify compares each tenant's with a reference (a scratch database migrated from
  * zero, or a known-good tenant) and names the differences.
  *
  * Only the structure is read, never rows: the migration tool's history table is a table like
@@ -34,11 +34,30 @@ export interface TableShape {
   columns: ColumnShape[];
   indexes: NamedDefinition[];
   constraints: NamedDefinition[];
+  /** pg_get_triggerdef, user triggers only. */
+  triggers: NamedDefinition[];
 }
 
-/** Tables sorted by name; columns, indexes and constraints sorted by name within each. */
+export type ObjectKind = 'view' | 'materialized view' | 'function' | 'type';
+
+/** A schema object other than a table: a view, a function or procedure, an enum type. */
+export interface ObjectShape {
+  kind: ObjectKind;
+  /** Functions are named with their argument types: `audit(integer)`. */
+  name: string;
+  /** A view's query, a function's md5 (of pg_get_functiondef), an enum's labels. */
+  definition: string;
+  /** A materialized view's indexes. */
+  indexes: NamedDefinition[];
+}
+
+/**
+ * Tables sorted by name, with their columns, indexes, constraints and triggers sorted by name;
+ * the other objects sorted by kind, then name.
+ */
 export interface SchemaShape {
   tables: TableShape[];
+  objects: ObjectShape[];
 }
 
 export interface SchemaFingerprint {
@@ -51,11 +70,24 @@ export interface SchemaFingerprint {
 
 /**
  * A SELECT expression (one json value) describing the schema named by `schemaParam` (e.g.
- * `$1`). Ordinary and partitioned tables, as the probe counts them; dropped columns and
- * system columns left out; NOT NULL lives on the column, so only p/u/f/c/x constraints.
+ * `$1`): one entry per object, in a JSON array.
+ *  - Ordinary and partitioned tables, as the probe counts them (no `kind`): columns without
+ *    dropped and system ones, indexes, constraints (NOT NULL lives on the column, so only
+ *    p/u/f/c/x) and triggers (not the internal ones behind foreign keys).
+ *  - `kind` 'view' and 'materialized view' (with its indexes): the view's definition.
+ *  - `kind` 'function' (functions and procedures, named with their argument types): the md5
+ *    of pg_get_functiondef, so a body that changed is seen without carrying it.
+ *  - `kind` 'type': an enum's labels in order.
+ * What an extension created (pg_depend 'e') is the extension's, not the migrations': left
+ * out. Every entry has `columns`, `indexes` and `constraints`, so an older reader still
+ * accepts the array.
  */
 export function catalogJsonSql(schemaParam: string): string {
-  return `(SELECT coalesce(json_agg(json_build_object(
+  const extensionMember = (catalog: string, oid: string) =>
+    `EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                   WHERE e.classid = '${catalog}'::regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
+  return `(SELECT coalesce(json_agg(o.entry ORDER BY o.kind, o.name), '[]'::json) FROM (
+     SELECT '' AS kind, c.relname::text AS name, json_build_object(
             'name', c.relname,
             'columns', (SELECT coalesce(json_agg(json_build_object(
                           'name', a.attname,
@@ -76,17 +108,62 @@ export function catalogJsonSql(schemaParam: string): string {
                           'name', k.conname,
                           'definition', pg_catalog.pg_get_constraintdef(k.oid)) ORDER BY k.conname), '[]'::json)
                           FROM pg_catalog.pg_constraint k
-                         WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c', 'x'))
-          ) ORDER BY c.relname), '[]'::json)
-     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = ${schemaParam} AND c.relkind IN ('r', 'p'))`;
+                         WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c', 'x')),
+            'triggers', (SELECT coalesce(json_agg(json_build_object(
+                          'name', t.tgname,
+                          'definition', pg_catalog.pg_get_triggerdef(t.oid)) ORDER BY t.tgname), '[]'::json)
+                          FROM pg_catalog.pg_trigger t
+                         WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)) AS entry
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ${schemaParam} AND c.relkind IN ('r', 'p')
+     UNION ALL
+     SELECT 'view', c.relname::text, json_build_object(
+            'kind', CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,
+            'name', c.relname,
+            'definition', pg_catalog.pg_get_viewdef(c.oid),
+            'columns', '[]'::json,
+            'indexes', (SELECT coalesce(json_agg(json_build_object(
+                          'name', i.relname,
+                          'definition', pg_catalog.pg_get_indexdef(x.indexrelid)) ORDER BY i.relname), '[]'::json)
+                          FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+                         WHERE x.indrelid = c.oid),
+            'constraints', '[]'::json)
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ${schemaParam} AND c.relkind IN ('v', 'm')
+        AND NOT ${extensionMember('pg_catalog.pg_class', 'c.oid')}
+     UNION ALL
+     SELECT 'function', p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+            json_build_object(
+            'kind', 'function',
+            'name', p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+            'definition', md5(pg_catalog.pg_get_functiondef(p.oid)),
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = ${schemaParam} AND p.prokind IN ('f', 'p')
+        AND NOT ${extensionMember('pg_catalog.pg_proc', 'p.oid')}
+     UNION ALL
+     SELECT 'type', t.typname::text, json_build_object(
+            'kind', 'type',
+            'name', t.typname,
+            'definition', 'enum (' || (SELECT string_agg(quote_literal(l.enumlabel), ', ' ORDER BY l.enumsortorder)
+                                          FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid) || ')',
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = ${schemaParam} AND t.typtype = 'e'
+        AND NOT ${extensionMember('pg_catalog.pg_type', 't.oid')}
+   ) o)`;
 }
 
 /** The catalog query on its own, for a probe task: `$1` is the schema (database.schema). */
 export const CATALOG_SQL = `SELECT ${catalogJsonSql('$1')} AS schema`;
 
+const namedDefinitions = z.array(z.object({ name: z.string(), definition: z.string() }));
+
 const catalogSchema = z.array(
   z.object({
+    /** Absent for a table (the only entries an older catalog query returned). */
+    kind: z.enum(['view', 'materialized view', 'function', 'type']).optional(),
+    definition: z.string().optional(),
     name: z.string(),
     columns: z.array(
       z.object({
@@ -98,8 +175,9 @@ const catalogSchema = z.array(
         generated: z.string().optional(),
       }),
     ),
-    indexes: z.array(z.object({ name: z.string(), definition: z.string() })),
-    constraints: z.array(z.object({ name: z.string(), definition: z.string() })),
+    indexes: namedDefinitions,
+    constraints: namedDefinitions,
+    triggers: namedDefinitions.optional(),
   }),
 );
 
@@ -140,12 +218,25 @@ function columnDefault(column: CatalogTables[number]['columns'][number]): string
 const byName = <T extends { name: string }>(a: T, b: T) =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
+const byKindAndName = (a: ObjectShape, b: ObjectShape) =>
+  a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : byName(a, b);
+
+const namedSorted = (list: readonly NamedDefinition[]) =>
+  list.map((x) => ({ name: x.name, definition: x.definition })).sort(byName);
+
+const indexesSorted = (list: readonly NamedDefinition[]) =>
+  list
+    .map((i) => ({ name: i.name, definition: normaliseIndexDefinition(i.definition) }))
+    .sort(byName);
+
 export function normaliseCatalog(catalog: CatalogTables): SchemaShape {
-  return {
-    tables: catalog
-      .map((t): TableShape => ({
-        name: t.name,
-        columns: t.columns
+  const tables: TableShape[] = [];
+  const objects: ObjectShape[] = [];
+  for (const entry of catalog) {
+    if (entry.kind === undefined) {
+      tables.push({
+        name: entry.name,
+        columns: entry.columns
           .map((c) => ({
             name: c.name,
             type: c.type,
@@ -153,15 +244,20 @@ export function normaliseCatalog(catalog: CatalogTables): SchemaShape {
             default: columnDefault(c),
           }))
           .sort(byName),
-        indexes: t.indexes
-          .map((i) => ({ name: i.name, definition: normaliseIndexDefinition(i.definition) }))
-          .sort(byName),
-        constraints: t.constraints
-          .map((k) => ({ name: k.name, definition: k.definition }))
-          .sort(byName),
-      }))
-      .sort(byName),
-  };
+        indexes: indexesSorted(entry.indexes),
+        constraints: namedSorted(entry.constraints),
+        triggers: namedSorted(entry.triggers ?? []),
+      });
+    } else {
+      objects.push({
+        kind: entry.kind,
+        name: entry.name,
+        definition: entry.definition ?? '',
+        indexes: indexesSorted(entry.indexes),
+      });
+    }
+  }
+  return { tables: tables.sort(byName), objects: objects.sort(byKindAndName) };
 }
 
 export function fingerprintOf(catalog: CatalogTables): SchemaFingerprint {
@@ -196,7 +292,45 @@ export function diffSchemas(reference: SchemaShape, tenant: SchemaShape): string
     else if (!want) differences.push(`extra table ${name}`);
     else differences.push(...diffTable(want, have));
   }
-  return differences;
+  return [...differences, ...diffObjects(reference.objects, tenant.objects)];
+}
+
+/** Views, functions and types, by kind and name: `missing view active_orders`, … */
+function diffObjects(want: readonly ObjectShape[], have: readonly ObjectShape[]): string[] {
+  const out: string[] = [];
+  const key = (o: ObjectShape) => `${o.kind} ${o.name}`;
+  const w = new Map(want.map((o) => [key(o), o]));
+  const h = new Map(have.map((o) => [key(o), o]));
+  for (const name of [...new Set([...w.keys(), ...h.keys()])].sort()) {
+    const expected = w.get(name);
+    const actual = h.get(name);
+    if (!actual) out.push(`missing ${name}`);
+    else if (!expected) out.push(`extra ${name}`);
+    else {
+      if (actual.definition !== expected.definition)
+        // A view's query or a function's body is long: say that it differs. An enum's
+        // labels are short: say how.
+        out.push(
+          actual.kind === 'type'
+            ? `${name}: ${actual.definition}, expected ${expected.definition}`
+            : `${name}: definition differs`,
+        );
+      out.push(...diffIndexes(expected.indexes, actual.indexes));
+    }
+  }
+  return out;
+}
+
+function diffIndexes(want: readonly NamedDefinition[], have: readonly NamedDefinition[]): string[] {
+  const out: string[] = [];
+  // Index names are unique in a schema: the bare name says which.
+  for (const [key, w, h] of pairs(want, have)) {
+    if (!h) out.push(`missing index ${key}`);
+    else if (!w) out.push(`extra index ${key}`);
+    else if (h.definition !== w.definition)
+      out.push(`index ${key}: ${h.definition}, expected ${w.definition}`);
+  }
+  return out;
 }
 
 function diffTable(want: TableShape, have: TableShape): string[] {
@@ -218,13 +352,7 @@ function diffTable(want: TableShape, have: TableShape): string[] {
         );
     }
   }
-  // Index names are unique in a schema: the bare name says which.
-  for (const [key, w, h] of pairs(want.indexes, have.indexes)) {
-    if (!h) out.push(`missing index ${key}`);
-    else if (!w) out.push(`extra index ${key}`);
-    else if (h.definition !== w.definition)
-      out.push(`index ${key}: ${h.definition}, expected ${w.definition}`);
-  }
+  out.push(...diffIndexes(want.indexes, have.indexes));
   // Constraint names are unique per table only.
   for (const [key, w, h] of pairs(want.constraints, have.constraints)) {
     const constraint = `${table}.${key}`;
@@ -232,6 +360,14 @@ function diffTable(want: TableShape, have: TableShape): string[] {
     else if (!w) out.push(`extra constraint ${constraint}`);
     else if (h.definition !== w.definition)
       out.push(`constraint ${constraint}: ${h.definition}, expected ${w.definition}`);
+  }
+  // Trigger names are unique per table only.
+  for (const [key, w, h] of pairs(want.triggers, have.triggers)) {
+    const trigger = `${table}.${key}`;
+    if (!h) out.push(`missing trigger ${trigger}`);
+    else if (!w) out.push(`extra trigger ${trigger}`);
+    else if (h.definition !== w.definition)
+      out.push(`trigger ${trigger}: ${h.definition}, expected ${w.definition}`);
   }
   return out;
 }

@@ -23,6 +23,34 @@ import {
 
 const FLEET = ['startupwebapp_prod', 'healthtech_experiment', 'fintech_experiment', 'edu_pilot'];
 
+/** The example's probe (examples/startupwebapp/src/probe.ts) run on `databases`, as a probe task would. */
+async function exampleProbe(
+  project: TestProject,
+  databases: string[],
+): Promise<{ stdout: string; reports: ProbeLogParser }> {
+  const secret = JSON.parse(
+    await readFile(path.join(project.dir, '.berth/secret.json'), 'utf8'),
+  ) as { username: string; password: string; host: string; port: number };
+  const child = spawn(process.execPath, [path.join(EXAMPLE, 'dist/probe.js')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_HOST: secret.host,
+      DATABASE_PORT: String(secret.port),
+      DATABASE_USER: secret.username,
+      DATABASE_PASSWORD: secret.password,
+      DATABASE_NAMES: databases.join(','),
+      BERTH_PROBE_SCHEMA: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run = await collect(child);
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  const reports = new ProbeLogParser();
+  for (const line of run.stdout.split('\n')) reports.line(line);
+  return { stdout: run.stdout, reports };
+}
+
 const scratchDatabases = async (project: TestProject) =>
   (
     await query<{ datname: string }>(
@@ -123,39 +151,15 @@ describe('berth verify: schema drift on the example app (node-pg-migrate, real P
     const verify = JSON.parse(
       (await project.berth(['verify', '--all', '--json'])).stdout,
     ) as VerifyResult;
-    const secret = JSON.parse(
-      await readFile(path.join(project.dir, '.berth/secret.json'), 'utf8'),
-    ) as {
-      username: string;
-      password: string;
-      host: string;
-      port: number;
-    };
-    const child = spawn(process.execPath, [path.join(EXAMPLE, 'dist/probe.js')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATABASE_HOST: secret.host,
-        DATABASE_PORT: String(secret.port),
-        DATABASE_USER: secret.username,
-        DATABASE_PASSWORD: secret.password,
-        DATABASE_NAMES: FLEET.join(','),
-        BERTH_PROBE_SCHEMA: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const run = await collect(child);
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    const parser = new ProbeLogParser();
-    for (const line of run.stdout.split('\n')) parser.line(line);
+    const { stdout, reports } = await exampleProbe(project, FLEET);
     for (const d of verify.databases) {
-      const report = parser.report(d.name);
+      const report = reports.report(d.name);
       expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(57);
       const probe = probeResultFrom(report ?? { database: d.name, error: 'no line' }, undefined);
       expect(probe.fingerprint?.hash, d.name).toBe(d.fingerprint);
     }
     // Each line stays short enough for a log driver: one table per line.
-    expect(Math.max(...run.stdout.split('\n').map((l) => l.length))).toBeLessThan(16 * 1024);
+    expect(Math.max(...stdout.split('\n').map((l) => l.length))).toBeLessThan(16 * 1024);
   });
 
   it('compares with the tenant verify.reference names instead, without a scratch database', async () => {
@@ -192,6 +196,34 @@ describe('berth verify: schema drift on the example app (node-pg-migrate, real P
     } finally {
       await writeFile(project.configFile, original);
     }
+  });
+
+  it('names the views, functions, triggers and enum types a tenant has and the reference has not', async () => {
+    await query(
+      project.dir,
+      'edu_pilot',
+      `CREATE TYPE order_status AS ENUM ('new', 'paid');
+       CREATE FUNCTION orders_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+       CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION orders_audit();
+       CREATE VIEW recent_orders AS SELECT * FROM orders WHERE order_date > now() - interval '1 day'`,
+    );
+    const json = await project.berth(['verify', '--database', 'edu_pilot', '--json']);
+    expect(json.stderr).not.toMatch(/internal error/);
+    expect(json.code).toBe(6);
+    const result = JSON.parse(json.stdout) as VerifyResult;
+    expect(result.databases[0]?.schemaDifferences).toEqual([
+      'extra trigger orders.orders_audit',
+      'extra function orders_audit()',
+      'extra type order_status',
+      'extra view recent_orders',
+    ]);
+    // The example's probe reads them the same way: 57 tables (the trigger is part of orders),
+    // the function, the type and the view.
+    const { reports } = await exampleProbe(project, ['edu_pilot']);
+    const report = reports.report('edu_pilot');
+    expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(60);
+    const probe = probeResultFrom(report ?? { database: 'edu_pilot', error: 'no line' }, undefined);
+    expect(probe.fingerprint?.hash).toBe(result.databases[0]?.fingerprint);
   });
 });
 

@@ -31,6 +31,13 @@ const orders = (): CatalogTables[number] => ({
     { name: 'orders_pkey', definition: 'PRIMARY KEY (id)' },
     { name: 'orders_total_check', definition: 'CHECK ((total >= 0))' },
   ],
+  triggers: [
+    {
+      name: 'orders_audit',
+      definition:
+        'CREATE TRIGGER orders_audit AFTER INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION audit()',
+    },
+  ],
 });
 
 const users = (): CatalogTables[number] => ({
@@ -40,10 +47,51 @@ const users = (): CatalogTables[number] => ({
   constraints: [],
 });
 
+/** A view, a materialized view with an index, a function and an enum type. */
+const objects = (): CatalogTables => [
+  {
+    kind: 'view',
+    name: 'open_orders',
+    definition: ' SELECT id FROM orders WHERE (total > 0);',
+    columns: [],
+    indexes: [],
+    constraints: [],
+  },
+  {
+    kind: 'materialized view',
+    name: 'order_totals',
+    definition: ' SELECT sum(total) AS sum FROM orders;',
+    columns: [],
+    indexes: [
+      {
+        name: 'order_totals_idx',
+        definition: 'CREATE INDEX order_totals_idx ON public.order_totals USING btree (sum)',
+      },
+    ],
+    constraints: [],
+  },
+  {
+    kind: 'function',
+    name: 'audit()',
+    definition: '0cc175b9c0f1b6a831c399e269772661',
+    columns: [],
+    indexes: [],
+    constraints: [],
+  },
+  {
+    kind: 'type',
+    name: 'order_status',
+    definition: "enum ('new', 'paid')",
+    columns: [],
+    indexes: [],
+    constraints: [],
+  },
+];
+
 const shape = (tables: CatalogTables): SchemaShape => fingerprintOf(tables).shape;
 
 function changed(edit: (tables: CatalogTables) => void): SchemaShape {
-  const tables = [orders(), users()];
+  const tables = [orders(), users(), ...objects()];
   edit(tables);
   return shape(tables);
 }
@@ -51,7 +99,9 @@ function changed(edit: (tables: CatalogTables) => void): SchemaShape {
 const orderTable = (tables: CatalogTables) => tables[0] as CatalogTables[number];
 
 describe('diffSchemas', () => {
-  const reference = shape([orders(), users()]);
+  const reference = shape([orders(), users(), ...objects()]);
+  const entry = (t: CatalogTables, name: string) =>
+    t.find((e) => e.name === name) as CatalogTables[number];
 
   it.each<[string, (tables: CatalogTables) => void, string[]]>([
     ['the same schema', () => undefined, []],
@@ -125,6 +175,58 @@ describe('diffSchemas', () => {
           'CHECK ((total > 0))'),
       ['constraint orders.orders_total_check: CHECK ((total > 0)), expected CHECK ((total >= 0))'],
     ],
+    [
+      'a missing trigger',
+      (t) => (orderTable(t).triggers = []),
+      ['missing trigger orders.orders_audit'],
+    ],
+    [
+      'a trigger on other events',
+      (t) =>
+        ((orderTable(t).triggers?.[0] as { definition: string }).definition =
+          'CREATE TRIGGER orders_audit AFTER UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION audit()'),
+      [
+        'trigger orders.orders_audit: CREATE TRIGGER orders_audit AFTER UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION audit(), expected CREATE TRIGGER orders_audit AFTER INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION audit()',
+      ],
+    ],
+    [
+      'a missing view',
+      (t) => t.splice(t.indexOf(entry(t, 'open_orders')), 1),
+      ['missing view open_orders'],
+    ],
+    [
+      'a view with another query',
+      (t) => (entry(t, 'open_orders').definition = ' SELECT id FROM orders;'),
+      ['view open_orders: definition differs'],
+    ],
+    [
+      "a materialized view's missing index",
+      (t) => (entry(t, 'order_totals').indexes = []),
+      ['missing index order_totals_idx'],
+    ],
+    [
+      'a function with another body',
+      (t) => (entry(t, 'audit()').definition = '92eb5ffee6ae2fec3ad71c777531578f'),
+      ['function audit(): definition differs'],
+    ],
+    [
+      'an extra function',
+      (t) =>
+        t.push({
+          kind: 'function',
+          name: 'audit(integer)',
+          definition: '4a8a08f09d37b73795649038408b5f33',
+          columns: [],
+          indexes: [],
+          constraints: [],
+        }),
+      ['extra function audit(integer)'],
+    ],
+    [
+      'an enum missing a label',
+      (t) => (entry(t, 'order_status').definition = "enum ('new')"),
+      ["type order_status: enum ('new'), expected enum ('new', 'paid')"],
+    ],
     ['a missing table', (t) => t.splice(1, 1), ['missing table users']],
     [
       'an extra table',
@@ -147,15 +249,29 @@ describe('diffSchemas', () => {
 
 describe('fingerprintOf', () => {
   it('does not depend on the order the catalog lists things in', () => {
-    const a = fingerprintOf([orders(), users()]);
+    const a = fingerprintOf([orders(), users(), ...objects()]);
     const reordered = orders();
     reordered.columns.reverse();
     reordered.indexes.reverse();
     reordered.constraints.reverse();
-    const b = fingerprintOf([users(), reordered]);
+    const b = fingerprintOf([...objects().reverse(), users(), reordered]);
     expect(b.hash).toBe(a.hash);
     expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
+    // Views, functions and types are not tables.
     expect(a.tables).toBe(2);
+    expect(a.shape.objects.map((o) => `${o.kind} ${o.name}`)).toEqual([
+      'function audit()',
+      'materialized view order_totals',
+      'type order_status',
+      'view open_orders',
+    ]);
+  });
+
+  it('reads a catalog from an older query (tables only, no triggers) as having none', () => {
+    const { triggers: _none, ...older } = orders();
+    const shape = fingerprintOf([older]).shape;
+    expect(shape.tables[0]?.triggers).toEqual([]);
+    expect(shape.objects).toEqual([]);
   });
 
   it('changes with any difference diffSchemas names', () => {
@@ -180,7 +296,12 @@ describe('fingerprintOf', () => {
 describe('parseCatalog', () => {
   it('accepts what the catalog query returns and refuses anything else', () => {
     expect(parseCatalog([orders()])).toHaveLength(1);
+    expect(parseCatalog(objects())).toHaveLength(4);
     expect(parseCatalog([{ name: 'x' }])).toBeUndefined();
+    expect(
+      parseCatalog([{ ...objects()[0], kind: 'sequence' }]),
+      'an unknown kind is refused, not read as a table',
+    ).toBeUndefined();
     expect(parseCatalog('tables')).toBeUndefined();
   });
 });

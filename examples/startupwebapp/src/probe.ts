@@ -13,7 +13,8 @@
 // the table count of the public schema and node-pg-migrate's history table — and, when berth
 // sets BERTH_PROBE_SCHEMA=1 (verify), the schema's catalog, berth's CATALOG_SQL, printed as
 // `"schemaTables":N` on the probe line and one `::berth-schema {"database","table"}` line per
-// table (a whole schema on one line would be cut by the log driver). Exit code 0 when
+// table, view, function or enum type (a whole schema on one line would be cut by the log
+// driver). Exit code 0 when
 // every database got its line (an unreadable database is a line, not a crash), 2 when the
 // environment is unusable. Nothing printed may contain the password.
 import pg from 'pg';
@@ -22,7 +23,8 @@ import { ConfigError, loadDatabaseConfig, redact, toClientConfig } from './confi
 const MARKER = '::berth-probe';
 const SCHEMA_MARKER = '::berth-schema';
 /** berth's CATALOG_SQL (src/migrations/fingerprint.ts), unchanged: berth's tests compare them. */
-const CATALOG_SQL = `SELECT (SELECT coalesce(json_agg(json_build_object(
+const CATALOG_SQL = `SELECT (SELECT coalesce(json_agg(o.entry ORDER BY o.kind, o.name), '[]'::json) FROM (
+     SELECT '' AS kind, c.relname::text AS name, json_build_object(
             'name', c.relname,
             'columns', (SELECT coalesce(json_agg(json_build_object(
                           'name', a.attname,
@@ -43,10 +45,53 @@ const CATALOG_SQL = `SELECT (SELECT coalesce(json_agg(json_build_object(
                           'name', k.conname,
                           'definition', pg_catalog.pg_get_constraintdef(k.oid)) ORDER BY k.conname), '[]'::json)
                           FROM pg_catalog.pg_constraint k
-                         WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c', 'x'))
-          ) ORDER BY c.relname), '[]'::json)
-     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')) AS schema`;
+                         WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c', 'x')),
+            'triggers', (SELECT coalesce(json_agg(json_build_object(
+                          'name', t.tgname,
+                          'definition', pg_catalog.pg_get_triggerdef(t.oid)) ORDER BY t.tgname), '[]'::json)
+                          FROM pg_catalog.pg_trigger t
+                         WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)) AS entry
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+     UNION ALL
+     SELECT 'view', c.relname::text, json_build_object(
+            'kind', CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,
+            'name', c.relname,
+            'definition', pg_catalog.pg_get_viewdef(c.oid),
+            'columns', '[]'::json,
+            'indexes', (SELECT coalesce(json_agg(json_build_object(
+                          'name', i.relname,
+                          'definition', pg_catalog.pg_get_indexdef(x.indexrelid)) ORDER BY i.relname), '[]'::json)
+                          FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+                         WHERE x.indrelid = c.oid),
+            'constraints', '[]'::json)
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('v', 'm')
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                   WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
+     UNION ALL
+     SELECT 'function', p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+            json_build_object(
+            'kind', 'function',
+            'name', p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+            'definition', md5(pg_catalog.pg_get_functiondef(p.oid)),
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = $1 AND p.prokind IN ('f', 'p')
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                   WHERE e.classid = 'pg_catalog.pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
+     UNION ALL
+     SELECT 'type', t.typname::text, json_build_object(
+            'kind', 'type',
+            'name', t.typname,
+            'definition', 'enum (' || (SELECT string_agg(quote_literal(l.enumlabel), ', ' ORDER BY l.enumsortorder)
+                                          FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid) || ')',
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = $1 AND t.typtype = 'e'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                   WHERE e.classid = 'pg_catalog.pg_type'::regclass AND e.objid = t.oid AND e.deptype = 'e')
+   ) o) AS schema`;
 const SCHEMA = 'public';
 const HISTORY_TABLE = 'pgmigrations';
 /** Same rule as berth's: the names end up in JSON berth validates, and in SQL. */
