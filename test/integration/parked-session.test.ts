@@ -5,37 +5,16 @@
  * deterministic here: the waker cancels twice, the second time 200 ms later, while the work
  * (a 600 ms statement) is running.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ParkedSession } from '../../src/providers/local/local-backend.js';
 import { SessionWaker } from '../../src/providers/local/session-waker.js';
-import {
-  LocalPostgres,
-  clientConfig,
-  type ServerConnection,
-} from '../../src/providers/local/postgres-server.js';
-import { statePaths } from '../../src/state/paths.js';
+import { useLocalServer } from '../support/local-server.js';
 
-let dir: string;
-let server: LocalPostgres;
-let secret: ServerConnection;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'berth-parked-'));
-  server = new LocalPostgres({ paths: statePaths(dir), maxConnections: 30 });
-  secret = await server.ensureRunning();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const local = useLocalServer('parked');
 
 const connect = async () => {
-  const client = new pg.Client(clientConfig(secret, 'postgres'));
+  const client = new pg.Client(local.config('postgres'));
   await client.connect();
   return client;
 };
@@ -60,7 +39,7 @@ async function parked(pid: number): Promise<void> {
 /** A waker that cancels each woken session twice: now, and again `laterMs` after. */
 class DoubleWaker extends SessionWaker {
   constructor(private readonly laterMs: number) {
-    super(() => new pg.Client(clientConfig(secret, 'postgres')));
+    super(() => new pg.Client(local.config('postgres')));
   }
   override wake(pid: number, fallback: () => void): void {
     super.wake(pid, fallback);
@@ -71,7 +50,7 @@ class DoubleWaker extends SessionWaker {
 describe('ParkedSession', () => {
   it('runs the work once it is woken, on the same session', async () => {
     const client = await connect();
-    const waker = new SessionWaker(() => new pg.Client(clientConfig(secret, 'postgres')));
+    const waker = new SessionWaker(() => new pg.Client(local.config('postgres')));
     try {
       const pid = (client as unknown as { processID: number }).processID;
       const session = new ParkedSession(client, waker);

@@ -4,36 +4,15 @@
  * TCP, where the server asks for SCRAM; over its socket berth's own logins are by the OS user
  * (socket-auth.ts), and this client answers SCRAM there only on a server that asks for it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  LocalPostgres,
-  clientConfig,
-  type ServerConnection,
-} from '../../src/providers/local/postgres-server.js';
+import { expect, it } from 'vitest';
 import { ScramCachingClient, scramCacheSize } from '../../src/providers/local/scram-client.js';
-import { statePaths } from '../../src/state/paths.js';
+import { useLocalServer } from '../support/local-server.js';
 
-let dir: string;
-let server: LocalPostgres;
-let secret: ServerConnection;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'berth-scram-'));
-  server = new LocalPostgres({ paths: statePaths(dir), maxConnections: 20 });
-  secret = await server.ensureRunning();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const local = useLocalServer('scram', 20);
 
 async function login(password: string, database = 'postgres'): Promise<string> {
   const client = new ScramCachingClient({
-    ...clientConfig(secret, database),
+    ...local.config(database),
     host: '127.0.0.1',
     password,
   });
@@ -50,9 +29,9 @@ async function login(password: string, database = 'postgres'): Promise<string> {
 it('logs in over and over with one derivation, and refuses a wrong password', async () => {
   const before = scramCacheSize();
   for (const database of ['postgres', 'template1', 'postgres', 'template1'])
-    expect(await login(secret.password, database)).toBe(database);
+    expect(await login(local.secret.password, database)).toBe(database);
   expect(scramCacheSize()).toBe(before + 1);
-  await expect(login(`${secret.password}x`)).rejects.toThrow(/password authentication failed/);
+  await expect(login(`${local.secret.password}x`)).rejects.toThrow(/password authentication failed/);
   // The right password still works after a refused one.
-  expect(await login(secret.password)).toBe('postgres');
+  expect(await login(local.secret.password)).toBe('postgres');
 });

@@ -4,37 +4,16 @@
  * process on the server), and when the control connection cannot be opened each session is
  * woken by its fallback instead.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SessionWaker } from '../../src/providers/local/session-waker.js';
-import {
-  LocalPostgres,
-  clientConfig,
-  type ServerConnection,
-} from '../../src/providers/local/postgres-server.js';
-import { statePaths } from '../../src/state/paths.js';
+import { useLocalServer } from '../support/local-server.js';
 
-let dir: string;
-let server: LocalPostgres;
-let secret: ServerConnection;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'berth-waker-'));
-  server = new LocalPostgres({ paths: statePaths(dir), maxConnections: 30 });
-  secret = await server.ensureRunning();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const local = useLocalServer('waker');
 
 /** A session sleeping in a statement, as a parked claim does; `ended` settles with its code. */
 async function sleeper(): Promise<{ client: pg.Client; pid: number; ended: Promise<string> }> {
-  const client = new pg.Client(clientConfig(secret, 'postgres'));
+  const client = new pg.Client(local.config('postgres'));
   await client.connect();
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const ended = client.query('SELECT pg_sleep(600)').then(
@@ -42,7 +21,7 @@ async function sleeper(): Promise<{ client: pg.Client; pid: number; ended: Promi
     (error: { code?: string }) => error.code ?? 'error',
   );
   // Wait until the statement runs, so the cancel is not ignored as one sent to an idle session.
-  const watcher = new pg.Client(clientConfig(secret, 'postgres'));
+  const watcher = new pg.Client(local.config('postgres'));
   await watcher.connect();
   try {
     for (;;) {
@@ -66,7 +45,7 @@ describe('SessionWaker', () => {
     const queries: string[] = [];
     const waker = new SessionWaker(() => {
       opened++;
-      const client = new pg.Client(clientConfig(secret, 'postgres'));
+      const client = new pg.Client(local.config('postgres'));
       const query = client.query.bind(client) as (text: string, values?: unknown[]) => unknown;
       (client as unknown as { query: typeof query }).query = (text, values) => {
         queries.push(text);
@@ -94,7 +73,7 @@ describe('SessionWaker', () => {
     const session = await sleeper();
     const waker = new SessionWaker(
       // A database that does not exist: the connection is refused by the server.
-      () => new pg.Client(clientConfig(secret, 'berth_no_such_database')),
+      () => new pg.Client(local.config('berth_no_such_database')),
     );
     try {
       const fallback = new Promise<void>((resolve) => waker.wake(session.pid, resolve));
@@ -105,7 +84,7 @@ describe('SessionWaker', () => {
         new Promise((r) => setTimeout(() => r('asleep'), 300)),
       ]);
       expect(outcome).toBe('asleep');
-      const other = new pg.Client(clientConfig(secret, 'postgres'));
+      const other = new pg.Client(local.config('postgres'));
       await other.connect();
       await other.query('SELECT pg_cancel_backend($1)', [session.pid]);
       await other.end();
@@ -117,7 +96,7 @@ describe('SessionWaker', () => {
   });
 
   it('after close(), a wake goes straight to its fallback', async () => {
-    const waker = new SessionWaker(() => new pg.Client(clientConfig(secret, 'postgres')));
+    const waker = new SessionWaker(() => new pg.Client(local.config('postgres')));
     await waker.close();
     let fell = false;
     waker.wake(1, () => (fell = true));
