@@ -36,15 +36,24 @@ export function pipeToLog(
 ): Promise<void> {
   const decoder = new StringDecoder('utf8');
   let held = '';
+  // A line longer than MAX_LINE was just written in a piece, ended with an LF of berth's: the
+  // line end that follows at once (LF, CRLF or CR) is that line's own, already written.
+  let splitEnd = false;
   const emit = (block: string): void => {
     // A CR at the very end may be the first half of a CRLF in the next chunk: keep it.
-    const text = block.replace(/\r\n|\r(?!$)/g, '\n');
+    let text = block.replace(/\r\n|\r(?!$)/g, '\n');
+    if (splitEnd && text !== '' && text !== '\r') {
+      splitEnd = false;
+      if (text.startsWith('\n')) text = text.slice(1);
+    }
     const cut = text.lastIndexOf('\n');
     const whole = text.slice(0, cut + 1);
     held = text.slice(cut + 1);
     if (held.length > MAX_LINE) {
-      emitLines(whole + held + '\n');
+      // Its last CR (if any) ends the line; an LF after it is dropped as the rest of a CRLF.
+      emitLines(`${whole}${held.endsWith('\r') ? held.slice(0, -1) : held}\n`);
       held = '';
+      splitEnd = true;
     } else if (whole) emitLines(whole);
   };
   const emitLines = (whole: string): void => {
@@ -59,7 +68,8 @@ export function pipeToLog(
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      const rest = (held + decoder.end()).replace(/\r\n?/g, '\n');
+      let rest = (held + decoder.end()).replace(/\r\n?/g, '\n');
+      if (splitEnd && rest.startsWith('\n')) rest = rest.slice(1);
       held = '';
       if (rest) emitLines(rest.endsWith('\n') ? rest : `${rest}\n`);
       resolve();

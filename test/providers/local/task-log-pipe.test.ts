@@ -65,6 +65,31 @@ describe('pipeToLog', () => {
     expect(writes.length).toBeGreaterThan(1);
     expect(writes.join('').replaceAll('\n', '')).toBe(long + long);
   });
+
+  it.each([
+    ['LF', ['\nnext\n']],
+    ['CRLF', ['\r\nnext\n']],
+    ['CRLF split across chunks', ['\r', '\nnext\n']],
+    ['a lone CR', ['\rnext\n']],
+  ])(
+    'adds no empty line when a line over 64 KiB ends (%s) right where it was cut',
+    async (_name, rest) => {
+      const long = 'x'.repeat(70 * 1024);
+      const writes = await copy([long, ...rest]);
+      expect(writes.join('')).toBe(`${long}\nnext\n`);
+    },
+  );
+
+  it('adds no empty line when the CR ending a line over 64 KiB came with it', async () => {
+    const long = 'x'.repeat(70 * 1024);
+    expect((await copy([`${long}\r`, '\nnext\n'])).join('')).toBe(`${long}\nnext\n`);
+    expect((await copy([`${long}\r`, 'next\n'])).join('')).toBe(`${long}\nnext\n`);
+  });
+
+  it('still writes the rest of a line over 64 KiB as a line of its own', async () => {
+    const long = 'x'.repeat(70 * 1024);
+    expect((await copy([long, 'tail\n'])).join('')).toBe(`${long}\ntail\n`);
+  });
 });
 
 describe('TaskLogFile', () => {
