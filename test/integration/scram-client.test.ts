@@ -31,7 +31,9 @@ it('logs in over and over with one derivation, and refuses a wrong password', as
   for (const database of ['postgres', 'template1', 'postgres', 'template1'])
     expect(await login(local.secret.password, database)).toBe(database);
   expect(scramCacheSize()).toBe(before + 1);
-  await expect(login(`${local.secret.password}x`)).rejects.toThrow(/password authentication failed/);
+  await expect(login(`${local.secret.password}x`)).rejects.toThrow(
+    /password authentication failed/,
+  );
   // The right password still works after a refused one.
   expect(await login(local.secret.password)).toBe('postgres');
 });
