@@ -1,8 +1,9 @@
 /**
  * A schema's fingerprint: its tables, columns (type, nullability, default), indexes,
  * constraints and triggers, and its views, functions and enum types, read from pg_catalog in
- * one query, normalised into a sorted description and hashed. verify compares each tenant's with a reference (a scratch database migrated from
- * zero, or a known-good tenant) and names the differences.
+ * one query, normalised into a sorted description and hashed. verify compares each tenant's
+ * with a reference (a scratch database migrated from zero, or a known-good tenant) and names
+ * the differences.
  *
  * Only the structure is read, never rows: the migration tool's history table is a table like
  * any other (its rows, the applied migrations, are drift's business: drift.ts).
@@ -83,6 +84,13 @@ export interface SchemaFingerprint {
  * accepts the array.
  */
 export function catalogJsonSql(schemaParam: string): string {
+  // The indexes of relation `c` (a table or a materialized view).
+  const indexesOfC = `(SELECT coalesce(json_agg(json_build_object(
+                          'name', i.relname,
+                          'definition', pg_catalog.pg_get_indexdef(x.indexrelid)) ORDER BY i.relname), '[]'::json)
+                          FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+                         WHERE x.indrelid = c.oid)`;
+  const functionName = `p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'`;
   const extensionMember = (catalog: string, oid: string) =>
     `EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                    WHERE e.classid = '${catalog}'::regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
@@ -99,11 +107,7 @@ export function catalogJsonSql(schemaParam: string): string {
                           FROM pg_catalog.pg_attribute a
                           LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-            'indexes', (SELECT coalesce(json_agg(json_build_object(
-                          'name', i.relname,
-                          'definition', pg_catalog.pg_get_indexdef(x.indexrelid)) ORDER BY i.relname), '[]'::json)
-                          FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
-                         WHERE x.indrelid = c.oid),
+            'indexes', ${indexesOfC},
             'constraints', (SELECT coalesce(json_agg(json_build_object(
                           'name', k.conname,
                           'definition', pg_catalog.pg_get_constraintdef(k.oid)) ORDER BY k.conname), '[]'::json)
@@ -122,20 +126,15 @@ export function catalogJsonSql(schemaParam: string): string {
             'name', c.relname,
             'definition', pg_catalog.pg_get_viewdef(c.oid),
             'columns', '[]'::json,
-            'indexes', (SELECT coalesce(json_agg(json_build_object(
-                          'name', i.relname,
-                          'definition', pg_catalog.pg_get_indexdef(x.indexrelid)) ORDER BY i.relname), '[]'::json)
-                          FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
-                         WHERE x.indrelid = c.oid),
+            'indexes', ${indexesOfC},
             'constraints', '[]'::json)
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = ${schemaParam} AND c.relkind IN ('v', 'm')
         AND NOT ${extensionMember('pg_catalog.pg_class', 'c.oid')}
      UNION ALL
-     SELECT 'function', p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
-            json_build_object(
+     SELECT 'function', ${functionName}, json_build_object(
             'kind', 'function',
-            'name', p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+            'name', ${functionName},
             'definition', md5(pg_catalog.pg_get_functiondef(p.oid)),
             'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
@@ -321,17 +320,30 @@ function diffObjects(want: readonly ObjectShape[], have: readonly ObjectShape[])
   return out;
 }
 
-function diffIndexes(want: readonly NamedDefinition[], have: readonly NamedDefinition[]): string[] {
+/**
+ * Named definitions compared by name: `missing index x`, `extra constraint orders.y`,
+ * `trigger orders.z: DEFINITION, expected DEFINITION`. `qualify` names one in words.
+ */
+function diffDefinitions(
+  what: string,
+  want: readonly NamedDefinition[],
+  have: readonly NamedDefinition[],
+  qualify: (name: string) => string = (name) => name,
+): string[] {
   const out: string[] = [];
-  // Index names are unique in a schema: the bare name says which.
   for (const [key, w, h] of pairs(want, have)) {
-    if (!h) out.push(`missing index ${key}`);
-    else if (!w) out.push(`extra index ${key}`);
+    const named = `${what} ${qualify(key)}`;
+    if (!h) out.push(`missing ${named}`);
+    else if (!w) out.push(`extra ${named}`);
     else if (h.definition !== w.definition)
-      out.push(`index ${key}: ${h.definition}, expected ${w.definition}`);
+      out.push(`${named}: ${h.definition}, expected ${w.definition}`);
   }
   return out;
 }
+
+// Index names are unique in a schema: the bare name says which.
+const diffIndexes = (want: readonly NamedDefinition[], have: readonly NamedDefinition[]) =>
+  diffDefinitions('index', want, have);
 
 function diffTable(want: TableShape, have: TableShape): string[] {
   const out: string[] = [];
@@ -353,22 +365,10 @@ function diffTable(want: TableShape, have: TableShape): string[] {
     }
   }
   out.push(...diffIndexes(want.indexes, have.indexes));
-  // Constraint names are unique per table only.
-  for (const [key, w, h] of pairs(want.constraints, have.constraints)) {
-    const constraint = `${table}.${key}`;
-    if (!h) out.push(`missing constraint ${constraint}`);
-    else if (!w) out.push(`extra constraint ${constraint}`);
-    else if (h.definition !== w.definition)
-      out.push(`constraint ${constraint}: ${h.definition}, expected ${w.definition}`);
-  }
-  // Trigger names are unique per table only.
-  for (const [key, w, h] of pairs(want.triggers, have.triggers)) {
-    const trigger = `${table}.${key}`;
-    if (!h) out.push(`missing trigger ${trigger}`);
-    else if (!w) out.push(`extra trigger ${trigger}`);
-    else if (h.definition !== w.definition)
-      out.push(`trigger ${trigger}: ${h.definition}, expected ${w.definition}`);
-  }
+  // Constraint and trigger names are unique per table only.
+  const inTable = (name: string) => `${table}.${name}`;
+  out.push(...diffDefinitions('constraint', want.constraints, have.constraints, inTable));
+  out.push(...diffDefinitions('trigger', want.triggers, have.triggers, inTable));
   return out;
 }
 

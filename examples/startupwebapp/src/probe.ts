@@ -70,8 +70,7 @@ const CATALOG_SQL = `SELECT (SELECT coalesce(json_agg(o.entry ORDER BY o.kind, o
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                    WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
      UNION ALL
-     SELECT 'function', p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
-            json_build_object(
+     SELECT 'function', p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', json_build_object(
             'kind', 'function',
             'name', p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
             'definition', md5(pg_catalog.pg_get_functiondef(p.oid)),

@@ -24,7 +24,7 @@ import type {
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 import { awaitTask, superviseTask } from './supervise.js';
-import { logFailureReason, pipeToLog, TaskLogFile } from './task-log-pipe.js';
+import { pipeToLog, TaskLogFile, withLogFailure } from './task-log-pipe.js';
 
 export interface ContainerRuntimeOptions {
   /** The container CLI (local.containerCli); honours DOCKER_HOST. */
@@ -165,8 +165,7 @@ export class ContainerRuntime implements TaskRuntime {
     }
     // Written and closed before the outcome: a log that could not be written is part of it.
     await log.end();
-    const logFailure = logFailureReason(log);
-    if (logFailure) why = why ? `${why}; ${logFailure}` : logFailure;
+    why = withLogFailure(why, log);
     const outcome: TaskOutcome = {
       id: spec.id,
       exitCode: code,

@@ -18,7 +18,7 @@ import type {
 } from '../../tasks/task.js';
 import { startRecord, stopRecord, type TaskStore } from '../../state/task-store.js';
 import { awaitTask, superviseTask } from './supervise.js';
-import { logFailureReason, pipeToLog, TaskLogFile } from './task-log-pipe.js';
+import { pipeToLog, TaskLogFile, withLogFailure } from './task-log-pipe.js';
 
 export interface ProcessRuntimeOptions {
   cwd: string;
@@ -73,7 +73,7 @@ export class ProcessRuntime implements TaskRuntime {
     if (exit.notStarted) log.write(`berth: could not start ${program}: ${exit.notStarted}\n`);
     // Written and closed before the outcome: a log that could not be written is part of it.
     await log.end();
-    const reason = joinReasons(
+    const reason = withLogFailure(
       stoppedReason ??
         exit.stopped ??
         (exit.notStarted
@@ -81,7 +81,7 @@ export class ProcessRuntime implements TaskRuntime {
           : exit.signal
             ? `killed by ${exit.signal}`
             : undefined),
-      logFailureReason(log),
+      log,
     );
     const outcome: TaskOutcome = {
       id: spec.id,
@@ -99,9 +99,4 @@ export class ProcessRuntime implements TaskRuntime {
     await store.save(stopRecord(record, outcome, Date.now()));
     return outcome;
   }
-}
-
-function joinReasons(...reasons: (string | undefined)[]): string | undefined {
-  const given = reasons.filter((r): r is string => Boolean(r));
-  return given.length > 0 ? given.join('; ') : undefined;
 }

@@ -137,6 +137,12 @@ export class TaskLogFile implements LogSink {
   }
 }
 
+/** `reason` (a task's stop reason, if any) with why its log is incomplete, when it is. */
+export function withLogFailure(reason: string | undefined, log: TaskLogFile): string | undefined {
+  const failure = logFailureReason(log);
+  return reason && failure ? `${reason}; ${failure}` : (reason ?? failure);
+}
+
 /** Why a task's log is incomplete, for its outcome; undefined when it was written. */
 export function logFailureReason(log: TaskLogFile): string | undefined {
   const error = log.failure;
