@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import type { Reporter } from '../core/events.js';
 import { errorMessage } from '../core/errors.js';
 import { describeDrift } from '../migrations/drift.js';
-import { diffSchemas, type SchemaFingerprint } from '../migrations/fingerprint.js';
+import { compareSchemas, type SchemaFingerprint } from '../migrations/fingerprint.js';
 import { newTaskId } from '../tasks/task-id.js';
 import { tailLog } from '../state/task-store.js';
 import {
@@ -39,6 +39,12 @@ export interface VerifyDatabase {
   schema?: 'matches' | 'differs' | 'not-compared';
   /** How the schema differs from the reference, e.g. `extra column orders.note`. */
   schemaDifferences?: string[];
+  /**
+   * `tables`: its probe (or the reference's) ran an older copy of berth's catalog query, so
+   * only tables, columns, indexes and constraints were compared, not triggers, views,
+   * functions or types.
+   */
+  schemaCoverage?: 'tables';
   /**
    * Number of pending migrations (0 when complete). null when berth cannot know: no
    * migrations.directory and the check command was skipped.
@@ -217,6 +223,7 @@ export async function verifyFleet(
     const pendingKnown = probe?.pendingKnown ?? true;
     const reasons: string[] = [];
     let differences: string[] | undefined;
+    let tablesOnly = false;
     if (probe?.error) reasons.push(`could not read it: ${probe.error}`);
     else if (probe?.blind) {
       // Nothing was read: the check command is the only judge.
@@ -231,10 +238,9 @@ export async function verifyFleet(
     } else if (!exists) reasons.push('the database does not exist');
     else {
       if (probe?.fingerprint && referenceShape) {
-        differences =
-          probe.fingerprint.hash === referenceShape.hash
-            ? []
-            : diffSchemas(referenceShape.shape, probe.fingerprint.shape);
+        const compared = compareSchemas(referenceShape, probe.fingerprint);
+        differences = compared.differences;
+        if (compared.coverage === 'tables') tablesOnly = true;
       }
       // A count derived from the reference is already judged by the differences (a table
       // missing or extra) when the schema was compared.
@@ -296,6 +302,7 @@ export async function verifyFleet(
       result.schema =
         differences === undefined ? 'not-compared' : differences.length > 0 ? 'differs' : 'matches';
       if (differences) result.schemaDifferences = differences;
+      if (tablesOnly) result.schemaCoverage = 'tables';
     }
     if (probe?.unknown) result.unknownMigrations = probe.unknown;
     if (probe?.dirty !== undefined) result.dirty = probe.dirty;
@@ -326,6 +333,19 @@ function verifySchema(
   if (reference.kind === 'none')
     return { compared: false, reason: reference.reason, expectedTables: expected };
   const unread = databases.filter((d) => d.schema === 'not-compared').map((d) => d.name);
+  const older = databases.filter((d) => d.schemaCoverage === 'tables').map((d) => d.name);
+  const list = (names: string[]) =>
+    `${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}`;
+  const reasons = [
+    ...(unread.length > 0
+      ? [`not compared for ${unread.length} database(s) whose schema was not read: ${list(unread)}`]
+      : []),
+    ...(older.length > 0
+      ? [
+          `tables only for ${older.length} database(s) (${list(older)}): ${reference.fingerprint.coverage === 'tables' ? "the reference's" : 'their'} probe runs an older copy of berth's catalog query, without triggers, views, functions and enum types; copy CATALOG_SQL from this berth (docs/aws.md, "The probe") into the probe task`,
+        ]
+      : []),
+  ];
   return {
     compared: true,
     reference: {
@@ -334,11 +354,7 @@ function verifySchema(
       fingerprint: reference.fingerprint.hash,
       tables: reference.fingerprint.tables,
     },
-    ...(unread.length > 0
-      ? {
-          reason: `not compared for ${unread.length} database(s) whose schema was not read: ${unread.slice(0, 5).join(', ')}${unread.length > 5 ? ', …' : ''}`,
-        }
-      : {}),
+    ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
     expectedTables: expected,
   };
 }

@@ -64,6 +64,12 @@ export interface SchemaShape {
 export interface SchemaFingerprint {
   /** sha256 of the normalised description. */
   hash: string;
+  /**
+   * `tables`: read by an older copy of the catalog query (a probe task's), which returned
+   * tables, columns, indexes and constraints only; `full`: triggers, views, functions and
+   * enum types too. Comparing the two compares what both carry (compareSchemas).
+   */
+  coverage: 'full' | 'tables';
   /** Ordinary and partitioned tables (the count verify's table check uses). */
   tables: number;
   shape: SchemaShape;
@@ -263,7 +269,45 @@ export function fingerprintOf(catalog: CatalogTables): SchemaFingerprint {
   const shape = normaliseCatalog(catalog);
   // Built in a fixed key order above, so the JSON text is canonical.
   const hash = createHash('sha256').update(JSON.stringify(shape)).digest('hex');
-  return { hash, tables: shape.tables.length, shape };
+  return { hash, tables: shape.tables.length, shape, coverage: catalogCoverage(catalog) };
+}
+
+/**
+ * The current query gives every table a `triggers` list (empty when it has none); the older
+ * one gave tables only, without it. A catalog with no tables at all says nothing either way:
+ * it is taken as full, so an empty schema still differs from a reference with views.
+ */
+function catalogCoverage(catalog: CatalogTables): 'full' | 'tables' {
+  const tables = catalog.filter((entry) => entry.kind === undefined);
+  return tables.length > 0 && tables.length === catalog.length && tables.every((t) => !t.triggers)
+    ? 'tables'
+    : 'full';
+}
+
+/** What an older catalog query could see of a shape: its tables, without their triggers. */
+function tablesOnly(shape: SchemaShape): SchemaShape {
+  return { tables: shape.tables.map((t) => ({ ...t, triggers: [] })), objects: [] };
+}
+
+/**
+ * `tenant` against `reference`: the differences (diffSchemas), and `coverage` 'tables' when
+ * either was read by an older catalog query, in which case only tables, columns, indexes and
+ * constraints were compared. An older probe must not turn every trigger, view or function of
+ * the reference into a "missing" one.
+ */
+export function compareSchemas(
+  reference: SchemaFingerprint,
+  tenant: SchemaFingerprint,
+): { differences: string[]; coverage: 'full' | 'tables' } {
+  if (reference.coverage === 'full' && tenant.coverage === 'full')
+    return {
+      differences: reference.hash === tenant.hash ? [] : diffSchemas(reference.shape, tenant.shape),
+      coverage: 'full',
+    };
+  return {
+    differences: diffSchemas(tablesOnly(reference.shape), tablesOnly(tenant.shape)),
+    coverage: 'tables',
+  };
 }
 
 /** The short form people read: the first 12 hex digits. */

@@ -40,6 +40,7 @@ function catalog(): CatalogTables {
         },
       ],
       constraints: [{ name: 'orders_pkey', definition: 'PRIMARY KEY (id)' }],
+      triggers: [],
     },
   ];
 }
@@ -85,6 +86,41 @@ describe('berth verify --provider aws: the schema fingerprint from the probe tas
     const probes = h.fake.ecsTasks.started();
     expect(probes).toHaveLength(1);
     expect(probes[0]?.overrideEnvironment.BERTH_PROBE_SCHEMA).toBe('1');
+  });
+
+  it('compares a probe that runs an older catalog query on its tables only, and names it', async () => {
+    h = await awsFleetHarness({ patch: withReference });
+    migratedFleet(h);
+    const view = {
+      kind: 'view' as const,
+      name: 'big_orders',
+      definition: ' SELECT id FROM orders WHERE (total > 100);',
+      columns: [],
+      indexes: [],
+      constraints: [],
+    };
+    for (const database of DATABASES) h.tenants.schemas.set(database, [...catalog(), view]);
+    // healthtech's probe still runs the query from before triggers, views, functions and
+    // types: tables only, without a `triggers` list. fintech's does too, and lost a column.
+    const older = () => catalog().map(({ triggers: _t, ...table }) => table);
+    h.tenants.schemas.set('healthtech_experiment', older());
+    const drifted = older();
+    drifted[0]?.columns.splice(1, 1);
+    h.tenants.schemas.set('fintech_experiment', drifted);
+
+    expect(await verifyCommand(h.ctx(), { all: true }, h.fleetDeps)).toBe(ExitCode.verifyFailed);
+    const result = h.json<VerifyResult>();
+    expect(
+      result.databases.map((d) => [d.name, d.ok, d.schemaDifferences, d.schemaCoverage]),
+    ).toEqual([
+      ['startupwebapp_prod', true, [], undefined],
+      // Not "missing view big_orders": the older query cannot see views.
+      ['healthtech_experiment', true, [], 'tables'],
+      ['fintech_experiment', false, ['missing column orders.total'], 'tables'],
+    ]);
+    expect(result.schema?.reason).toMatch(
+      /^tables only for 2 database\(s\) \(healthtech_experiment, fintech_experiment\): their probe runs an older copy of berth's catalog query/,
+    );
   });
 
   it('reads a schema printed inline on the probe line as well', async () => {

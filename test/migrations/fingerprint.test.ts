@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CATALOG_SQL,
+  compareSchemas,
   diffSchemas,
   fingerprintOf,
   normaliseIndexDefinition,
@@ -272,6 +273,35 @@ describe('fingerprintOf', () => {
     const shape = fingerprintOf([older]).shape;
     expect(shape.tables[0]?.triggers).toEqual([]);
     expect(shape.objects).toEqual([]);
+  });
+
+  it('compares a catalog from an older query on its tables only, and says so', () => {
+    const strip = ({ triggers: _t, ...table }: CatalogTables[number]) => table;
+    const reference = fingerprintOf([orders(), users(), ...objects()]);
+    expect(reference.coverage).toBe('full');
+    // The same schema read by the older query: no trigger, view, function or type is missing.
+    const older = fingerprintOf([strip(orders()), strip(users())]);
+    expect(older.coverage).toBe('tables');
+    expect(compareSchemas(reference, older)).toEqual({ differences: [], coverage: 'tables' });
+    // What the older query does read is still compared, either way round.
+    const changed = strip(orders());
+    changed.columns = changed.columns.filter((c) => c.name !== 'total');
+    expect(compareSchemas(reference, fingerprintOf([changed, strip(users())]))).toEqual({
+      differences: ['missing column orders.total'],
+      coverage: 'tables',
+    });
+    expect(compareSchemas(older, reference).differences).toEqual([]);
+    // Two full catalogs compare everything, as diffSchemas does.
+    const full = compareSchemas(reference, fingerprintOf([orders(), users()]));
+    expect(full.coverage).toBe('full');
+    expect(full.differences).toEqual([
+      'missing function audit()',
+      'missing materialized view order_totals',
+      'missing type order_status',
+      'missing view open_orders',
+    ]);
+    // A schema with no tables at all is read as full: it lacks the reference's objects.
+    expect(fingerprintOf([]).coverage).toBe('full');
   });
 
   it('changes with any difference diffSchemas names', () => {
