@@ -69,6 +69,44 @@ describe('SessionWaker', () => {
     }
   });
 
+  it('never sends a query while another is in flight: wakes meanwhile go in the next one', async () => {
+    const sessions = await Promise.all([sleeper(), sleeper(), sleeper()]);
+    const [first, second, third] = sessions;
+    let inFlight = 0;
+    let most = 0;
+    const batches: number[][] = [];
+    const waker: SessionWaker = new SessionWaker(() => {
+      const client = new pg.Client(local.config('postgres'));
+      const query = client.query.bind(client) as (text: string, values: number[][]) => unknown;
+      (client as unknown as { query: typeof query }).query = (text, values) => {
+        batches.push(values[0] ?? []);
+        most = Math.max(most, ++inFlight);
+        // Two more sessions are woken while this query is in flight (a batch's tenants are
+        // woken one after another, as their tasks end).
+        if (batches.length === 1) {
+          waker.wake(second?.pid ?? 0, () => undefined);
+          setImmediate(() => waker.wake(third?.pid ?? 0, () => undefined));
+        }
+        return (query(text, values) as Promise<unknown>).finally(() => inFlight--);
+      };
+      return client;
+    });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      waker.wake(first?.pid ?? 0, () => undefined);
+      expect(await Promise.all(sessions.map((s) => s.ended))).toEqual(['57014', '57014', '57014']);
+      expect(most).toBe(1);
+      expect(batches).toEqual([[first?.pid], [second?.pid, third?.pid]]);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await waker.close();
+      await Promise.all(sessions.map((s) => s.client.end()));
+    }
+  });
+
   it('wakes each session by its fallback when the control connection cannot open', async () => {
     const session = await sleeper();
     const waker = new SessionWaker(

@@ -21,15 +21,31 @@ export class SessionWaker {
   private client: Promise<pg.Client> | undefined;
   private queued: Pending[] = [];
   private closed = false;
+  /** The flushes, one after another (never settles with an error). */
+  private flushing: Promise<void> = Promise.resolve();
+  /** A flush is queued on `flushing` and has not taken `queued` yet. */
+  private scheduled = false;
 
   /** `connect` opens a connection to the control database (not yet connected). */
   constructor(private readonly connect: () => pg.Client) {}
 
-  /** Cancels the statement of session `pid` soon (this tick's wakes go together). */
+  /**
+   * Cancels the statement of session `pid` soon: this tick's wakes go together. One query at
+   * a time on the control connection: the wakes that come while one is in flight go together
+   * in the next (pg 8 would queue a second query itself, but warns that it is deprecated, on
+   * the user's terminal, and pg 9 refuses it).
+   */
   wake(pid: number, fallback: () => void): void {
     if (this.closed) return fallback();
     this.queued.push({ pid, fallback });
-    if (this.queued.length === 1) setImmediate(() => void this.flush());
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.flushing = this.flushing
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        this.scheduled = false;
+        return this.flush();
+      });
   }
 
   private async flush(): Promise<void> {
