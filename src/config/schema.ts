@@ -327,7 +327,7 @@ export const configSchema = z
         listCommand: command
           .optional()
           .describe(
-            "Prints the migrations the code has, run once per run (not per tenant) in the task's environment with DATABASE_NAME set to the control database; its output is parsed by the tool's rules (django: `python manage.py showmigrations --plan`, the default).",
+            "Prints the migrations the code has, run once per run (not per tenant) in the task's environment with DATABASE_NAME set to the control database; its output is parsed by the tool's rules (django: `python3 manage.py showmigrations --plan`, the default).",
           ),
         table: databaseName
           .optional()

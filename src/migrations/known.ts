@@ -69,7 +69,7 @@ export function sortIds(ids: string[], source: DirectorySource): string[] {
 }
 
 /**
- * `python manage.py showmigrations --plan`: one `[X]  app.name` or `[ ]  app.name` line per
+ * `python3 manage.py showmigrations --plan`: one `[X]  app.name` or `[ ]  app.name` line per
  * migration, in the order migrate applies them; applied or not, each is one the code has.
  * (With -v 2 a line also carries `... (applied at …)` or `<= deps`: ignored.)
  */

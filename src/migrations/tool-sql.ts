@@ -25,13 +25,13 @@ const quote = (arg: string) =>
 const shell = (argv: string[]) => argv.map(quote).join(' ');
 
 /**
- * The tool's own command prefix from the listing command: `python manage.py showmigrations
- * --plan` → `python manage.py`; `alembic -c x.ini history` → `alembic -c x.ini`.
+ * The tool's own command prefix from the listing command: `python3 manage.py showmigrations
+ * --plan` → `python3 manage.py`; `alembic -c x.ini history` → `alembic -c x.ini`.
  */
 export function toolPrefix(tool: SqlTool, listing: string[]): string[] {
   if (tool === 'django') {
     const at = listing.findIndex((a) => a.endsWith('manage.py'));
-    return at >= 0 ? listing.slice(0, at + 1) : ['python', 'manage.py'];
+    return at >= 0 ? listing.slice(0, at + 1) : ['python3', 'manage.py'];
   }
   const at = listing.lastIndexOf('history');
   return at > 0 ? listing.slice(0, at) : ['alembic'];

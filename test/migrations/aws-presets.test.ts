@@ -46,7 +46,7 @@ describe('the django preset on the aws provider', () => {
     const started = h.fake.ecsTasks.started();
     expect(started.map((t) => t.tags['berth:kind'])).toEqual(['probe', 'probe']);
     const listing = started.find((t) => t.command.includes('showmigrations'));
-    expect(listing?.command).toEqual(['python', 'manage.py', 'showmigrations', '--plan']);
+    expect(listing?.command).toEqual(['python3', 'manage.py', 'showmigrations', '--plan']);
     expect(listing?.overrideEnvironment.DATABASE_NAME).toBe('postgres');
     const summary = h.jsonLines<{ type: string; databases?: { status: string }[] }>().at(-1);
     expect(summary?.databases?.map((d) => d.status)).toEqual(DATABASES.map(() => 'up-to-date'));

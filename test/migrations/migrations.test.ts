@@ -289,7 +289,7 @@ a1 -> c3, two
       },
     });
     expect(known).toEqual({ ids: ['shop.0001_initial'], ordered: true });
-    expect(calls).toEqual([['python', 'manage.py', 'showmigrations', '--plan']]);
+    expect(calls).toEqual([['python3', 'manage.py', 'showmigrations', '--plan']]);
     const empty = await knownMigrations(PRESETS.django, {
       configDir: '/p',
       runListing: () => Promise.resolve('Traceback ...\n'),
@@ -370,8 +370,8 @@ describe('the starter for a detected project', () => {
     const config = parseConfig(text);
     expect(config.migrations.tool).toBe('django');
     expect(config.migrations.directory).toBeUndefined();
-    expect(config.task.command).toEqual(['python', 'manage.py', 'migrate', '--noinput']);
-    expect(config.task.checkCommand).toEqual(['python', 'manage.py', 'migrate', '--check']);
+    expect(config.task.command).toEqual(['python3', 'manage.py', 'migrate', '--noinput']);
+    expect(config.task.checkCommand).toEqual(['python3', 'manage.py', 'migrate', '--check']);
     expect(config.database.expectedTables).toBeUndefined();
     expect(text).not.toMatch(/StartupWebApp|pgmigrations|57/);
   });

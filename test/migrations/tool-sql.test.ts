@@ -19,7 +19,7 @@ describe('the task that prints the SQL', () => {
     expect(
       toolPrefix('django', ['/usr/bin/python3', 'manage.py', 'showmigrations', '--plan']),
     ).toEqual(['/usr/bin/python3', 'manage.py']);
-    expect(toolPrefix('django', ['./run-showmigrations'])).toEqual(['python', 'manage.py']);
+    expect(toolPrefix('django', ['./run-showmigrations'])).toEqual(['python3', 'manage.py']);
     expect(toolPrefix('alembic', ['alembic', '-c', 'db/alembic.ini', 'history'])).toEqual([
       'alembic',
       '-c',
@@ -30,14 +30,14 @@ describe('the task that prints the SQL', () => {
   it('django: one section per pending migration, sqlmigrate APP NAME, stderr only on failure', () => {
     const task = sqlTask(
       'django',
-      ['python', 'manage.py', 'showmigrations', '--plan'],
+      ['python3', 'manage.py', 'showmigrations', '--plan'],
       ['shop.0003_x', 'auth.0012_y'],
       [],
     );
     expect(task.command[0]).toBe('sh');
     const script = task.command[2] ?? '';
     expect(script).toContain(
-      "python manage.py sqlmigrate shop 0003_x 2>/dev/null || { printf '%s\\n' '@@berth-sql failed shop.0003_x'; python manage.py sqlmigrate shop 0003_x 2>&1; }",
+      "python3 manage.py sqlmigrate shop 0003_x 2>/dev/null || { printf '%s\\n' '@@berth-sql failed shop.0003_x'; python3 manage.py sqlmigrate shop 0003_x 2>&1; }",
     );
     expect(script).toContain('sqlmigrate auth 0012_y');
   });
