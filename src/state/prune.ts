@@ -5,13 +5,19 @@
  *
  * What goes: with `olderThanMs`, items that started longer ago than that; with `keep`, items
  * beyond the newest `keep` of their kind (tasks, runs). Given both, an item goes only when
- * both say so. Never pruned: a task still running (a RUNNING record whose process is alive, or
- * that has no pid to check), and a run one of whose tasks is still running. Plan first
- * (`planPrune`, pure over what it read), then delete (`applyPrune`); `dryRun` stops at the plan.
+ * both say so. Never pruned: a task still running, and a run one of whose tasks is still
+ * running. "Running" is decided as `berth tasks list|stop` decide it (`taskIsRunning`): a
+ * RUNNING record whose supervisor or task process is still the recorded one, same PID and same
+ * start time. A record `tasks list` shows LOST (berth killed, both processes gone, or the PID
+ * now another process's) is not running and goes like any other. Only a record that names no
+ * process on this machine (an ECS task's) cannot be checked here, and is kept while RUNNING.
+ * Plan first (`planPrune`, pure over what it read), then delete (`applyPrune`); `dryRun` stops
+ * at the plan.
  */
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError } from '../core/errors.js';
+import { taskIsRunning } from '../tasks/process-identity.js';
 import type { TaskRecord } from '../tasks/task.js';
 import type { StatePaths } from './paths.js';
 import type { RunMeta } from './journal.js';
@@ -23,7 +29,7 @@ export interface PruneOptions {
   keep?: number;
   dryRun?: boolean;
   now?: number;
-  /** Whether a RUNNING task's process is still alive (default: signal 0 to its pid). */
+  /** Whether a RUNNING task is still running (default: `stillRunning`, the identity check). */
   isAlive?: (record: TaskRecord) => boolean;
 }
 
@@ -85,7 +91,7 @@ export function planPrune(state: StateSnapshot, options: PruneOptions): PruneRes
     throw new BerthError('USAGE', `--keep must be a whole number of at least 1, got ${keep}`);
   const now = options.now ?? Date.now();
   const cutoff = olderThanMs === undefined ? undefined : now - olderThanMs;
-  const isAlive = options.isAlive ?? pidAlive;
+  const isAlive = options.isAlive ?? stillRunning;
 
   const running = state.tasks.filter((t) => t.record.status === 'RUNNING' && isAlive(t.record));
   const liveRuns = new Set(running.flatMap((t) => (t.record.runId ? [t.record.runId] : [])));
@@ -184,14 +190,16 @@ export async function readState(paths: StatePaths): Promise<StateSnapshot> {
   return { tasks, runs, strayLogs };
 }
 
-function pidAlive(record: TaskRecord): boolean {
-  if (!record.pid) return true; // nothing to check (e.g. a container task): assume running
-  try {
-    process.kill(record.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/**
+ * Whether a RUNNING record's task is still running, as `berth tasks list` sees it: a local
+ * task (one with a supervisor or a task process recorded) only while one of them is still the
+ * same process (`taskIsRunning`). A record with neither is a task on another machine (ECS),
+ * which cannot be checked from here: it is kept while its record says RUNNING.
+ */
+function stillRunning(record: TaskRecord): boolean {
+  if (record.status !== 'RUNNING') return false;
+  if (record.supervisor === undefined && record.pid === undefined) return true;
+  return taskIsRunning(record);
 }
 
 async function list(dir: string): Promise<string[]> {

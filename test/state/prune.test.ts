@@ -1,4 +1,5 @@
 /** `berth prune` (src/state/prune.ts) on a real temporary .berth directory. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,6 +10,7 @@ import { parseAge, pruneState } from '../../src/state/prune.js';
 import { statePaths, type StatePaths } from '../../src/state/paths.js';
 import { TaskStore } from '../../src/state/task-store.js';
 import { RunJournal, type RunMeta } from '../../src/state/journal.js';
+import { recordIdentity, type ProcessIdentity } from '../../src/tasks/process-identity.js';
 import type { TaskRecord } from '../../src/tasks/task.js';
 
 const NOW = Date.parse('2026-06-30T12:00:00Z');
@@ -24,6 +26,33 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(paths.root, { recursive: true, force: true });
 });
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** A `sleep 30` child and its identity (PID and start time), read with berth's own helper. */
+async function sleeper(): Promise<{ child: ChildProcess; identity: ProcessIdentity }> {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  const identity = recordIdentity(child.pid);
+  if (!identity) throw new Error('could not read the start time of sleep');
+  return { child, identity };
+}
+
+/** The identity of a process that has exited (and been reaped): a killed berth's supervisor. */
+async function deadIdentity(): Promise<ProcessIdentity> {
+  const { child, identity } = await sleeper();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+  return identity;
+}
 
 async function task(
   id: string,
@@ -147,6 +176,69 @@ describe('pruneState', () => {
     expect(result.removed.map((i) => i.id)).toEqual(['migrate-20260601T000000-bbbbbb']);
     expect(result.kept.running).toBe(1);
     expect(existsSync(path.join(paths.runs, 'run-20260601T000000-aaaa'))).toBe(true);
+  });
+
+  // Without `isAlive`: "running" is decided as `berth tasks list|stop` decide it (taskIsRunning).
+  const RUNNING = { status: 'RUNNING', exitCode: null } as const;
+
+  it('removes a LOST task (berth killed at start: only a supervisor identity, gone) and its run', async () => {
+    await task('migrate-20260601T000000-aaaaaa', 29, {
+      ...RUNNING,
+      supervisor: await deadIdentity(),
+      runId: 'run-20260601T000000-aaaa',
+    });
+    await run('run-20260601T000000-aaaa', 29, 'running');
+    const result = await pruneState(paths, { olderThanMs: 7 * DAY, now: NOW, dryRun: true });
+    expect(result.removed.map((i) => `${i.kind} ${i.id}`)).toEqual([
+      'task migrate-20260601T000000-aaaaaa',
+      'run run-20260601T000000-aaaa',
+    ]);
+    expect(result.kept).toEqual({ tasks: 0, runs: 0, running: 0 });
+  });
+
+  it('removes a task whose PID is alive but is another process now (start time differs)', async () => {
+    await task('migrate-20260601T000000-aaaaaa', 29, {
+      ...RUNNING,
+      pid: process.pid,
+      startTime: 'not-the-recorded-start-time',
+      supervisor: { pid: process.pid, startTime: 'not-the-recorded-start-time' },
+    });
+    // An older berth's record: a PID and no start time is no identity either.
+    await task('migrate-20260601T000000-bbbbbb', 29, { ...RUNNING, pid: process.pid });
+    const result = await pruneState(paths, { olderThanMs: 7 * DAY, now: NOW });
+    expect(result.removed.map((i) => i.id).sort()).toEqual([
+      'migrate-20260601T000000-aaaaaa',
+      'migrate-20260601T000000-bbbbbb',
+    ]);
+    expect(result.kept.running).toBe(0);
+    expect(await ids(paths.tasks)).toEqual([]);
+  });
+
+  it('keeps a task whose process or supervisor is still the recorded one, and its run', async () => {
+    const { identity } = await sleeper();
+    const gone = await deadIdentity();
+    // The task's own process alive (its supervisor killed on its own) …
+    await task('migrate-20260601T000000-aaaaaa', 29, {
+      ...RUNNING,
+      pid: identity.pid,
+      ...(identity.startTime ? { startTime: identity.startTime } : {}),
+      supervisor: gone,
+      runId: 'run-20260601T000000-aaaa',
+    });
+    // … or its supervisor alive (the task's PID not recorded yet).
+    await task('migrate-20260601T000000-bbbbbb', 29, { ...RUNNING, supervisor: identity });
+    await run('run-20260601T000000-aaaa', 29, 'running');
+    const result = await pruneState(paths, { olderThanMs: 7 * DAY, now: NOW });
+    expect(result.removed).toEqual([]);
+    expect(result.kept).toEqual({ tasks: 2, runs: 1, running: 2 });
+    expect(await ids(paths.tasks)).toHaveLength(2);
+  });
+
+  it('keeps a RUNNING record that names no process on this machine (an ECS task)', async () => {
+    await task('migrate-20260601T000000-aaaaaa', 29, { ...RUNNING, runtime: 'ecs' });
+    const result = await pruneState(paths, { olderThanMs: 7 * DAY, now: NOW });
+    expect(result.removed).toEqual([]);
+    expect(result.kept.running).toBe(1);
   });
 
   it('removes stray logs (no record) by age, and leaves files berth did not write', async () => {

@@ -1,53 +1,27 @@
 /**
- * Which process a task record names, checked before berth signals anything. A PID alone is
- * not an identity: after the task (or a berth that was killed) is gone, the system can hand
- * the same number to an unrelated process. A process is the recorded one only when its start
- * time (field 22 of /proc/PID/stat, clock ticks since boot; `ps -o lstart=` where there is no
- * /proc) still matches the one recorded when it started.
+ * Stopping a local task without ever signalling a process that is not the recorded one. The
+ * identity checks themselves (a PID plus its start time, `taskIsRunning`) live in
+ * src/tasks/process-identity.ts, which `berth prune` shares; they are re-exported here.
  *
  * A local task runs as the leader of its own process group under berth's supervisor
  * (libexec/berth-supervisor.mjs); stopping it means stopping that whole group, which the
  * supervisor does when it gets SIGTERM (and then it releases the task's locks).
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { TaskRecord } from '../../tasks/task.js';
+import {
+  isSameProcess,
+  leaderIdentity,
+  processStartTime,
+  type ProcessIdentity,
+} from '../../tasks/process-identity.js';
 
-export interface ProcessIdentity {
-  pid: number;
-  /** Undefined when the start time could not be read: such an identity never matches. */
-  startTime?: string;
-}
-
-/** The start time of a live process, or undefined when there is no such process. */
-export function processStartTime(pid: number): string | undefined {
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  if (process.platform === 'linux') {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Field 2 (the command) may hold spaces and parentheses: fields 3… follow the last ')'.
-      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    } catch {
-      return undefined;
-    }
-  }
-  const ps = spawnSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8' });
-  const out = ps.status === 0 ? ps.stdout.trim() : '';
-  return out === '' ? undefined : out;
-}
-
-/** The identity to record for a process berth just started (undefined if it is already gone). */
-export function recordIdentity(pid: number | undefined): ProcessIdentity | undefined {
-  if (pid === undefined) return undefined;
-  const startTime = processStartTime(pid);
-  return startTime === undefined ? undefined : { pid, startTime };
-}
-
-/** True only when the recorded process is still alive: same PID and same start time. */
-export function isSameProcess(identity: ProcessIdentity | undefined): boolean {
-  if (!identity?.startTime) return false;
-  return processStartTime(identity.pid) === identity.startTime;
-}
+export {
+  isSameProcess,
+  processStartTime,
+  recordIdentity,
+  taskIsRunning,
+  type ProcessIdentity,
+} from '../../tasks/process-identity.js';
 
 /** Whether any process is left in process group `pgid`. */
 export function groupAlive(pgid: number): boolean {
@@ -58,17 +32,6 @@ export function groupAlive(pgid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-/**
- * Whether a RUNNING task record's processes are still the ones it recorded: its supervisor,
- * or (a supervisor killed on its own) the task's group leader. A record from before identities
- * were recorded, or whose PID now belongs to another process, is not running.
- */
-export function taskIsRunning(record: TaskRecord): boolean {
-  if (record.status !== 'RUNNING') return false;
-  if (isSameProcess(record.supervisor)) return true;
-  return record.pid !== undefined && isSameProcess({ pid: record.pid, ...startOf(record) });
 }
 
 export type StopOutcome =
@@ -99,8 +62,7 @@ export async function stopTaskTree(
   options: StopTaskOptions,
 ): Promise<StopOutcome> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const leader: ProcessIdentity | undefined =
-    record.pid !== undefined ? { pid: record.pid, ...startOf(record) } : undefined;
+  const leader: ProcessIdentity | undefined = leaderIdentity(record);
   const leaderOurs = () => isSameProcess(leader);
   const settleMs = options.settleMs ?? 10_000;
 
@@ -148,8 +110,4 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch {
     // Gone already.
   }
-}
-
-function startOf(record: TaskRecord): { startTime?: string } {
-  return record.startTime === undefined ? {} : { startTime: record.startTime };
 }
