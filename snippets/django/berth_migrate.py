@@ -1,7 +1,7 @@
 """berth's batch mode for Django: migrate many tenant databases in one Python process.
 
 Installed by `berth snippet django --app APP` as APP/management/commands/berth_migrate.py,
-and run by berth as `task.batchCommand: [python, manage.py, berth_migrate]`.
+and run by berth as `task.batchCommand: [python3, manage.py, berth_migrate]`.
 
 For each database in DATABASE_NAMES (comma-separated), in order, it:
   1. prints `::berth-begin DB`;

@@ -185,6 +185,13 @@ function databaseSection(app: string): string {
 const TASK_ENVIRONMENT = `  # Each task gets DATABASE_NAME (the tenant) and DATABASE_HOST, DATABASE_PORT,
   # DATABASE_USER, DATABASE_PASSWORD (the secret): the app's database config reads them.`;
 
+const PYTHON_TOOLS: ReadonlySet<string> = new Set(['django', 'alembic']);
+// Python buffers stdout when it is not a terminal: a failing migration's traceback (stderr)
+// would reach the task log before the lines that led to it.
+const PYTHON_ENVIRONMENT = `
+  environment:
+    PYTHONUNBUFFERED: "1"   # the log keeps the order of what the migration printed`;
+
 function toolStarter(app: string, tool: StarterTool): string {
   const check = tool.checkCommand
     ? `\n  checkCommand: ${yamlCommand(tool.checkCommand)}   # verify runs it per tenant; fails while migrations are pending`
@@ -205,7 +212,7 @@ function toolStarter(app: string, tool: StarterTool): string {
       ? `
   # Batch mode: one Python process migrates a whole batch (fleet.batchSize, e.g. 25) instead of
   # one per tenant. Install the command first: \`berth snippet django --app APP\`.
-  # batchCommand: [python, manage.py, berth_migrate]`
+  # batchCommand: [python3, manage.py, berth_migrate]`
       : '';
   return `# berth.yaml — one stack, its tenant databases and how to migrate them.
 # Written for this ${tool.label} project (found ${tool.evidence}). Full reference: README.md
@@ -214,7 +221,7 @@ ${stackSections(app)}
 task:
   family: ${app}-migration-task
   command: ${yamlCommand(tool.migrateCommand)}${check}${batch}
-${TASK_ENVIRONMENT}
+${TASK_ENVIRONMENT}${PYTHON_TOOLS.has(tool.tool) ? PYTHON_ENVIRONMENT : ''}
 
 ${databaseSection(app)}
 migrations:

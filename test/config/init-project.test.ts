@@ -132,6 +132,10 @@ describe('the starter', () => {
     expect(text.replace(tool === 'django' ? /manage\.py/g : /^$/, '')).not.toMatch(SEED);
     // node-pg-migrate's own table appears only for node-pg-migrate.
     if (tool !== 'node-pg-migrate') expect(text).not.toContain('pgmigrations');
+    // A Python tool's output reaches the log in the order it was printed (stdout unbuffered).
+    expect(config.task.environment.PYTHONUNBUFFERED).toBe(
+      tool === 'django' || tool === 'alembic' ? '1' : undefined,
+    );
   });
 
   it("writes a directory the project's config names (Flyway), and a listing tool's command", () => {

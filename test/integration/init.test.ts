@@ -182,7 +182,8 @@ describe.each(DETECT_CASES)(
     const skip = c.python === true && !hasDjango && !process.env.CI;
     let root: string;
     let dir: string;
-    // `python` and `alembic` as a user's machine has them (here: Debian's, through wrappers).
+    // `python3` and `alembic` as a user's machine has them (here: Debian's, through wrappers:
+    // another python3 may come first on PATH, without Django).
     let env: Record<string, string>;
     const run = (args: string[]) =>
       collect(
@@ -203,7 +204,7 @@ describe.each(DETECT_CASES)(
       }
       const bin = path.join(root, 'bin');
       await mkdir(bin);
-      await writeFile(path.join(bin, 'python'), `#!/bin/sh\nexec ${PYTHON} "$@"\n`, {
+      await writeFile(path.join(bin, 'python3'), `#!/bin/sh\nexec ${PYTHON} "$@"\n`, {
         mode: 0o755,
       });
       await writeFile(path.join(bin, 'alembic'), `#!/bin/sh\nexec ${PYTHON} -m alembic "$@"\n`, {

@@ -20,7 +20,7 @@ export async function snippetCommand(
     ctx.out.result(
       result.unchanged
         ? `${result.file} is already this berth's version; nothing was changed`
-        : `wrote ${result.written.join(', ')}; set task.batchCommand: [python, manage.py, berth_migrate] and fleet.batchSize (e.g. 25) in berth.yaml`,
+        : `wrote ${result.written.join(', ')}; set task.batchCommand: [python3, manage.py, berth_migrate] and fleet.batchSize (e.g. 25) in berth.yaml`,
     );
   return ExitCode.ok;
 }
