@@ -127,7 +127,7 @@ export function parseConfigDocument(
   const lineOfPath = (fieldPath: string) => lineOf(splitPath(fieldPath));
 
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw invalidConfig(source, zodIssues(parsed.error, lineOf));
+  if (!parsed.success) throw invalidConfig(source, zodIssues(parsed.error, lineOf, raw));
 
   const semantic = semanticIssues(parsed.data).map((issue) => ({
     ...issue,
@@ -256,9 +256,25 @@ export function assertAwsReady(loaded: LoadedConfig): void {
   if (issues.length > 0) throw invalid(loaded.file, issues, 'the aws provider needs more settings');
 }
 
+/** A value as a message quotes it: JSON-escaped, long ones cut. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}…` : value);
+}
+
+/** The value at a zod issue's path in the parsed YAML. */
+function valueAt(raw: unknown, fieldPath: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const step of fieldPath) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[step];
+  }
+  return value;
+}
+
 function zodIssues(
   error: z.ZodError,
   lineOf: (p: readonly PropertyKey[]) => number | undefined,
+  raw: unknown,
 ): ConfigIssue[] {
   return error.issues.flatMap((issue): ConfigIssue[] => {
     if (issue.code === 'unrecognized_keys') {
@@ -271,6 +287,10 @@ function zodIssues(
     const fieldPath = issue.path.length ? issue.path.join('.') : '(root)';
     let message = issue.message;
     if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = 'required';
+    // `"Bad-Name" must be a lowercase PostgreSQL identifier…`: which value, not only where.
+    const value = valueAt(raw, issue.path);
+    if (issue.code === 'invalid_format' && typeof value === 'string' && message.startsWith('must '))
+      message = `${quoted(value)} ${message}`;
     if (issue.code === 'invalid_union' && issue.path.join('.') === 'database.tenants') {
       message =
         'must be a list of database names, { file: PATH } or { query: SQL, database: NAME }';

@@ -250,7 +250,7 @@ export const configSchema = z
         batchCommand: command
           .optional()
           .describe(
-            "Optional: migrates every database in DATABASE_NAMES (comma-separated) in one process, framing each with '::berth-begin DB' / '::berth-end DB CODE' lines; used for batches (fleet.batchSize > 1) instead of a shell loop over command. It also gets DATABASE_NAME (the first), BERTH_ON_ERROR (stop|continue) and, where berth holds the migration locks itself (local), BERTH_LOCK_HELD=1. Django: [python, manage.py, berth_migrate] after `berth snippet django --app APP`.",
+            "Optional: migrates every database in DATABASE_NAMES (comma-separated) in one process, framing each with '::berth-begin DB' / '::berth-end DB CODE' lines; used for batches (fleet.batchSize > 1) instead of a shell loop over command. It also gets DATABASE_NAME (the first), BERTH_ON_ERROR (stop|continue) and, where berth holds the migration locks itself (local), BERTH_LOCK_HELD=1. Django: [python3, manage.py, berth_migrate] after `berth snippet django --app APP`.",
           ),
         checkCommand: command
           .optional()

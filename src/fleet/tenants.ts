@@ -39,14 +39,28 @@ export async function discoverTenants(
     }
     const names: string[] = [];
     const problems: string[] = [];
+    /** Where each name was first listed, and how often so far. */
+    const listed = new Map<string, { line: number; count: number }>();
     text.split('\n').forEach((raw, index) => {
       const line = raw.replace(/#.*/, '').trim();
       if (!line) return;
+      const at = `  ${tenants.file}:${index + 1}: `;
       const reason = DATABASE_NAME_PATTERN.test(line)
         ? notATenant(line)
         : `"${line}" is not a valid database name`;
-      if (reason) problems.push(`  ${tenants.file}:${index + 1}: ${reason}`);
-      else names.push(line);
+      if (reason) {
+        problems.push(`${at}${reason}`);
+        return;
+      }
+      const first = listed.get(line);
+      if (first) {
+        first.count += 1;
+        const times = first.count === 2 ? 'twice' : `${first.count} times`;
+        problems.push(`${at}"${line}" is listed ${times} (first on line ${first.line})`);
+        return;
+      }
+      listed.set(line, { line: index + 1, count: 1 });
+      names.push(line);
     });
     return validated(names, problems, `database.tenants.file (${tenants.file})`);
   }
@@ -74,22 +88,23 @@ export async function discoverTenants(
   }
   const problems: string[] = [];
   const names: string[] = [];
+  const seen = new Set<string>();
   for (const name of rows) {
     const reason = DATABASE_NAME_PATTERN.test(name)
       ? notATenant(name, tenants.database)
       : `"${name}" is not a valid database name`;
     if (reason) problems.push(`  ${reason}`);
-    else names.push(name);
+    else if (seen.has(name)) problems.push(`  "${name}" is listed twice`);
+    else {
+      seen.add(name);
+      names.push(name);
+    }
   }
   return validated(names, problems, 'database.tenants.query');
 }
 
+/** Throws every problem found at once; `names` are the valid ones, each listed once. */
 function validated(names: string[], problems: string[], where: string): string[] {
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (seen.has(name)) problems.push(`  "${name}" is listed twice`);
-    seen.add(name);
-  }
   if (problems.length > 0) {
     throw new BerthError(
       'TENANT_DISCOVERY_FAILED',

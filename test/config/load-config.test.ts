@@ -143,6 +143,27 @@ describe('schema errors name the line of the key', () => {
     expect(error.message).toContain('system database');
   });
 
+  it('a malformed name is quoted, at the line of its own list element', () => {
+    const error = parseError(
+      VALID.replace(
+        '  tenants: [startupwebapp_prod, healthtech_experiment, fintech_experiment]',
+        '  tenants:\n    - startupwebapp_prod\n    - Bad-Name\n    - fintech_experiment',
+      ),
+    );
+    expect(issuesOf(error)).toEqual([
+      expect.objectContaining({ path: 'database.tenants.1', line: 14 }),
+    ]);
+    expect(error.message).toContain(
+      'database.tenants.1 (line 14): "Bad-Name" must be a lowercase PostgreSQL identifier',
+    );
+    // In a flow list the element is on the list's line; a long or odd value is escaped and cut.
+    const flow = parseError(
+      VALID.replace('fintech_experiment]', `"x\\"y", ${'a'.repeat(100)}]`),
+    ).message;
+    expect(flow).toContain('database.tenants.2 (line 12): "x\\"y" must be');
+    expect(flow).toContain(`database.tenants.3 (line 12): "${'a'.repeat(77)}…" must be`);
+  });
+
   it('the loaded config can find the line of any field (for later checks)', () => {
     const { lineOf } = parseConfigDocument(VALID);
     expect(lineOf('migrations.directory')).toBe(14);

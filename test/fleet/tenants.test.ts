@@ -40,6 +40,24 @@ describe('database.tenants.file', () => {
     expect(error.message).toContain('tenants.txt:3: "postgres"');
     expect(error.message).toContain('tenants.txt:4: "template0"');
   });
+
+  it('names the file and both lines of a repeated name, every problem in line order', async () => {
+    await writeFile(
+      path.join(dir, 'tenants.txt'),
+      'djapp\ntemplate1\nBad-Name\n  tenant_01  \ntenant_01\ntenant_01 # again\n',
+    );
+    const error = (await discoverTenants(fromFile, dir).catch((e: unknown) => e)) as BerthError;
+    expect(error.code).toBe('TENANT_DISCOVERY_FAILED');
+    expect(error.message).toBe(
+      [
+        'database.tenants.file (tenants.txt) has invalid entries:',
+        '  tenants.txt:2: "template1" is a PostgreSQL system database, never a tenant (berth refuses postgres, template0, template1)',
+        '  tenants.txt:3: "Bad-Name" is not a valid database name',
+        '  tenants.txt:5: "tenant_01" is listed twice (first on line 4)',
+        '  tenants.txt:6: "tenant_01" is listed 3 times (first on line 4)',
+      ].join('\n'),
+    );
+  });
 });
 
 describe('--database selection', () => {

@@ -1,5 +1,6 @@
 import { configJsonSchema } from '../../config/json-schema.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import { discoverTenants } from '../../fleet/tenants.js';
 import { assertMigrationsSetup, migrationsSetupNotes } from '../../migrations/setup.js';
 import type { Context } from '../context.js';
 
@@ -7,14 +8,23 @@ export async function configValidateCommand(ctx: Context): Promise<number> {
   const loaded = await ctx.config();
   // Every path any command would use, and with --provider aws the aws-only fields.
   await (await ctx.open()).checkConfig('validate');
+  // A tenants file is read and checked as migrate reads it (TENANT_DISCOVERY_FAILED, exit 3,
+  // each bad line as file:line); a tenant query's fleet is known only when it runs.
+  const { tenants } = loaded.config.database;
+  const tenantsFile = !Array.isArray(tenants) && 'file' in tenants ? tenants.file : undefined;
+  const fleet =
+    Array.isArray(tenants) || tenantsFile !== undefined
+      ? await discoverTenants(loaded.config, loaded.dir)
+      : undefined;
   await assertMigrationsSetup(loaded);
   const notes = migrationsSetupNotes(loaded.config);
   if (ctx.out.json) ctx.out.data({ ok: true, file: loaded.file, config: loaded.config, notes });
   else {
     for (const note of notes) ctx.out.note(`note: ${note}`);
-    ctx.out.result(
-      `${loaded.file} is valid (stack ${loaded.config.app}, ${Array.isArray(loaded.config.database.tenants) ? `${loaded.config.database.tenants.length} tenant database(s)` : 'tenants discovered at run time'})`,
-    );
+    const described = fleet
+      ? `${fleet.length} tenant database(s)${tenantsFile === undefined ? '' : ` in ${tenantsFile}`}`
+      : 'tenants discovered at run time';
+    ctx.out.result(`${loaded.file} is valid (stack ${loaded.config.app}, ${described})`);
   }
   return ExitCode.ok;
 }
