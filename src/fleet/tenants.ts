@@ -142,12 +142,19 @@ export function selectDatabases(
   const unknown = requested.filter((d) => !members.has(d));
   if (unknown.length > 0) {
     const suggestions = Object.fromEntries(unknown.map((d) => [d, closeMatches(d, fleet)]));
+    // A system database is never a tenant: "add it to database.tenants" would be refused too.
+    const system = unknown.map((d) => notATenant(d)).filter((r): r is string => r !== undefined);
     const described = unknown.map((d) => {
       const close = suggestions[d] ?? [];
+      if (notATenant(d)) return `${d} (a PostgreSQL system database, never a tenant)`;
       return close.length ? `${d} (did you mean ${close.join(', ')}?)` : d;
     });
+    const pick = `pick one of: ${fleet.slice(0, 10).join(', ')}${fleet.length > 10 ? ', …' : ''}`;
     throw new BerthError('DATABASE_UNKNOWN', `not in the fleet: ${described.join('; ')}`, {
-      hint: `add it to database.tenants in berth.yaml, or pick one of: ${fleet.slice(0, 10).join(', ')}${fleet.length > 10 ? ', …' : ''}`,
+      hint:
+        system.length === unknown.length
+          ? `${system[0] ?? ''}; ${pick}`
+          : `add it to database.tenants in berth.yaml, or ${pick}`,
       details: { unknown, suggestions },
     });
   }

@@ -89,6 +89,23 @@ describe('--database selection', () => {
     });
   });
 
+  it('says a system database is never a tenant, instead of "add it to database.tenants"', () => {
+    let error: BerthError | undefined;
+    try {
+      selectDatabases(fleet, { databases: ['template1'] });
+    } catch (e) {
+      error = e as BerthError;
+    }
+    expect(error?.code).toBe('DATABASE_UNKNOWN');
+    expect(error?.message).toBe(
+      'not in the fleet: template1 (a PostgreSQL system database, never a tenant)',
+    );
+    expect(error?.hint).toMatch(
+      /^"template1" is a PostgreSQL system database, never a tenant .*; pick one of: /,
+    );
+    expect(error?.hint).not.toMatch(/add it to database\.tenants/);
+  });
+
   it('an empty list (only commas) is a usage error, not the whole fleet', () => {
     expect(() => selectDatabases(fleet, { databases: [' , '] })).toThrow(/say which databases/);
   });
