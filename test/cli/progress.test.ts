@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { createOutput, stripAnsi } from '../../src/cli/output.js';
 import { MovingRate, createReporter } from '../../src/cli/progress.js';
-import { renderVerify } from '../../src/cli/render/fleet.js';
+import { renderFleet, renderVerify } from '../../src/cli/render/fleet.js';
 import type { BerthEvent } from '../../src/core/events.js';
-import type { DatabaseResult, FleetCounts } from '../../src/fleet/types.js';
+import type { DatabaseResult, FleetCounts, FleetResult } from '../../src/fleet/types.js';
 import type { VerifyDatabase } from '../../src/fleet/verify.js';
 
 function fakeStream(isTTY: boolean) {
@@ -223,12 +223,53 @@ describe('verify table', () => {
     expect(text).toContain('tenant_7');
     expect(text).not.toContain('tenant_8 ');
     expect(text).toContain('1 of 200 database(s) incomplete');
+    // No table above it: the summary is the first line (`berth verify --all | head -1`).
     expect(render(Array.from({ length: 200 }, (_, i) => db(i, true)))).toBe(
-      '\n✓ all 200 database(s) complete\n',
+      '✓ all 200 database(s) complete\n',
     );
   });
 
   it('lists every database up to 20', () => {
     expect(render(Array.from({ length: 20 }, (_, i) => db(i, true)))).toContain('tenant_19');
+  });
+});
+
+describe('migrate summary', () => {
+  const render = (statuses: DatabaseResult['status'][]) => {
+    const stdout = fakeStream(false);
+    const databases: DatabaseResult[] = statuses.map((status, i) => ({
+      database: `tenant_${i}`,
+      status,
+      applied: [],
+      pending: [],
+      durationMs: 1,
+    }));
+    const count = (s: string) => statuses.filter((x) => x === s).length;
+    const result: FleetResult = {
+      runId: 'run-1',
+      ok: count('failed') === 0,
+      counts: {
+        total: statuses.length,
+        applied: count('applied'),
+        upToDate: count('up-to-date'),
+        failed: count('failed'),
+        locked: count('locked'),
+        skipped: count('skipped'),
+      },
+      databases,
+      durationMs: 1200,
+    };
+    renderFleet(createOutput(false, stdout.stream, fakeStream(false).stream, {}), result);
+    return stdout.text();
+  };
+
+  it('starts with the summary when no table is shown (over 20 databases, none to look at)', () => {
+    const text = render(Array.from({ length: 30 }, () => 'up-to-date' as const));
+    expect(text.split('\n')[0]).toMatch(/^30 database\(s\): 0 applied, 30 up to date/);
+  });
+
+  it('keeps a blank line between the table and the summary', () => {
+    const text = render(['applied', 'up-to-date']);
+    expect(text).toMatch(/tenant_1 .*\n\n2 database\(s\): 1 applied, 1 up to date/);
   });
 });

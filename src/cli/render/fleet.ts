@@ -10,8 +10,23 @@ import { formatDuration, table, type Output } from '../output.js';
 
 const FULL_TABLE_LIMIT = 20;
 
+/**
+ * Result lines, with a blank line before each block except the first printed: a run whose
+ * table is not shown (over 20 databases, none needing attention) starts with its summary, so
+ * `berth migrate --all | head -1` reads it.
+ */
+function blockWriter(out: Output): { line: (text: string) => void; block: (text: string) => void } {
+  let printed = false;
+  const line = (text: string) => {
+    out.result(text);
+    printed = true;
+  };
+  return { line, block: (text) => line(printed ? `\n${text}` : text) };
+}
+
 export function renderFleet(out: Output, result: FleetResult): void {
   const c = out.color;
+  const say = blockWriter(out);
   const status = (r: DatabaseResult) =>
     r.status === 'failed'
       ? c.red(r.status)
@@ -24,7 +39,7 @@ export function renderFleet(out: Output, result: FleetResult): void {
   const shown = result.databases.length <= FULL_TABLE_LIMIT ? result.databases : attention;
   const waves = result.waves !== undefined;
   if (shown.length > 0) {
-    out.result(
+    say.line(
       table(
         [...(waves ? ['WAVE'] : []), 'DATABASE', 'RESULT', 'APPLIED', 'TASK', 'DETAIL'],
         shown.map((r) => [
@@ -39,25 +54,25 @@ export function renderFleet(out: Output, result: FleetResult): void {
     );
   }
   for (const r of result.databases.filter((d) => d.status === 'failed' && d.logExcerpt?.length)) {
-    out.result(
-      `\n${c.red('✗')} ${r.database}: ${r.reason ?? 'failed'}${r.taskId ? `  (full log: berth logs ${r.taskId})` : ''}`,
+    say.block(
+      `${c.red('✗')} ${r.database}: ${r.reason ?? 'failed'}${r.taskId ? `  (full log: berth logs ${r.taskId})` : ''}`,
     );
-    for (const line of r.logExcerpt ?? []) out.result(`    ${c.dim('│')} ${line}`);
+    for (const line of r.logExcerpt ?? []) say.line(`    ${c.dim('│')} ${line}`);
   }
   if (result.serverGone)
-    out.result(
-      `\n${c.red('✗')} the database server went away mid-run (${result.serverGone}); when it is back, \`berth migrate --resume\` finishes the rest`,
+    say.block(
+      `${c.red('✗')} the database server went away mid-run (${result.serverGone}); when it is back, \`berth migrate --resume\` finishes the rest`,
     );
   for (const w of result.waves ?? []) {
     const mark =
       w.state === 'succeeded' ? c.green('✓') : w.state === 'not-started' ? c.dim('-') : c.red('✗');
-    out.result(
-      `${w === result.waves?.[0] ? '\n' : ''}${mark} wave ${w.wave} (${w.databases.length} database(s)): ${w.state}${w.reason ? ` — ${w.reason}` : ''}`,
+    (w === result.waves?.[0] ? say.block : say.line)(
+      `${mark} wave ${w.wave} (${w.databases.length} database(s)): ${w.state}${w.reason ? ` — ${w.reason}` : ''}`,
     );
   }
   const n = result.counts;
-  out.result(
-    `\n${n.total} database(s): ${n.applied} applied, ${n.upToDate} up to date, ${n.failed} failed, ${n.locked} locked, ${n.skipped} skipped in ${formatDuration(result.durationMs)} (run ${result.runId})`,
+  say.block(
+    `${n.total} database(s): ${n.applied} applied, ${n.upToDate} up to date, ${n.failed} failed, ${n.locked} locked, ${n.skipped} skipped in ${formatDuration(result.durationMs)} (run ${result.runId})`,
   );
 }
 
@@ -69,13 +84,14 @@ function summariseApplied(applied: string[]): string {
 
 export function renderVerify(out: Output, result: VerifyResult): void {
   const c = out.color;
+  const say = blockWriter(out);
   // As for migrate: above 20 databases, only those that need attention get a row.
   const shown =
     result.databases.length <= FULL_TABLE_LIMIT
       ? result.databases
       : result.databases.filter((d) => !d.ok);
   if (shown.length > 0)
-    out.result(
+    say.line(
       table(
         ['DATABASE', 'TABLES', 'PENDING', 'CHECK', 'RESULT'],
         shown.map((d) => [
@@ -89,18 +105,18 @@ export function renderVerify(out: Output, result: VerifyResult): void {
     );
   const drifted = result.databases.filter((d) => (d.schemaDifferences?.length ?? 0) > 0);
   if (drifted.length > 0) {
-    out.result(`\nSchema differences from the reference:`);
-    for (const d of drifted) out.result(`  ${d.name}: ${(d.schemaDifferences ?? []).join('; ')}`);
+    say.block(`Schema differences from the reference:`);
+    for (const d of drifted) say.line(`  ${d.name}: ${(d.schemaDifferences ?? []).join('; ')}`);
   }
   if (result.schema) {
     const line = schemaLine(result.schema);
-    out.result(`\n${result.schema.compared ? line : c.yellow(line)}`);
+    say.block(`${result.schema.compared ? line : c.yellow(line)}`);
   }
   const bad = result.databases.filter((d) => !d.ok).length;
-  out.result(
+  say.block(
     bad === 0
-      ? `\n${c.green('✓')} all ${result.databases.length} database(s) complete`
-      : `\n${c.red('✗')} ${bad} of ${result.databases.length} database(s) incomplete`,
+      ? `${c.green('✓')} all ${result.databases.length} database(s) complete`
+      : `${c.red('✗')} ${bad} of ${result.databases.length} database(s) incomplete`,
   );
 }
 
