@@ -92,7 +92,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--resume',
-      'continue the last interrupted run with only its unfinished databases',
+      'continue the last run, if it was interrupted, with only its unfinished databases',
       false,
     )
     .option(

@@ -1,9 +1,10 @@
 /**
  * Which databases a migrate run takes: --all / --database, or --resume (the unfinished
- * databases of the last interrupted run). Usage errors come before any task or AWS call.
+ * databases of the last run, when that run did not complete). Usage errors come before any
+ * task or AWS call.
  */
 import { BerthError } from '../core/errors.js';
-import { listRuns, readRun } from '../state/journal.js';
+import { listRuns, readRun, runStatus, type RunMeta } from '../state/journal.js';
 import { selectDatabases } from './tenants.js';
 import { remainingWaves, type Wave } from './waves.js';
 
@@ -17,9 +18,18 @@ export interface SelectedRun {
   databases: string[];
   /**
    * The run this one resumes, and how much of it was left. `removed`: unfinished databases
-   * no longer in the fleet, left alone (never recreated).
+   * no longer in the fleet, left alone (never recreated). `state`: `interrupted` (`killed`
+   * when its journal still said running but its berth process is gone), or `stopped` (a run
+   * in waves that stopped at a wave).
    */
-  resumed?: { runId: string; left: number; of: number; removed: string[] };
+  resumed?: {
+    runId: string;
+    left: number;
+    of: number;
+    removed: string[];
+    state: 'interrupted' | 'stopped';
+    killed: boolean;
+  };
   /** A resumed run in waves: its waves, from the one where it stopped. */
   waves?: Wave[];
 }
@@ -41,18 +51,21 @@ export async function selectRunDatabases(
       'USAGE',
       '--resume continues the last run; do not combine it with --all or --database',
     );
-  const last = (await listRuns(runsDir))
-    .filter(
-      (r) =>
-        r.state === 'running' ||
-        r.state === 'interrupted' ||
-        (r.state === 'finished' && r.stoppedAtWave !== undefined),
-    )
-    .pop();
-  if (!last)
-    throw new BerthError('NOTHING_TO_RESUME', 'no interrupted migrate run to resume', {
-      hint: 'see `berth runs list`; start a new run with --all',
-    });
+  // Only the last run (by start time) is resumed, and only when it did not complete: an
+  // interrupted run that a later run followed is history, never picked up again.
+  const last = (await listRuns(runsDir)).at(-1);
+  const state = last && runStatus(last);
+  if (!last || !state || !resumable(last, state))
+    throw new BerthError(
+      'NOTHING_TO_RESUME',
+      `no interrupted migrate run to resume: ${last && state ? lastRun(last, state) : 'no run yet'}`,
+      {
+        hint:
+          last && state === 'running'
+            ? `wait for it, or stop it (see \`berth runs show ${last.id}\`)`
+            : 'see `berth runs list`; start a new run with --all (databases already up to date are only probed)',
+      },
+    );
   const { results } = await readRun(runsDir, last.id);
   const done = new Set(
     results
@@ -65,7 +78,34 @@ export async function selectRunDatabases(
   const removed = unfinished.filter((d) => !fleet.has(d));
   return {
     databases,
-    resumed: { runId: last.id, left: databases.length, of: last.databases.length, removed },
+    resumed: {
+      runId: last.id,
+      left: databases.length,
+      of: last.databases.length,
+      removed,
+      state: state === 'interrupted' ? 'interrupted' : 'stopped',
+      killed: state === 'interrupted' && last.state === 'running',
+    },
     ...(last.waves ? { waves: remainingWaves(last.waves, databases) } : {}),
   };
+}
+
+/** Interrupted (Ctrl-C, or killed), or a run in waves that stopped at a wave. */
+function resumable(run: RunMeta, state: RunMeta['state']): boolean {
+  return state === 'interrupted' || (state === 'finished' && run.stoppedAtWave !== undefined);
+}
+
+/** Why the last run is not one to resume. */
+function lastRun(run: RunMeta, state: RunMeta['state']): string {
+  const named = `the last run, ${run.id} (started ${run.startedAt}),`;
+  switch (state) {
+    case 'running':
+      return `${named} is still running (berth PID ${run.berth?.pid ?? '?'})`;
+    case 'failed':
+      return `${named} failed${run.error ? ` (${run.error})` : ''}: nothing of it is left to resume`;
+    case 'resumed':
+      return `${named} was resumed${run.resumedBy ? ` by ${run.resumedBy}` : ''}`;
+    default:
+      return `${named} completed`;
+  }
 }

@@ -10,7 +10,14 @@
  * The last wave is not verified by the run (`berth verify` does that): nothing waits on it.
  */
 import { BerthError } from '../core/errors.js';
-import { RunJournal, endRun, markResumed, newRunId, type RunMeta } from '../state/journal.js';
+import {
+  RunJournal,
+  endRun,
+  markResumed,
+  newRunId,
+  thisBerth,
+  type RunMeta,
+} from '../state/journal.js';
 import { describeLimit } from './failure-budget.js';
 import { FleetRun, migrateFleet, type MigrateFleetOptions } from './run-fleet.js';
 import {
@@ -132,6 +139,7 @@ class WaveRun {
       startedAt: new Date(this.now()).toISOString(),
       state: 'running',
       ...(options.resumedFrom ? { resumedFrom: options.resumedFrom } : {}),
+      berth: thisBerth(),
     };
   }
 

@@ -4,12 +4,14 @@
  * so a SIGKILL loses at most the databases in flight). `migrate --resume` reads it back.
  */
 import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { redactor } from '../core/redact.js';
 import { BerthError, errorMessage } from '../core/errors.js';
 import type { DatabaseResult, FleetCounts } from '../fleet/types.js';
+import { isSameProcess, recordIdentity, type ProcessIdentity } from '../tasks/process-identity.js';
 
 export interface RunMeta {
   id: string;
@@ -33,16 +35,49 @@ export interface RunMeta {
   startedAt: string;
   finishedAt?: string;
   /**
-   * `running` after a SIGKILL too (nobody was left to update it); `resumed` once --resume
-   * took it over; `failed` when it threw (e.g. the server did not start) or was interrupted
-   * before any task started: there is nothing of it to resume.
+   * `running` after a SIGKILL too (nobody was left to update it: runStatus tells, from
+   * `berth`, whether it still runs); `resumed` once --resume took it over; `failed` when it
+   * threw (e.g. the server did not start) or was interrupted before any task started: there
+   * is nothing of it to resume.
    */
-  state: 'running' | 'finished' | 'interrupted' | 'resumed' | 'failed';
+  state: RunState;
+  /**
+   * The berth process that runs it (PID and start time) and its host. Absent in older runs,
+   * and when the start time could not be read.
+   */
+  berth?: ProcessIdentity & { host: string };
   /** Why a failed run failed (redacted). */
   error?: string;
   counts?: FleetCounts;
   resumedFrom?: string;
   resumedBy?: string;
+}
+
+export type RunState = 'running' | 'finished' | 'interrupted' | 'resumed' | 'failed';
+
+/** What to record as a new run's `berth`: this process, on this host. */
+export function thisBerth(): RunMeta['berth'] {
+  const identity = recordIdentity(process.pid);
+  return identity && { ...identity, host: os.hostname() };
+}
+
+/**
+ * Whether a run's berth process is still alive: the same PID with the same start time, on
+ * this host. False when it is gone, and when berth cannot tell (no process recorded, or
+ * another host's): a run that still says `running` then was interrupted by a kill.
+ */
+export function berthIsAlive(berth: RunMeta['berth']): boolean {
+  return berth !== undefined && berth.host === os.hostname() && isSameProcess(berth);
+}
+
+/**
+ * A run's state as it stands: its journal's, except that a run whose journal still says
+ * `running` but whose berth process is gone (SIGKILL, a lost machine) is `interrupted`.
+ * `runs list`, `runs show` and `migrate --resume` all decide through this.
+ */
+export function runStatus(meta: RunMeta): RunState {
+  if (meta.state !== 'running') return meta.state;
+  return berthIsAlive(meta.berth) ? 'running' : 'interrupted';
 }
 
 export function newRunId(now = new Date()): string {
@@ -183,7 +218,7 @@ export async function listRuns(runsDir: string): Promise<RunMeta[]> {
   return (await scanRuns(runsDir)).runs;
 }
 
-const RUN_STATES: readonly string[] = ['running', 'finished', 'interrupted', 'resumed', 'failed'];
+const RUN_STATES: readonly RunState[] = ['running', 'finished', 'interrupted', 'resumed', 'failed'];
 
 async function readMeta(runsDir: string, id: string): Promise<RunMeta> {
   if (!/^run-[0-9A-Za-z-]+$/.test(id))
@@ -216,7 +251,7 @@ async function readMeta(runsDir: string, id: string): Promise<RunMeta> {
     m.id !== id ||
     typeof m.startedAt !== 'string' ||
     typeof m.state !== 'string' ||
-    !RUN_STATES.includes(m.state) ||
+    !RUN_STATES.includes(m.state as RunState) ||
     !Array.isArray(m.databases) ||
     !m.databases.every((d) => typeof d === 'string')
   ) {

@@ -245,5 +245,7 @@ describe('migrateInWaves', () => {
     ]);
     const runs = await listRuns(f.runsDir);
     expect(runs.map((r) => r.state)).toEqual(['resumed', 'finished']);
+    // Each wave run records its berth process (runStatus tells a killed run from a live one).
+    expect(runs.map((r) => r.berth?.pid)).toEqual([process.pid, process.pid]);
   });
 });

@@ -2,11 +2,21 @@
  * Stale run directories (a kill before run.json was written, a corrupt file) never break
  * `runs list` or `--resume`: they are skipped and reported as problems.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { RunJournal, listRuns, readRun, scanRuns, type RunMeta } from '../../src/state/journal.js';
+import {
+  RunJournal,
+  berthIsAlive,
+  listRuns,
+  readRun,
+  runStatus,
+  scanRuns,
+  thisBerth,
+  type RunMeta,
+} from '../../src/state/journal.js';
 
 let runsDir: string;
 // FileHandle's class is not exported: its prototype, from a handle.
@@ -66,8 +76,8 @@ describe('scanRuns', () => {
 
   it('listRuns (used by runs list and --resume) skips them instead of throwing', async () => {
     const runs = await listRuns(runsDir);
-    // --resume picks the last running or interrupted run: the readable one.
-    expect(runs.filter((r) => r.state === 'running').pop()?.id).toBe('run-20260102T000000-bbbb');
+    // --resume looks at the last run: the last readable one.
+    expect(runs.at(-1)?.id).toBe('run-20260102T000000-bbbb');
   });
 
   it('an empty or missing runs directory is no runs and no problems', async () => {
@@ -117,5 +127,38 @@ describe('RunJournal.record', () => {
     writes.mockRestore();
     await journal.close();
     expect((await readRun(runsDir, 'run-20260107T000000-gggg')).results).toHaveLength(201);
+  });
+});
+
+describe('runStatus', () => {
+  const running = (berth?: RunMeta['berth']): RunMeta => ({
+    ...meta('run-20260108T000000-hhhh', '2026-01-08T00:00:00Z', 'running'),
+    ...(berth ? { berth } : {}),
+  });
+  const gone = spawnSync(process.execPath, ['-e', '']).pid;
+
+  it('a running run whose berth process lives is running', () => {
+    const me = thisBerth();
+    expect(me).toMatchObject({ pid: process.pid, host: os.hostname() });
+    expect(berthIsAlive(me)).toBe(true);
+    expect(runStatus(running(me))).toBe('running');
+  });
+
+  it('a running run whose berth process is gone (or cannot be checked) was interrupted', () => {
+    const me = thisBerth();
+    if (!me) throw new Error('no identity for this process');
+    // Gone; the PID now another process (its start time differs); another host's; not recorded.
+    for (const berth of [
+      { ...me, pid: gone },
+      { ...me, startTime: `${me.startTime}0` },
+      { ...me, host: `not-${os.hostname()}` },
+      undefined,
+    ])
+      expect(runStatus(running(berth))).toBe('interrupted');
+  });
+
+  it('any other state is what the journal says, whatever the process', () => {
+    for (const state of ['finished', 'interrupted', 'resumed', 'failed'] as const)
+      expect(runStatus({ ...running(thisBerth()), state })).toBe(state);
   });
 });

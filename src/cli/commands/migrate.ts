@@ -66,7 +66,7 @@ export async function migrateCommand(
         );
     if (resumed) {
       ctx.out.note(
-        `resuming ${resumed.runId}: ${resumed.left} of ${resumed.of} database(s) left${waves?.[0] ? `, from wave ${waves[0].wave}` : ''}`,
+        `resuming ${resumed.runId} (${resumed.killed ? 'interrupted: its berth process is gone' : resumed.state}): ${resumed.left} of ${resumed.of} database(s) left${waves?.[0] ? `, from wave ${waves[0].wave}` : ''}`,
       );
       if (resumed.removed.length > 0)
         ctx.out.warn(

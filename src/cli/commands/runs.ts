@@ -1,12 +1,21 @@
 import { ExitCode } from '../../core/exit-codes.js';
-import { listRuns, readRun } from '../../state/journal.js';
+import { listRuns, readRun, runStatus, type RunMeta } from '../../state/journal.js';
 import { openStateDir } from '../../state/state-dir.js';
 import type { Context } from '../context.js';
 import { table } from '../output.js';
 
+/**
+ * A run as `runs list` and `runs show` give it: `state` is what its journal records, `status`
+ * the state as it stands (runStatus: a `running` run whose berth process is gone is
+ * `interrupted`). Both commands show the status.
+ */
+function withStatus(meta: RunMeta): RunMeta & { status: RunMeta['state'] } {
+  return { ...meta, status: runStatus(meta) };
+}
+
 export async function runsListCommand(ctx: Context): Promise<number> {
   const state = openStateDir(await ctx.config());
-  const runs = await listRuns(state.paths.runs);
+  const runs = (await listRuns(state.paths.runs)).map(withStatus);
   if (ctx.out.json) ctx.out.data({ runs });
   else if (runs.length === 0) ctx.out.result('no runs yet');
   else {
@@ -15,7 +24,7 @@ export async function runsListCommand(ctx: Context): Promise<number> {
         ['RUN', 'STATE', 'DATABASES', 'APPLIED', 'UP-TO-DATE', 'FAILED', 'STARTED'],
         runs.map((r) => [
           r.id,
-          r.state === 'running' ? 'interrupted?' : r.state,
+          r.status,
           String(r.databases.length),
           String(r.counts?.applied ?? '-'),
           String(r.counts?.upToDate ?? '-'),
@@ -30,7 +39,9 @@ export async function runsListCommand(ctx: Context): Promise<number> {
 
 export async function runsShowCommand(ctx: Context, id: string): Promise<number> {
   const state = openStateDir(await ctx.config());
-  const { meta, results } = await readRun(state.paths.runs, id);
+  const read = await readRun(state.paths.runs, id);
+  const meta = withStatus(read.meta);
+  const { results } = read;
   const finished = new Set(results.map((r) => r.database));
   const unfinished = meta.databases.filter((d) => !finished.has(d));
   if (ctx.out.json) {
@@ -38,7 +49,7 @@ export async function runsShowCommand(ctx: Context, id: string): Promise<number>
     return ExitCode.ok;
   }
   ctx.out.result(
-    `${meta.id}: ${meta.state}, ${meta.databases.length} database(s), started ${meta.startedAt}${meta.resumedFrom ? `, resumes ${meta.resumedFrom}` : ''}`,
+    `${meta.id}: ${meta.status}, ${meta.databases.length} database(s), started ${meta.startedAt}${meta.resumedFrom ? `, resumes ${meta.resumedFrom}` : ''}`,
   );
   ctx.out.result(
     table(
@@ -56,7 +67,7 @@ export async function runsShowCommand(ctx: Context, id: string): Promise<number>
           'unfinished',
           '-',
           '-',
-          'no result recorded (run interrupted)',
+          meta.status === 'running' ? 'no result yet' : 'no result recorded (run interrupted)',
         ]),
       ],
     ),
