@@ -120,9 +120,7 @@ class PlainReporter implements Reporter {
         );
         break;
       case 'fleet-probed':
-        this.line(
-          `probe: ${event.pending} with pending migrations, ${event.upToDate} up to date${event.missing ? `, ${event.missing} new` : ''}`,
-        );
+        this.line(probedLine(event));
         break;
       case 'progress': {
         // Every 10 % (and the last one): a CI log gets 10 lines, not 1,000.
@@ -205,9 +203,7 @@ class LiveReporter implements Reporter {
         this.above(`${event.operation}: ${event.total} database(s), run ${event.runId}`);
         break;
       case 'fleet-probed':
-        this.above(
-          `probe: ${event.pending} with pending migrations, ${event.upToDate} up to date${event.missing ? `, ${event.missing} new` : ''}`,
-        );
+        this.above(probedLine(event));
         this.rate.reset();
         break;
       case 'progress':
@@ -257,4 +253,9 @@ class LiveReporter implements Reporter {
         break;
     }
   }
+}
+
+/** `probe: 3 with pending migrations, 997 up to date, 2 new`, and the ones not seen into. */
+function probedLine(event: Extract<BerthEvent, { type: 'fleet-probed' }>): string {
+  return `probe: ${event.pending} with pending migrations, ${event.upToDate} up to date${event.missing ? `, ${event.missing} new` : ''}${event.unknown ? `, ${event.unknown} not known (a task runs in each)` : ''}`;
 }

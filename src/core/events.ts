@@ -12,7 +12,15 @@ export type ProgressPhase = 'create' | 'probe' | 'check';
 export type BerthEvent =
   | { type: 'message'; level: 'info' | 'warn'; text: string }
   | { type: 'fleet-started'; runId: string; operation: 'migrate' | 'verify'; total: number }
-  | { type: 'fleet-probed'; runId: string; pending: number; upToDate: number; missing: number }
+  | {
+      type: 'fleet-probed';
+      runId: string;
+      pending: number;
+      upToDate: number;
+      missing: number;
+      /** Given a task without a reading that says so (no probe, or unknown migrations). */
+      unknown: number;
+    }
   | { type: 'database-started'; runId: string; databases: string[]; taskId: string }
   | {
       type: 'database-finished';

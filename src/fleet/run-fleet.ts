@@ -18,7 +18,14 @@ import type { Reporter } from '../core/events.js';
 import { isLockTimeout } from '../migrations/lock-options.js';
 import { errorMessage } from '../core/errors.js';
 import { redactor } from '../core/redact.js';
-import { RunJournal, endRun, markResumed, newRunId, type RunMeta } from '../state/journal.js';
+import {
+  RunJournal,
+  endRun,
+  markResumed,
+  newRunId,
+  thisBerth,
+  type RunMeta,
+} from '../state/journal.js';
 import { readLogLines, tailLog } from '../state/task-store.js';
 import { newTaskId } from '../tasks/task-id.js';
 import type { TaskOutcome } from '../tasks/task.js';
@@ -146,7 +153,7 @@ export class FleetRun {
   /** Probe answers are taken in fleet order: the next database to place. */
   private cursor = 0;
   private filling: string[] = [];
-  private readonly tally = { pending: 0, upToDate: 0, missing: 0 };
+  private readonly tally = { pending: 0, upToDate: 0, missing: 0, unknown: 0 };
   /** Set when an error says the database server itself is gone (exit 7, not 4). */
   private serverGone: string | undefined;
   private journalWarned = false;
@@ -179,6 +186,8 @@ export class FleetRun {
       startedAt: new Date(this.started).toISOString(),
       state: 'running',
       ...(options.resumedFrom ? { resumedFrom: options.resumedFrom } : {}),
+      // A wave's run writes no journal of its own: the wave run records the process.
+      ...(options.wave ? {} : { berth: thisBerth() }),
     };
   }
 
@@ -340,8 +349,13 @@ export class FleetRun {
           this.finish({ database, status: 'up-to-date', applied: [], pending: [], durationMs: 0 }),
         );
       } else {
-        this.tally.pending++;
-        if (!probe.exists) this.tally.missing++;
+        // Not read (aws without a probe command) or without the code's migrations: it gets a
+        // task, but nobody saw anything pending in it.
+        if (probe.blind || !probe.pendingKnown) this.tally.unknown++;
+        else {
+          this.tally.pending++;
+          if (!probe.exists) this.tally.missing++;
+        }
         this.filling.push(database);
         if (this.filling.length >= options.batchSize) this.dispatch();
       }
@@ -367,6 +381,7 @@ export class FleetRun {
       pending: this.tally.pending,
       upToDate: this.tally.upToDate,
       missing: this.tally.missing,
+      unknown: this.tally.unknown,
     });
   }
 

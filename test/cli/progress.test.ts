@@ -273,3 +273,31 @@ describe('migrate summary', () => {
     expect(text).toMatch(/tenant_1 .*\n\n2 database\(s\): 1 applied, 1 up to date/);
   });
 });
+
+describe('the probe line', () => {
+  it('counts databases nobody could see into apart from the pending ones (aws without a probe)', () => {
+    for (const tty of [true, false]) {
+      const h = harness({ tty, env: tty ? {} : { CI: 'true' } });
+      h.emit({
+        type: 'fleet-probed',
+        runId: 'run-1',
+        pending: 1,
+        upToDate: 3,
+        missing: 1,
+        unknown: 0,
+      });
+      h.emit({
+        type: 'fleet-probed',
+        runId: 'run-1',
+        pending: 0,
+        upToDate: 0,
+        missing: 0,
+        unknown: 2,
+      });
+      expect(h.stderr()).toContain('probe: 1 with pending migrations, 3 up to date, 1 new\n');
+      expect(h.stderr()).toContain(
+        'probe: 0 with pending migrations, 0 up to date, 2 not known (a task runs in each)',
+      );
+    }
+  });
+});

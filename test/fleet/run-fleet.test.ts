@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecordingReporter } from '../../src/core/events.js';
@@ -293,6 +294,31 @@ describe('migrateFleet', () => {
     ).toEqual([1, 2, 3]);
   });
 
+  it('counts the databases no probe could see into as not known, not as pending', async () => {
+    const reporter = new RecordingReporter();
+    const { backend, runsDir } = await fleet((spec, b) => {
+      b.migrate(spec.environment.DATABASE_NAME ?? '');
+      return { exitCode: 0, log: [] };
+    });
+    backend.migrate('a');
+    const read = backend.read.bind(backend);
+    // c is read as aws reads a database without task.probeCommand: blind.
+    backend.read = (database) =>
+      database === 'c'
+        ? { ...read(database), blind: 'no probe command', pendingKnown: false, pending: [] }
+        : read(database);
+    await migrateFleet(backend, options(runsDir, ['a', 'b', 'c'], { reporter }));
+    const probed = reporter.events.filter((e) => e.type === 'fleet-probed');
+    expect(
+      probed.map(({ pending, upToDate, missing, unknown }) => ({
+        pending,
+        upToDate,
+        missing,
+        unknown,
+      })),
+    ).toEqual([{ pending: 1, upToDate: 1, missing: 0, unknown: 1 }]);
+  });
+
   describe('with a provider that claims databases', () => {
     const names = (n: number) =>
       Array.from({ length: n }, (_, i) => `t${String(i).padStart(3, '0')}`);
@@ -391,6 +417,17 @@ describe('migrateFleet', () => {
 });
 
 describe('migrateFleet: the run journal', () => {
+  it('records the berth process that runs it, so a SIGKILLed run can be told from a running one', async () => {
+    const { backend, runsDir } = await fleet((spec, b) => {
+      b.migrate(spec.environment.DATABASE_NAME ?? '');
+      return { exitCode: 0, log: ['ok'] };
+    });
+    await migrateFleet(backend, options(runsDir, ['a']));
+    const [run] = await listRuns(runsDir);
+    expect(run?.berth).toMatchObject({ pid: process.pid, host: os.hostname() });
+    expect(run?.berth?.startTime).toEqual(expect.any(String));
+  });
+
   it('records a run that failed before any task started as failed, never as interrupted', async () => {
     const { backend, runsDir } = await fleet(() => ({ exitCode: 0, log: [] }));
     backend.prepare = () => Promise.reject(new Error('the server did not start'));
