@@ -161,17 +161,19 @@ export function renderShow(out: Output, details: StackDetails): void {
     '',
   ];
   const p = details.prerequisites;
+  // One column for the values, as wide as the longest label and a space.
+  const label = (text: string) => text.padEnd('database security group '.length);
   lines.push(c.bold('Prerequisites (read only)'));
   lines.push(
-    `  secret                 ${p.secret.name}${p.secret.arn ? `  ${p.secret.arn}` : c.yellow('  (not found)')}`,
+    `  ${label('secret')}${p.secret.name}${p.secret.arn ? `  ${p.secret.arn}` : c.yellow('  (not found)')}`,
   );
   lines.push(
-    `  backend security group ${p.backendSecurityGroup.ref ?? '-'}${p.backendSecurityGroup.id ? `  ${p.backendSecurityGroup.id} in ${p.backendSecurityGroup.vpcId ?? '?'}` : c.yellow('  (not found)')}`,
+    `  ${label('backend security group')}${p.backendSecurityGroup.ref ?? '-'}${p.backendSecurityGroup.id ? `  ${p.backendSecurityGroup.id} in ${p.backendSecurityGroup.vpcId ?? '?'}` : c.yellow('  (not found)')}`,
   );
   lines.push(
-    `  database security group ${p.databaseSecurityGroup.ref ?? '-'}${p.databaseSecurityGroup.id ? `  ${p.databaseSecurityGroup.id}` : c.yellow('  (not found)')}`,
+    `  ${label('database security group')}${p.databaseSecurityGroup.ref ?? '-'}${p.databaseSecurityGroup.id ? `  ${p.databaseSecurityGroup.id}` : c.yellow('  (not found)')}`,
   );
-  lines.push(`  subnets                ${p.subnets.join(', ') || '-'}`);
+  lines.push(`  ${label('subnets')}${p.subnets.join(', ') || '-'}`);
   for (const r of details.resources) {
     lines.push(
       '',
