@@ -71,6 +71,8 @@ export interface MigrateFleetOptions {
   maxFailures?: FailureLimit | undefined;
   batchSize: number;
   lockWaitMs: number;
+  /** A batch still waiting for its locks after this long says so (default 2 s). */
+  lockNoticeMs?: number;
   timeoutMs: number;
   runsDir: string;
   reporter: Reporter;
@@ -482,13 +484,25 @@ export class FleetRun {
   ): Promise<string[]> {
     const { options, backend } = this;
     const toLock = batch.filter((database) => !leases.has(database));
-    const attempts = new Map(
-      (
-        await Promise.allSettled(
-          toLock.map((database) => backend.lock(database, options.lockWaitMs, options.signal)),
-        )
-      ).map((attempt, i) => [toLock[i] ?? '', attempt] as const),
-    );
+    // A lock held by another run, or by the task of a berth that was killed (its supervisor
+    // is still ending it), can take seconds: say what the run is waiting for.
+    const notice = setTimeout(() => {
+      const shown = toLock.slice(0, 3).join(', ') + (toLock.length > 3 ? ', …' : '');
+      options.reporter.emit({
+        type: 'message',
+        level: 'info',
+        text: `waiting up to ${Math.round(options.lockWaitMs / 1000)}s for the migration lock of ${shown}: another run, or a task of a berth that was stopped, still holds it`,
+      });
+    }, options.lockNoticeMs ?? 2_000);
+    let settled;
+    try {
+      settled = await Promise.allSettled(
+        toLock.map((database) => backend.lock(database, options.lockWaitMs, options.signal)),
+      );
+    } finally {
+      clearTimeout(notice);
+    }
+    const attempts = new Map(settled.map((attempt, i) => [toLock[i] ?? '', attempt] as const));
     for (const [database, attempt] of attempts)
       if (attempt.status === 'fulfilled' && attempt.value) leases.set(database, attempt.value);
     const ready: string[] = [];

@@ -319,6 +319,30 @@ describe('migrateFleet', () => {
     ).toEqual([{ pending: 1, upToDate: 1, missing: 0, unknown: 1 }]);
   });
 
+  it('says what a batch waits for when its locks take a while, and nothing when they do not', async () => {
+    const waited = async (lockMs: number) => {
+      const reporter = new RecordingReporter();
+      const { backend, runsDir } = await fleet((spec, b) => {
+        b.migrate(spec.environment.DATABASE_NAME ?? '');
+        return { exitCode: 0, log: [] };
+      });
+      backend.lock = async () => {
+        await new Promise((r) => setTimeout(r, lockMs));
+        return { release: () => Promise.resolve() };
+      };
+      const result = await migrateFleet(
+        backend,
+        options(runsDir, ['a'], { reporter, lockWaitMs: 30_000, lockNoticeMs: 50 }),
+      );
+      expect(result.ok).toBe(true);
+      return reporter.events.flatMap((e) => (e.type === 'message' ? [e.text] : []));
+    };
+    expect(await waited(200)).toEqual([
+      'waiting up to 30s for the migration lock of a: another run, or a task of a berth that was stopped, still holds it',
+    ]);
+    expect(await waited(0)).toEqual([]);
+  });
+
   describe('with a provider that claims databases', () => {
     const names = (n: number) =>
       Array.from({ length: n }, (_, i) => `t${String(i).padStart(3, '0')}`);
