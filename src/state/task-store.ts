@@ -3,7 +3,7 @@
  * Logs stream to files and are never held in memory, so fleet size does not grow berth.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { writeFileAtomic } from '../core/atomic-write.js';
@@ -45,9 +45,16 @@ export class TaskStore {
     }
   }
 
+  /** No records directory yet is no tasks: listing (a read) creates nothing. */
   async list(): Promise<TaskRecord[]> {
-    await mkdir(this.tasksDir, { recursive: true, mode: 0o700 });
-    const files = (await readdir(this.tasksDir)).filter((f) => f.endsWith('.json'));
+    let names: string[];
+    try {
+      names = await readdir(this.tasksDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const files = names.filter((f) => f.endsWith('.json'));
     const records = await Promise.all(
       files.map(
         async (f) => JSON.parse(await readFile(path.join(this.tasksDir, f), 'utf8')) as TaskRecord,
