@@ -818,6 +818,8 @@ export class FleetRun {
       interrupted: this.options.signal?.aborted === true,
       tasksStarted: this.tasksStarted,
       finishedAt: new Date(this.now()).toISOString(),
+      // The summary tells the user `migrate --resume` finishes the rest once it is back.
+      serverGone: this.serverGone !== undefined,
     });
     this.meta.counts = { ...this.counts };
     await journal.writeMeta(this.meta).catch(() => undefined);

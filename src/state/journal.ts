@@ -276,10 +276,18 @@ function corrupt(id: string, file: string, why: string): BerthError {
  */
 export function endRun(
   meta: RunMeta,
-  end: { error: unknown; interrupted: boolean; tasksStarted: number; finishedAt: string },
+  end: {
+    error: unknown;
+    interrupted: boolean;
+    tasksStarted: number;
+    finishedAt: string;
+    /** The database server went away mid-run: what is left is resumed once it is back. */
+    serverGone?: boolean;
+  },
 ): void {
-  const failed = end.error !== undefined || (end.interrupted && end.tasksStarted === 0);
-  meta.state = failed ? 'failed' : end.interrupted ? 'interrupted' : 'finished';
+  const failed =
+    end.error !== undefined || (end.interrupted && end.tasksStarted === 0 && !end.serverGone);
+  meta.state = failed ? 'failed' : end.interrupted || end.serverGone ? 'interrupted' : 'finished';
   if (end.error !== undefined) meta.error = redactor.redact(errorMessage(end.error));
   meta.finishedAt = end.finishedAt;
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecordingReporter } from '../../src/core/events.js';
+import { selectRunDatabases } from '../../src/fleet/select-run.js';
 import { migrateFleet } from '../../src/fleet/run-fleet.js';
 import { listRuns } from '../../src/state/journal.js';
 import type { Claim, FleetBackend, Lease, ProbeResult } from '../../src/fleet/types.js';
@@ -526,7 +527,12 @@ describe('migrateFleet: faults mid-run', () => {
     expect(result.databases.map((d) => d.status)).toEqual(['failed', 'failed']);
     for (const d of result.databases) expect(d.reason).toMatch(/connect ECONNREFUSED/);
     expect(result.serverGone).toMatch(/ECONNREFUSED/);
-    expect((await listRuns(runsDir))[0]?.state).toBe('finished');
+    // The summary says `migrate --resume` finishes the rest once the server is back: it does.
+    expect((await listRuns(runsDir))[0]?.state).toBe('interrupted');
+    const resumed = await selectRunDatabases({ resume: true }, runsDir, () =>
+      Promise.resolve(['a', 'b']),
+    );
+    expect(resumed.databases).toEqual(['a', 'b']);
   });
 
   it('a lease whose connection died (tenant dropped) fails that tenant only', async () => {
