@@ -110,7 +110,7 @@ export async function configPathIssues(
 
   return issues
     .filter((i): i is ConfigIssue => i !== undefined)
-    .map((i) => ({ ...i, line: i.line ?? loaded.lineOf?.(i.path) }));
+    .map((i) => (i.line === undefined ? { ...i, ...loaded.locate?.(i.path) } : i));
 }
 
 /** What is at a path: a kind, or why nothing usable is there. */

@@ -15,6 +15,7 @@ import {
   type YAMLError,
 } from 'yaml';
 import type { z } from 'zod';
+import { closeMatches } from '../core/close-matches.js';
 import { BerthError, errorMessage, isBerthError } from '../core/errors.js';
 import { configSchema, type Config } from './schema.js';
 import { semanticIssues, awsIssues, type ConfigIssue } from './rules.js';
@@ -45,9 +46,12 @@ export interface LoadedConfig {
   file: string;
   /** Directory every relative path in the config is resolved against. */
   dir: string;
-  /** The line of a dotted field path (or of its nearest parent that exists) in `file`. */
-  lineOf?: (fieldPath: string) => number | undefined;
+  /** Where a dotted field path is in `file`: its line, or (not in the file) where it would go. */
+  locate?: (fieldPath: string) => FieldLocation;
 }
+
+/** A field's line, or for a field the file leaves out, the section it would go under. */
+export type FieldLocation = Pick<ConfigIssue, 'line' | 'unset'>;
 
 export async function loadConfig(
   file = DEFAULT_CONFIG_FILE,
@@ -75,8 +79,8 @@ export async function loadConfig(
       cause: error,
     });
   }
-  const { config, lineOf } = parseConfigDocument(text, absolute);
-  return { config, file: absolute, dir: path.dirname(absolute), lineOf };
+  const { config, locate } = parseConfigDocument(text, absolute);
+  return { config, file: absolute, dir: path.dirname(absolute), locate };
 }
 
 /** Parses and validates config text; `source` names the file in messages. */
@@ -88,7 +92,7 @@ export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE): Config 
 export function parseConfigDocument(
   text: string,
   source = DEFAULT_CONFIG_FILE,
-): { config: Config; lineOf: (fieldPath: string) => number | undefined } {
+): { config: Config; locate: (fieldPath: string) => FieldLocation } {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_CONFIG_BYTES) throw tooLarge(source, bytes);
   const lineCounter = new LineCounter();
@@ -119,28 +123,40 @@ export function parseConfigDocument(
       { path: '(root)', message: 'must be a mapping of settings (see `berth init`)' },
     ]);
   }
-  const lineOf = (p: readonly PropertyKey[]): number | undefined => {
-    // The line of the deepest key on the path that exists (a missing field: its parent's).
-    const offset = keyOffset(doc.contents, p);
-    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  const locate = (p: readonly PropertyKey[]): FieldLocation => {
+    const found = deepestKey(doc.contents, p);
+    const line = found.offset === undefined ? undefined : lineCounter.linePos(found.offset).line;
+    if (found.depth === p.length) return line === undefined ? {} : { line };
+    // Not in the file: the line of the key above it would be another field's (a starter without
+    // network: had network.subnets "at line 7", `version: 1`). Say where it would go instead.
+    if (found.depth === 0) return { unset: {} };
+    const section = p.slice(0, found.depth).join('.');
+    return { unset: line === undefined ? { section } : { section, line } };
   };
-  const lineOfPath = (fieldPath: string) => lineOf(splitPath(fieldPath));
+  const locatePath = (fieldPath: string) => locate(splitPath(fieldPath));
 
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw invalidConfig(source, zodIssues(parsed.error, lineOf, raw));
+  if (!parsed.success) throw invalidConfig(source, zodIssues(parsed.error, locate, raw));
 
   const semantic = semanticIssues(parsed.data).map((issue) => ({
     ...issue,
-    line: lineOfPath(issue.path),
+    ...locatePath(issue.path),
   }));
   if (semantic.length > 0) throw invalid(source, semantic);
-  return { config: parsed.data, lineOf: lineOfPath };
+  return { config: parsed.data, locate: locatePath };
 }
 
-/** Where the deepest existing key (or list element) of a field path starts. */
-function keyOffset(node: unknown, fieldPath: readonly PropertyKey[]): number | undefined {
+/**
+ * How many steps of a field path are in the document, and where the last of them (a key or a
+ * list element) starts; for the empty path, the document's own start.
+ */
+function deepestKey(
+  node: unknown,
+  fieldPath: readonly PropertyKey[],
+): { depth: number; offset: number | undefined } {
   let current = node;
   let offset = isNode(node) && node.range ? node.range[0] : undefined;
+  let depth = 0;
   for (const step of fieldPath) {
     if (isMap(current)) {
       const pair = current.items.find(
@@ -155,8 +171,9 @@ function keyOffset(node: unknown, fieldPath: readonly PropertyKey[]): number | u
       offset = item.range[0];
       current = item;
     } else break;
+    depth++;
   }
-  return offset;
+  return { depth, offset };
 }
 
 /** `database.tenants.2` → ['database', 'tenants', 2]: sequence indexes are numbers in yaml. */
@@ -252,7 +269,7 @@ function keyPathAt(
 
 /** Checks the fields the aws provider needs, before any AWS call is made. */
 export function assertAwsReady(loaded: LoadedConfig): void {
-  const issues = awsIssues(loaded.config).map((i) => ({ ...i, line: loaded.lineOf?.(i.path) }));
+  const issues = awsIssues(loaded.config).map((i) => ({ ...i, ...loaded.locate?.(i.path) }));
   if (issues.length > 0) throw invalid(loaded.file, issues, 'the aws provider needs more settings');
 }
 
@@ -271,43 +288,131 @@ function valueAt(raw: unknown, fieldPath: readonly PropertyKey[]): unknown {
   return value;
 }
 
+/** What database.tenants may be; the union's own message ("Invalid input") says none of it. */
+const TENANTS_FORMS =
+  'must be a list of database names, { file: PATH } or { query: SQL, database: NAME }';
+
 function zodIssues(
   error: z.ZodError,
-  lineOf: (p: readonly PropertyKey[]) => number | undefined,
+  locate: (p: readonly PropertyKey[]) => FieldLocation,
   raw: unknown,
 ): ConfigIssue[] {
-  return error.issues.flatMap((issue): ConfigIssue[] => {
+  const at = (p: readonly PropertyKey[], message: string): ConfigIssue => ({
+    path: p.length ? p.join('.') : '(root)',
+    message,
+    ...locate(p),
+  });
+
+  /** One zod issue as config issues; `base` is where a union option's issues are rooted. */
+  const convert = (issue: z.core.$ZodIssue, base: readonly PropertyKey[] = []): ConfigIssue[] => {
+    const p = [...base, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({
-        path: [...issue.path, key].join('.'),
-        message: 'unknown setting (check the spelling; see the config reference in the README)',
-        line: lineOf([...issue.path, key]),
-      }));
+      const known = settingsAt(configSchema, p);
+      // A key of another form of the same field (tenants `{ file: x, database: y }`).
+      const otherForm =
+        p.join('.') === 'database.tenants'
+          ? `does not go with the other settings here: database.tenants ${TENANTS_FORMS}`
+          : 'does not go with the other settings here';
+      return issue.keys.map((key) =>
+        at([...p, key], known.includes(key) ? otherForm : unknownSetting(key, known)),
+      );
     }
-    const fieldPath = issue.path.length ? issue.path.join('.') : '(root)';
+    if (issue.code === 'invalid_union' && p.join('.') === 'database.tenants') {
+      return tenantsIssues(issue.errors, p);
+    }
     let message = issue.message;
     if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = 'required';
     // `"Bad-Name" must be a lowercase PostgreSQL identifier…`: which value, not only where.
-    const value = valueAt(raw, issue.path);
+    const value = valueAt(raw, p);
     if (issue.code === 'invalid_format' && typeof value === 'string' && message.startsWith('must '))
       message = `${quoted(value)} ${message}`;
-    if (issue.code === 'invalid_union' && issue.path.join('.') === 'database.tenants') {
-      message =
-        'must be a list of database names, { file: PATH } or { query: SQL, database: NAME }';
-      // Surface the inner reason for the list form: it names the bad element.
-      const inner = issue.errors[0]?.[0];
-      if (inner) {
-        return [
-          {
-            path: [...issue.path, ...inner.path].join('.'),
-            message: inner.message,
-            line: lineOf([...issue.path, ...inner.path]),
-          },
-        ];
-      }
+    return [at(p, message)];
+  };
+
+  /**
+   * zod reports a value that fits none of the three forms by each form's complaint (the
+   * list's first: "expected array, received object"). The value's own shape says which form
+   * was meant: a list, or a mapping with `file` or `query`; for anything else, the forms.
+   */
+  const tenantsIssues = (
+    options: z.core.$ZodIssue[][],
+    p: readonly PropertyKey[],
+  ): ConfigIssue[] => {
+    const [asList = [], asFile = [], asQuery = []] = options;
+    const value = valueAt(raw, p);
+    if (Array.isArray(value)) return asList.flatMap((i) => convert(i, p));
+    if (value === null || typeof value !== 'object') return [at(p, TENANTS_FORMS)];
+    const keys = Object.keys(value);
+    const hasFile = keys.includes('file');
+    const hasQuery = keys.includes('query');
+    if (hasFile && hasQuery) return [at(p, `${TENANTS_FORMS}; set file or query, not both`)];
+    if (hasFile) return asFile.flatMap((i) => convert(i, p));
+    if (hasQuery) return asQuery.flatMap((i) => convert(i, p));
+    const known = settingsAt(configSchema, p);
+    const guesses = keys.flatMap((key) => {
+      if (known.includes(key)) return []; // `{ database: x }`: a query's field, without the query
+      const close = closeMatches(key, known, { closestOnly: true });
+      return close.length ? [`${key}: did you mean ${orList(close)}?`] : [];
+    });
+    return [at(p, [TENANTS_FORMS, ...guesses].join('; '))];
+  };
+
+  return error.issues.flatMap((issue) => convert(issue));
+}
+
+/** `unknown setting; did you mean timeoutSeconds?` when one of the allowed keys is close. */
+function unknownSetting(key: string, known: readonly string[]): string {
+  const close = closeMatches(key, known, { closestOnly: true });
+  return close.length
+    ? `unknown setting; did you mean ${orList(close)}?`
+    : 'unknown setting (check the spelling; see the config reference in the README)';
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function orList(items: readonly string[]): string {
+  return items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : items.join('');
+}
+
+/** The parts of a zod schema's definition the walk below reads. */
+interface SchemaDef {
+  type: string;
+  innerType?: z.core.$ZodType;
+  in?: z.core.$ZodType;
+  shape?: Record<string, z.core.$ZodType>;
+  element?: z.core.$ZodType;
+  options?: readonly z.core.$ZodType[];
+}
+
+const defOf = (schema: z.core.$ZodType): SchemaDef => schema._zod.def;
+
+/**
+ * The keys the schema allows in the mapping at a field path (the candidates for "did you
+ * mean"): through defaults, optionals and lists; at a union, every mapping option's keys.
+ */
+function settingsAt(schema: z.core.$ZodType, fieldPath: readonly PropertyKey[]): string[] {
+  let level: z.core.$ZodType[] = [schema];
+  for (const step of [...fieldPath, undefined]) {
+    const objects: SchemaDef[] = [];
+    const next: z.core.$ZodType[] = [];
+    const visit = (s: z.core.$ZodType): void => {
+      const def = defOf(s);
+      if (def.innerType) visit(def.innerType);
+      else if (def.type === 'pipe' && def.in) visit(def.in);
+      else if (def.type === 'union') def.options?.forEach(visit);
+      else if (def.type === 'object') objects.push(def);
+      else if (def.type === 'array' && def.element && typeof step === 'number')
+        next.push(def.element);
+    };
+    level.forEach(visit);
+    if (step === undefined)
+      return [...new Set(objects.flatMap((def) => Object.keys(def.shape ?? {})))];
+    for (const def of objects) {
+      const field = def.shape?.[String(step)];
+      if (field) next.push(field);
     }
-    return [{ path: fieldPath, message, line: lineOf(issue.path) }];
-  });
+    level = next;
+  }
+  return [];
 }
 
 /** The CONFIG_INVALID error listing every issue (also for checks made after loading). */
@@ -326,6 +431,15 @@ export function invalid(
 }
 
 function where(issue: ConfigIssue): string {
+  if (issue.unset) {
+    const { section, line } = issue.unset;
+    const rest = section ? issue.path.slice(section.length + 1) : issue.path;
+    const key = rest.split('.')[0] ?? rest;
+    if (section) return ` (not set; add ${key}: under ${section}${line ? `, line ${line}` : ''})`;
+    return rest.includes('.')
+      ? ` (not set; add ${/^[aeiou]/i.test(key) ? 'an' : 'a'} ${key}: section)`
+      : ' (not set; add it at the top level)';
+  }
   if (!issue.line) return '';
   return issue.column ? ` (line ${issue.line}, column ${issue.column})` : ` (line ${issue.line})`;
 }

@@ -11,6 +11,11 @@ export interface ConfigIssue {
   line?: number | undefined;
   /** Set for YAML syntax problems, where the exact character matters. */
   column?: number | undefined;
+  /**
+   * Set (instead of `line`) when the field is not in the file: the deepest section of its path
+   * that is (`network`) and that section's line, where the field would go; `{}` when none is.
+   */
+  unset?: { section?: string; line?: number } | undefined;
 }
 
 /** Fargate's valid CPU units → memory (MiB) ranges. */

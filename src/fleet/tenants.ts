@@ -4,9 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { distance } from 'fastest-levenshtein';
 import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
 import { notATenant } from '../config/rules.js';
+import { closeMatches } from '../core/close-matches.js';
 import { BerthError, isBerthError } from '../core/errors.js';
 
 /**
@@ -169,18 +169,5 @@ export function splitDatabaseList(values: string[]): string[] {
     .filter((v) => v.length > 0);
 }
 
-/**
- * Fleet members within a few edits of `name`, closest first (at most 3): a typo's likely
- * intent. The bound grows with the name (a third of its length, at least 1, at most 4), so a
- * short name does not "match" unrelated ones; a part of a name (`fintech`) matches the names
- * holding it.
- */
-export function closeMatches(name: string, fleet: string[], limit = 3): string[] {
-  const bound = Math.min(4, Math.max(1, Math.floor(name.length / 3)));
-  return fleet
-    .map((candidate) => ({ candidate, d: distance(name, candidate) }))
-    .filter(({ candidate, d }) => d <= bound || (name.length >= 3 && candidate.includes(name)))
-    .sort((a, b) => a.d - b.d || a.candidate.localeCompare(b.candidate))
-    .slice(0, limit)
-    .map(({ candidate }) => candidate);
-}
+/** Fleet members a typo most likely meant (the helper lives in core: config uses it too). */
+export { closeMatches };

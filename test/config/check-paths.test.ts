@@ -166,6 +166,19 @@ describe('checkConfigPaths', () => {
       'network.backendSecurityGroup',
       'network.databaseSecurityGroup',
     ]);
+    // VALID has no network section: no line (line 1 is `version: 1`), but where they would go.
+    expect(aws.message).toContain('network.subnets (not set; add a network: section): list');
+    expect(aws.message).toContain('image.context (line 15):');
+  });
+
+  it('a default path that is missing: where its field would go, not another line', async () => {
+    const build = { for: 'build', ...AWS } as const;
+    const error = await failure(await project(), build);
+    expect(error.message).toContain('image.dockerfile (not set; add an image: section): ');
+    const inImage = await failure(await project((t) => `${t}image: { context: . }\n`), build);
+    expect(inImage.message).toContain(
+      'image.dockerfile (not set; add dockerfile: under image, line 15): ',
+    );
   });
 });
 

@@ -170,6 +170,25 @@ const CASES: [string, string, string][] = [
   ],
   ['concurrency above the limit', `${VALID}fleet: { concurrency: 257 }\n`, 'fleet.concurrency'],
   ['batch size zero', `${VALID}fleet: { batchSize: 0 }\n`, 'fleet.batchSize'],
+  // Messages that say what was meant: did you mean, the tenants forms, where a field would go.
+  [
+    'a misspelled task key',
+    VALID.replace('  command:', '  timeoutSecond: 900\n  command:'),
+    'task.timeoutSecond',
+  ],
+  [
+    'tenants as a mapping with a misspelled key',
+    VALID.replace(
+      '[startupwebapp_prod, healthtech_experiment, fintech_experiment]',
+      '{ fiel: tenants.txt }',
+    ),
+    'database.tenants',
+  ],
+  [
+    'a required field left out',
+    VALID.replace('  family: startupwebapp-migration-task\n', ''),
+    'task.family',
+  ],
 ];
 
 let dir: string;
@@ -232,4 +251,20 @@ describe('malformed berth.yaml', () => {
       expect(error.message).toContain(field);
     },
   );
+
+  it('says what was meant: the setting, the tenants forms, where a missing field goes', async () => {
+    const messages = async (name: string) => {
+      const [, text] = CASES.find(([n]) => n === name) ?? [];
+      return (await loadError(text ?? '', name)).message;
+    };
+    expect(await messages('a misspelled task key')).toContain(
+      'task.timeoutSecond (line 9): unknown setting; did you mean timeoutSeconds?',
+    );
+    expect(await messages('tenants as a mapping with a misspelled key')).toContain(
+      'database.tenants (line 12): must be a list of database names, { file: PATH } or { query: SQL, database: NAME }; fiel: did you mean file?',
+    );
+    expect(await messages('a required field left out')).toContain(
+      'task.family (not set; add family: under task, line 7): required',
+    );
+  });
 });

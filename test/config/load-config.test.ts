@@ -9,11 +9,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MAX_CONFIG_BYTES,
+  assertAwsReady,
   loadConfig,
   parseConfig,
   parseConfigDocument,
 } from '../../src/config/load-config.js';
 import type { ConfigIssue } from '../../src/config/rules.js';
+import { starterConfig } from '../../src/config/starter.js';
 import { isBerthError, type BerthError } from '../../src/core/errors.js';
 import { exitCodeForError } from '../../src/core/exit-codes.js';
 import { VALID } from './valid-config.js';
@@ -165,11 +167,169 @@ describe('schema errors name the line of the key', () => {
   });
 
   it('the loaded config can find the line of any field (for later checks)', () => {
-    const { lineOf } = parseConfigDocument(VALID);
-    expect(lineOf('migrations.directory')).toBe(14);
-    expect(lineOf('database.tenants.2')).toBe(12);
-    // A field that is not in the file: its nearest parent.
-    expect(lineOf('local.workdir')).toBe(1);
-    expect(lineOf('task.timeoutSeconds')).toBe(7);
+    const { locate } = parseConfigDocument(VALID);
+    expect(locate('migrations.directory')).toEqual({ line: 14 });
+    expect(locate('database.tenants.2')).toEqual({ line: 12 });
+    // A field that is not in the file has no line of its own (line 1 is `version: 1`): where
+    // it would go is its nearest section that is there, or none.
+    expect(locate('task.timeoutSeconds')).toEqual({ unset: { section: 'task', line: 7 } });
+    expect(locate('local.workdir')).toEqual({ unset: {} });
+  });
+});
+
+describe('a field that is not in the file is never given another line', () => {
+  /** The starter `berth init` writes: comments first, no network section. */
+  const starter = starterConfig('myapp');
+  const awsError = (text: string): BerthError => {
+    const { config, locate } = parseConfigDocument(text);
+    try {
+      assertAwsReady({ config, file: 'berth.yaml', dir: '.', locate });
+    } catch (error) {
+      if (isBerthError(error)) return error;
+      throw error;
+    }
+    throw new Error('the aws fields passed');
+  };
+
+  it('no network section: says to add one, with no line (line 7 is `version: 1`)', () => {
+    expect(starter.split('\n')[6]).toBe('version: 1');
+    const error = awsError(starter);
+    expect(error.message).toContain(
+      'network.subnets (not set; add a network: section): list the private subnets',
+    );
+    expect(error.message).toContain(
+      'network.backendSecurityGroup (not set; add a network: section)',
+    );
+    expect(error.message).not.toMatch(/\(line \d+\)/);
+    expect(issuesOf(error)[0]).toEqual({
+      path: 'network.subnets',
+      message: 'list the private subnets the tasks run in (subnet-...)',
+      unset: {},
+    });
+  });
+
+  it('a network section without the key: names the section and its line', () => {
+    const text = `${starter}network:\n  assignPublicIp: false\n  subnets: []\n`;
+    const networkLine = text.split('\n').indexOf('network:') + 1;
+    const error = awsError(text);
+    // subnets is there (empty): its own line.
+    expect(error.message).toContain(`network.subnets (line ${networkLine + 2}): list the private`);
+    expect(error.message).toContain(
+      `network.backendSecurityGroup (not set; add backendSecurityGroup: under network, line ${networkLine}): name the tasks'`,
+    );
+    expect(issuesOf(error)[1]).toMatchObject({
+      path: 'network.backendSecurityGroup',
+      unset: { section: 'network', line: networkLine },
+    });
+    expect(issuesOf(error)[1]).not.toHaveProperty('line');
+  });
+
+  it('a required field left out is placed under its section, or at the top level', () => {
+    const family = parseError(VALID.replace('  family: startupwebapp-migration-task\n', ''));
+    expect(family.message).toContain(
+      'task.family (not set; add family: under task, line 7): required',
+    );
+    const app = parseError(VALID.replace('app: startupwebapp\n', ''));
+    expect(app.message).toContain('  app (not set; add it at the top level): required');
+    const migrations = parseError(VALID.replace('migrations: { directory: migrations }\n', ''));
+    expect(migrations.message).toContain(
+      'migrations.directory (not set; add a migrations: section): berth needs a way',
+    );
+  });
+});
+
+describe('an unknown setting suggests the one it is close to', () => {
+  it('a misspelled key: did you mean, from the keys allowed at that level', () => {
+    const error = parseError(VALID.replace('  command:', '  timeoutSecond: 900\n  command:'));
+    expect(issuesOf(error)).toEqual([
+      {
+        path: 'task.timeoutSecond',
+        message: 'unknown setting; did you mean timeoutSeconds?',
+        line: 9,
+      },
+    ]);
+    expect(error.message).toContain(
+      'task.timeoutSecond (line 9): unknown setting; did you mean timeoutSeconds?',
+    );
+  });
+
+  it('at the top level, in a section with a default, and two neighbouring letters swapped', () => {
+    expect(parseError(`${VALID}netwrok: { subnets: [] }\n`).message).toContain(
+      'netwrok (line 15): unknown setting; did you mean network?',
+    );
+    expect(parseError(`${VALID}fleet: { concurency: 4 }\n`).message).toContain(
+      'fleet.concurency (line 15): unknown setting; did you mean concurrency?',
+    );
+    expect(
+      parseError(
+        VALID.replace('secret: { name:', 'secret: { keys: { DATABASE_PASWORD: pw }, name:'),
+      ).message,
+    ).toContain(
+      'database.secret.keys.DATABASE_PASWORD (line 11): unknown setting; did you mean DATABASE_PASSWORD?',
+    );
+  });
+
+  it('a key like none of them keeps the plain message', () => {
+    expect(issuesOf(parseError(`${VALID}colour: blue\n`))[0]?.message).toBe(
+      'unknown setting (check the spelling; see the config reference in the README)',
+    );
+  });
+});
+
+describe('database.tenants in a form berth does not know', () => {
+  const tenants = (value: string) =>
+    parseError(
+      VALID.replace('[startupwebapp_prod, healthtech_experiment, fintech_experiment]', value),
+    );
+  const FORMS =
+    'must be a list of database names, { file: PATH } or { query: SQL, database: NAME }';
+
+  it('a mapping with a misspelled key: the forms it may take, and the key it meant', () => {
+    const error = tenants('{ fiel: tenants.txt }');
+    expect(issuesOf(error)).toEqual([
+      { path: 'database.tenants', message: `${FORMS}; fiel: did you mean file?`, line: 12 },
+    ]);
+    expect(error.message).not.toContain('expected array');
+  });
+
+  it('a mapping or a value of neither form: the forms it may take', () => {
+    expect(issuesOf(tenants('{ names: [a, b] }'))).toEqual([
+      { path: 'database.tenants', message: FORMS, line: 12 },
+    ]);
+    expect(issuesOf(tenants('tenants.txt'))).toEqual([
+      { path: 'database.tenants', message: FORMS, line: 12 },
+    ]);
+    expect(issuesOf(tenants('{ file: a.txt, query: SELECT 1 }'))).toEqual([
+      { path: 'database.tenants', message: `${FORMS}; set file or query, not both`, line: 12 },
+    ]);
+    // A query's field without the query: the forms, no "did you mean database?".
+    expect(issuesOf(tenants('{ database: ops }'))).toEqual([
+      { path: 'database.tenants', message: FORMS, line: 12 },
+    ]);
+    expect(issuesOf(tenants('{ file: a.txt, database: ops }'))).toEqual([
+      {
+        path: 'database.tenants.database',
+        message: `does not go with the other settings here: database.tenants ${FORMS}`,
+        line: 12,
+      },
+    ]);
+  });
+
+  it('the form it takes: the problem inside it', () => {
+    expect(issuesOf(tenants('{ query: 5 }'))).toEqual([
+      expect.objectContaining({ path: 'database.tenants.query', line: 12 }),
+    ]);
+    expect(issuesOf(tenants('{ query: SELECT 1, databse: ops }'))).toEqual([
+      {
+        path: 'database.tenants.databse',
+        message: 'unknown setting; did you mean database?',
+        line: 12,
+      },
+    ]);
+    // Every bad element of a list, each quoted.
+    expect(issuesOf(tenants('[Bad, 3]')).map((i) => [i.path, i.message])).toEqual([
+      ['database.tenants.0', expect.stringMatching(/^"Bad" must be a lowercase/)],
+      ['database.tenants.1', expect.stringContaining('expected string')],
+    ]);
   });
 });

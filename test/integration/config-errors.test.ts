@@ -89,6 +89,27 @@ describe('malformed berth.yaml', () => {
     expect(run.stderr).toContain('hint: fix the fields above; nothing was changed');
   });
 
+  it('a misspelled key says which setting it meant (exit 3)', async () => {
+    const caseDir = path.join(dir, 'did-you-mean');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(caseDir, { recursive: true });
+    await writeFile(
+      path.join(caseDir, 'berth.yaml'),
+      VALID.replace('  command:', '  timeoutSecond: 900\n  command:'),
+    );
+    const run = await collect(
+      spawn(process.execPath, [BERTH, 'config', 'validate'], {
+        cwd: caseDir,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain(
+      'task.timeoutSecond (line 9): unknown setting; did you mean timeoutSeconds?',
+    );
+  });
+
   it('a missing config file says how to create one (exit 3)', async () => {
     const run = await collect(
       spawn(process.execPath, [BERTH, 'status'], {
@@ -135,6 +156,10 @@ describe('malformed berth.yaml', () => {
       'network.backendSecurityGroup',
       'network.databaseSecurityGroup',
     ]);
+    // No network section: where the fields would go, never another key's line.
+    const { message } = (JSON.parse(aws.stdout) as { error: { message: string } }).error;
+    expect(message).toContain('network.subnets (not set; add a network: section): ');
+    expect(message).not.toMatch(/network\.\w+ \(line/);
     expect(existsSync(path.join(caseDir, '.berth'))).toBe(false);
   });
 
