@@ -76,7 +76,7 @@ export function migrationsSetupNotes(config: Config): string[] {
   if (config.migrations.tool !== 'django' || config.task.batchCommand) return [];
   if (config.fleet.batchSize <= 1) return [];
   return [
-    `fleet.batchSize is ${config.fleet.batchSize} but task.batchCommand is not set: each tenant of a batch still starts Python (manage.py migrate). Install berth's batch command with \`berth snippet django --app APP\` and set task.batchCommand: [python, manage.py, ${SNIPPETS.django.command}] to migrate a batch in one process`,
+    `fleet.batchSize is ${config.fleet.batchSize} but task.batchCommand is not set: each tenant of a batch still starts Python (manage.py migrate). Install berth's batch command with \`berth snippet django --app APP\` and set task.batchCommand: [python3, manage.py, ${SNIPPETS.django.command}] to migrate a batch in one process`,
   ];
 }
 

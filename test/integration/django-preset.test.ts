@@ -350,7 +350,7 @@ describe('berth init and config validate for a Django project', () => {
     expect(JSON.parse(validate.stdout)).toMatchObject({
       config: {
         migrations: { tool: 'django' },
-        task: { command: ['python', 'manage.py', 'migrate', '--noinput'] },
+        task: { command: ['python3', 'manage.py', 'migrate', '--noinput'] },
       },
     });
   });

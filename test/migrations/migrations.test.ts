@@ -378,11 +378,11 @@ describe('the starter for a detected project', () => {
 
   it('Django: the batch command is offered, commented, with how to install it (not on by default)', () => {
     const text = starterConfig('shop', starterTool({ tool: 'django', evidence: 'manage.py' }));
-    expect(text).toContain('# batchCommand: [python, manage.py, berth_migrate]');
+    expect(text).toContain('# batchCommand: [python3, manage.py, berth_migrate]');
     expect(text).toContain('berth snippet django --app APP');
     const uncommented = text.replace('# batchCommand:', 'batchCommand:');
     expect(parseConfig(uncommented).task.batchCommand).toEqual([
-      'python',
+      'python3',
       'manage.py',
       'berth_migrate',
     ]);
