@@ -2,27 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { createOutput } from '../../src/cli/output.js';
 import { renderShow } from '../../src/cli/render/stack.js';
-
-function captured() {
-  let text = '';
-  const stream = {
-    isTTY: false,
-    write(chunk: string | Uint8Array) {
-      text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-      return true;
-    },
-    on: () => stream,
-    once: () => stream,
-    off: () => stream,
-    removeListener: () => stream,
-  };
-  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
-}
+import { captureStream } from '../support/aws-cli.js';
 
 describe('renderShow', () => {
   it('lines up the prerequisites, the longest label included', () => {
-    const stdout = captured();
-    renderShow(createOutput(false, stdout.stream, captured().stream, {}), {
+    const stdout = captureStream();
+    renderShow(createOutput(false, stdout, captureStream(), {}), {
       stack: 'shop',
       region: 'us-east-1',
       account: '123456789012',

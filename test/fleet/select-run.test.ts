@@ -8,6 +8,19 @@ import { RunJournal, type RunMeta } from '../../src/state/journal.js';
 import { processStartTime } from '../../src/tasks/process-identity.js';
 import { tempDir } from '../support/temp-dir.js';
 
+/** Each of `databases` applied in the run's journal, which is then closed. */
+async function recordApplied(journal: RunJournal, databases: string[]): Promise<void> {
+  for (const database of databases)
+    await journal.record({
+      database,
+      status: 'applied',
+      applied: ['1'],
+      pending: [],
+      durationMs: 1,
+    });
+  await journal.close();
+}
+
 async function interruptedRun(databases: string[], done: string[], state: RunMeta['state']) {
   const runsDir = path.join(await tempDir('berth-select-'), 'runs');
   const journal = await RunJournal.create(runsDir, {
@@ -19,15 +32,7 @@ async function interruptedRun(databases: string[], done: string[], state: RunMet
     startedAt: '2026-01-01T00:00:00.000Z',
     state,
   });
-  for (const database of done)
-    await journal.record({
-      database,
-      status: 'applied',
-      applied: ['1'],
-      pending: [],
-      durationMs: 1,
-    });
-  await journal.close();
+  await recordApplied(journal, done);
   return runsDir;
 }
 
@@ -101,15 +106,7 @@ async function runs(
         : {}),
       ...(spec.error ? { error: spec.error } : {}),
     });
-    for (const database of databases.slice(0, spec.done ?? 0))
-      await journal.record({
-        database,
-        status: 'applied',
-        applied: ['1'],
-        pending: [],
-        durationMs: 1,
-      });
-    await journal.close();
+    await recordApplied(journal, databases.slice(0, spec.done ?? 0));
   }
   return { runsDir, databases };
 }

@@ -71,13 +71,18 @@ describe('--database selection', () => {
     ).toEqual(['fintech_experiment', 'healthtech_experiment']);
   });
 
-  it('rejects a name not in the fleet with exit 2 and the close matches', () => {
-    let error: BerthError | undefined;
+  /** The error selectDatabases throws for these --database values. */
+  const refused = (databases: string[]): BerthError | undefined => {
     try {
-      selectDatabases(fleet, { databases: ['fintech_experiment,helthtech_experiment,zzz'] });
+      selectDatabases(fleet, { databases });
     } catch (e) {
-      error = e as BerthError;
+      return e as BerthError;
     }
+    return undefined;
+  };
+
+  it('rejects a name not in the fleet with exit 2 and the close matches', () => {
+    const error = refused(['fintech_experiment,helthtech_experiment,zzz']);
     expect(error?.code).toBe('DATABASE_UNKNOWN');
     expect(exitCodeForError(error!.code)).toBe(2);
     expect(error?.message).toBe(
@@ -90,12 +95,7 @@ describe('--database selection', () => {
   });
 
   it('says a system database is never a tenant, instead of "add it to database.tenants"', () => {
-    let error: BerthError | undefined;
-    try {
-      selectDatabases(fleet, { databases: ['template1'] });
-    } catch (e) {
-      error = e as BerthError;
-    }
+    const error = refused(['template1']);
     expect(error?.code).toBe('DATABASE_UNKNOWN');
     expect(error?.message).toBe(
       'not in the fleet: template1 (a PostgreSQL system database, never a tenant)',

@@ -69,40 +69,32 @@ describe('malformed berth.yaml', () => {
     expect(existsSync(path.join(caseDir, '.berth'))).toBe(false);
   });
 
-  it('reports the line of the offending field', async () => {
-    const caseDir = path.join(dir, 'line');
+  /** `berth config validate` on `yaml`, in a directory of its own. */
+  async function validate(name: string, yaml: string) {
+    const caseDir = path.join(dir, name);
     const { mkdir } = await import('node:fs/promises');
     await mkdir(caseDir, { recursive: true });
-    await writeFile(
-      path.join(caseDir, 'berth.yaml'),
-      VALID.replace('retentionDays: 7', 'retentionDays: 8'),
-    );
-    const run = await collect(
+    await writeFile(path.join(caseDir, 'berth.yaml'), yaml);
+    return collect(
       spawn(process.execPath, [BERTH, 'config', 'validate'], {
         cwd: caseDir,
         env: { ...process.env, NO_COLOR: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );
+  }
+
+  it('reports the line of the offending field', async () => {
+    const run = await validate('line', VALID.replace('retentionDays: 7', 'retentionDays: 8'));
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('logs.retentionDays (line 5)');
     expect(run.stderr).toContain('hint: fix the fields above; nothing was changed');
   });
 
   it('a misspelled key says which setting it meant (exit 3)', async () => {
-    const caseDir = path.join(dir, 'did-you-mean');
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(caseDir, { recursive: true });
-    await writeFile(
-      path.join(caseDir, 'berth.yaml'),
+    const run = await validate(
+      'did-you-mean',
       VALID.replace('  command:', '  timeoutSecond: 900\n  command:'),
-    );
-    const run = await collect(
-      spawn(process.execPath, [BERTH, 'config', 'validate'], {
-        cwd: caseDir,
-        env: { ...process.env, NO_COLOR: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
     );
     expect(run.code).toBe(3);
     expect(run.stderr).toContain(
