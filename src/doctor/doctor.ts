@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
 import { errorMessage, isBerthError } from '../core/errors.js';
 import { exec as defaultExec, type Exec } from '../core/exec.js';
+import { knownFleet } from '../fleet/tenants.js';
 import { detectEngine, ENGINE_HINT } from '../image/engine.js';
 import { BUNDLED_POSTGRES_MAJOR, binariesPackage } from '../providers/local/postgres-server.js';
 import type { Provider } from '../providers/provider.js';
@@ -66,7 +67,13 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     loaded = await input.config();
     provider = await input.open();
     await provider.checkConfig('validate');
-    checks.push({ name: 'config', status: 'ok', detail: `${loaded.file} is valid` });
+    // The tenants file too, as config validate and migrate read it.
+    const fleet = await knownFleet(loaded.config, loaded.dir);
+    checks.push({
+      name: 'config',
+      status: 'ok',
+      detail: `${loaded.file} is valid${fleet ? ` (${fleet.names.length} tenant database(s)${fleet.file ? ` in ${fleet.file}` : ''})` : ''}`,
+    });
   } catch (error) {
     checks.push({
       name: 'config',

@@ -16,6 +16,21 @@ import { BerthError, isBerthError } from '../core/errors.js';
  */
 export type QueryRunner = (database: string, sql: string) => Promise<string[]>;
 
+/**
+ * The fleet as far as it can be known without a database: an inline list or a tenants file,
+ * read and checked as migrate reads it (throws TENANT_DISCOVERY_FAILED). undefined for a tenant
+ * query, whose fleet is known only when it runs. For `config validate` and `doctor`.
+ */
+export async function knownFleet(
+  config: Config,
+  configDir: string,
+): Promise<{ names: string[]; file?: string } | undefined> {
+  const tenants = config.database.tenants;
+  if (!Array.isArray(tenants) && !('file' in tenants)) return undefined;
+  const names = await discoverTenants(config, configDir);
+  return Array.isArray(tenants) ? { names } : { names, file: tenants.file };
+}
+
 export async function discoverTenants(
   config: Config,
   configDir: string,

@@ -229,6 +229,31 @@ describe('berth doctor', () => {
     ]);
   });
 
+  it('reads the tenants file as migrate does, and fails on a bad line with its file:line', async () => {
+    await writeFile(path.join(dir, 'tenants.txt'), 'tenant_a\ntemplate1\n');
+    const fromFile = {
+      ...loaded,
+      config: {
+        ...loaded.config,
+        database: { ...loaded.config.database, tenants: { file: 'tenants.txt' } },
+      },
+    };
+    const report = await runDoctor(input({ config: () => Promise.resolve(fromFile) }));
+    expect(report.ok).toBe(false);
+    expect(byName(report.checks, 'config')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining(
+        'tenants.txt:2: "template1" is a PostgreSQL system database',
+      ) as unknown,
+    });
+    await writeFile(path.join(dir, 'tenants.txt'), 'tenant_a\ntenant_b\n');
+    const good = await runDoctor(input({ config: () => Promise.resolve(fromFile) }));
+    expect(byName(good.checks, 'config')).toMatchObject({
+      status: 'ok',
+      detail: `${loaded.file} is valid (2 tenant database(s) in tenants.txt)`,
+    });
+  });
+
   it('fails when the database password file is readable by others', async () => {
     const root = path.join(dir, '.berth');
     await mkdir(root, { recursive: true });

@@ -1,6 +1,6 @@
 import { configJsonSchema } from '../../config/json-schema.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { discoverTenants } from '../../fleet/tenants.js';
+import { knownFleet } from '../../fleet/tenants.js';
 import { assertMigrationsSetup, migrationsSetupNotes } from '../../migrations/setup.js';
 import type { Context } from '../context.js';
 
@@ -10,19 +10,14 @@ export async function configValidateCommand(ctx: Context): Promise<number> {
   await (await ctx.open()).checkConfig('validate');
   // A tenants file is read and checked as migrate reads it (TENANT_DISCOVERY_FAILED, exit 3,
   // each bad line as file:line); a tenant query's fleet is known only when it runs.
-  const { tenants } = loaded.config.database;
-  const tenantsFile = !Array.isArray(tenants) && 'file' in tenants ? tenants.file : undefined;
-  const fleet =
-    Array.isArray(tenants) || tenantsFile !== undefined
-      ? await discoverTenants(loaded.config, loaded.dir)
-      : undefined;
+  const fleet = await knownFleet(loaded.config, loaded.dir);
   await assertMigrationsSetup(loaded);
   const notes = migrationsSetupNotes(loaded.config);
   if (ctx.out.json) ctx.out.data({ ok: true, file: loaded.file, config: loaded.config, notes });
   else {
     for (const note of notes) ctx.out.note(`note: ${note}`);
     const described = fleet
-      ? `${fleet.length} tenant database(s)${tenantsFile === undefined ? '' : ` in ${tenantsFile}`}`
+      ? `${fleet.names.length} tenant database(s)${fleet.file === undefined ? '' : ` in ${fleet.file}`}`
       : 'tenants discovered at run time';
     ctx.out.result(`${loaded.file} is valid (stack ${loaded.config.app}, ${described})`);
   }
