@@ -805,9 +805,9 @@ export class FleetRun {
   }
 
   /**
-   * Whatever happened, the journal says how the run ended: finished, interrupted (resumable)
-   * or failed. A run that threw, or ended before any task started, is failed: `--resume`
-   * would have nothing of it to continue.
+   * Whatever happened, the journal says how the run ended: finished, interrupted, or failed
+   * (it threw, or ended before any task started). `--resume` continues the last run when it
+   * was interrupted or failed, with the databases that have no result in it.
    */
   private async closeJournal(error: unknown): Promise<void> {
     const journal = this.journal;

@@ -20,14 +20,14 @@ export interface SelectedRun {
    * The run this one resumes, and how much of it was left. `removed`: unfinished databases
    * no longer in the fleet, left alone (never recreated). `state`: `interrupted` (`killed`
    * when its journal still said running but its berth process is gone), or `stopped` (a run
-   * in waves that stopped at a wave).
+   * in waves that stopped at a wave), or `failed` (an error stopped it).
    */
   resumed?: {
     runId: string;
     left: number;
     of: number;
     removed: string[];
-    state: 'interrupted' | 'stopped';
+    state: 'interrupted' | 'stopped' | 'failed';
     killed: boolean;
   };
   /** A resumed run in waves: its waves, from the one where it stopped. */
@@ -83,16 +83,25 @@ export async function selectRunDatabases(
       left: databases.length,
       of: last.databases.length,
       removed,
-      state: state === 'interrupted' ? 'interrupted' : 'stopped',
+      state: state === 'interrupted' ? 'interrupted' : state === 'failed' ? 'failed' : 'stopped',
       killed: state === 'interrupted' && last.state === 'running',
     },
     ...(last.waves ? { waves: remainingWaves(last.waves, databases) } : {}),
   };
 }
 
-/** Interrupted (Ctrl-C, or killed), or a run in waves that stopped at a wave. */
+/**
+ * Did not complete: interrupted (Ctrl-C, or killed), a run in waves that stopped at a wave, or
+ * a run that failed (an error stopped it, or the server never started): its unfinished
+ * databases are left. A `--resume` that failed so leaves the run it resumed behind it, whose
+ * rest is exactly its own databases.
+ */
 function resumable(run: RunMeta, state: RunMeta['state']): boolean {
-  return state === 'interrupted' || (state === 'finished' && run.stoppedAtWave !== undefined);
+  return (
+    state === 'interrupted' ||
+    state === 'failed' ||
+    (state === 'finished' && run.stoppedAtWave !== undefined)
+  );
 }
 
 /** Why the last run is not one to resume. */
@@ -101,8 +110,6 @@ function lastRun(run: RunMeta, state: RunMeta['state']): string {
   switch (state) {
     case 'running':
       return `${named} is still running (berth PID ${run.berth?.pid ?? '?'})`;
-    case 'failed':
-      return `${named} failed${run.error ? ` (${run.error})` : ''}: nothing of it is left to resume`;
     case 'resumed':
       return `${named} was resumed${run.resumedBy ? ` by ${run.resumedBy}` : ''}`;
     default:

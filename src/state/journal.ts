@@ -272,7 +272,7 @@ function corrupt(id: string, file: string, why: string): BerthError {
 
 /**
  * How a run ended, into its meta: `failed` when it threw or was interrupted before any task
- * started (nothing of it to resume), `interrupted` (resumable), else `finished`.
+ * started, `interrupted` when stopped mid-run (both resumable: select-run.ts), else `finished`.
  */
 export function endRun(
   meta: RunMeta,

@@ -46,11 +46,13 @@ describe('selectRunDatabases --resume', () => {
     expect(selected.resumed).toMatchObject({ left: 2, of: 4, removed: ['c'] });
   });
 
-  it('does not offer a failed run (it ended before any task started)', async () => {
-    const runsDir = await interruptedRun(['a'], [], 'failed');
-    await expect(
-      selectRunDatabases({ resume: true }, runsDir, () => Promise.resolve(['a'])),
-    ).rejects.toMatchObject({ code: 'NOTHING_TO_RESUME' });
+  it('resumes a failed run with what it left (an error stopped it after b)', async () => {
+    const runsDir = await interruptedRun(['a', 'b', 'c'], ['b'], 'failed');
+    const selected = await selectRunDatabases({ resume: true }, runsDir, () =>
+      Promise.resolve(['a', 'b', 'c']),
+    );
+    expect(selected.databases).toEqual(['a', 'c']);
+    expect(selected.resumed).toMatchObject({ state: 'failed', left: 2, of: 3 });
   });
 
   it('refuses --resume with --all', async () => {
@@ -132,13 +134,28 @@ describe('--resume takes only the last run, and only if it did not complete', ()
   it('an interrupted run that a later run followed is never picked up', async () => {
     const { runsDir, databases } = await runs(
       { id: 'run-20260101T000000-aaaa', state: 'interrupted', done: 2 },
-      { id: 'run-20260102T000000-bbbb', state: 'failed', error: 'the server did not start' },
+      { id: 'run-20260102T000000-bbbb', state: 'finished', done: 30 },
     );
     await expect(resume(runsDir, databases)).rejects.toMatchObject({
       code: 'NOTHING_TO_RESUME',
       message: expect.stringContaining(
-        'the last run, run-20260102T000000-bbbb (started 2026-01-02T00:00:00.000Z), failed (the server did not start)',
+        'the last run, run-20260102T000000-bbbb (started 2026-01-02T00:00:00.000Z), completed',
       ) as unknown,
+    });
+  });
+
+  it('a last run that failed (the server did not start) is resumed: nothing it had is lost', async () => {
+    // A --resume of an interrupted run that failed before its first task: the run it resumed
+    // is marked resumed, so the rest lives on in the failed run, which --resume takes.
+    const { runsDir, databases } = await runs(
+      { id: 'run-20260101T000000-aaaa', state: 'resumed', done: 2 },
+      { id: 'run-20260102T000000-bbbb', state: 'failed', error: 'the server did not start' },
+    );
+    const selected = await resume(runsDir, databases);
+    expect(selected.resumed).toMatchObject({
+      runId: 'run-20260102T000000-bbbb',
+      state: 'failed',
+      left: 30,
     });
   });
 
