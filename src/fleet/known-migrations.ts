@@ -44,6 +44,9 @@ export function loadKnown(options: KnownMigrationsOptions): Promise<KnownMigrati
   });
 }
 
+/** What a Python without the project's packages prints (Django's own message, or Python's). */
+const NO_DJANGO = /Couldn't import Django|No module named '?django'?/;
+
 async function runListing(command: string[], options: KnownMigrationsOptions): Promise<string> {
   const id = newTaskId('probe');
   const fail = (why: string) =>
@@ -51,7 +54,9 @@ async function runListing(command: string[], options: KnownMigrationsOptions): P
       'MIGRATIONS_LIST_FAILED',
       `could not list the code's migrations: \`${command.join(' ')}\` (task ${id}) ${why}`,
       {
-        hint: `see \`berth logs ${id}\`; the command runs in local.workdir (or the image) with the task environment and DATABASE_NAME=${LISTING_DATABASE}; set migrations.listCommand if the project needs another command`,
+        hint: NO_DJANGO.test(why)
+          ? `\`${command[0] ?? 'python3'}\` here has no Django: run berth with the project's virtualenv active, or name its interpreter in task.command, task.batchCommand and migrations.listCommand (e.g. [.venv/bin/python, manage.py, showmigrations, --plan]); see \`berth logs ${id}\``
+          : `see \`berth logs ${id}\`; the command runs in local.workdir (or the image) with the task environment and DATABASE_NAME=${LISTING_DATABASE}; set migrations.listCommand if the project needs another command`,
       },
     );
   let outcome;
