@@ -37,8 +37,8 @@ export interface RunMeta {
   /**
    * `running` after a SIGKILL too (nobody was left to update it: runStatus tells, from
    * `berth`, whether it still runs); `resumed` once --resume took it over; `failed` when it
-   * threw (e.g. the server did not start) or was interrupted before any task started: there
-   * is nothing of it to resume.
+   * threw (e.g. the server did not start) or was interrupted before any task started. An
+   * interrupted or failed last run is what `--resume` continues (select-run.ts).
    */
   state: RunState;
   /**

@@ -5,8 +5,8 @@
  *
  * What goes: with `olderThanMs`, items that started longer ago than that; with `keep`, items
  * beyond the newest `keep` of their kind (tasks, runs). Given both, an item goes only when
- * both say so. Never pruned: a task still running, and a run one of whose tasks is still
- * running. "Running" is decided as `berth tasks list|stop` decide it (`taskIsRunning`): a
+ * both say so. Never pruned: a task still running, and a run still going (its berth process
+ * alive, `runStatus`) or one of whose tasks is still running. "Running" is decided as `berth tasks list|stop` decide it (`taskIsRunning`): a
  * RUNNING record whose supervisor or task process is still the recorded one, same PID and same
  * start time. A record `tasks list` shows LOST (berth killed, both processes gone, or the PID
  * now another process's) is not running and goes like any other. Only a record that names no
@@ -20,7 +20,7 @@ import { BerthError } from '../core/errors.js';
 import { taskIsRunning } from '../tasks/process-identity.js';
 import type { TaskRecord } from '../tasks/task.js';
 import type { StatePaths } from './paths.js';
-import type { RunMeta } from './journal.js';
+import { runStatus, type RunMeta } from './journal.js';
 
 export interface PruneOptions {
   /** Remove what started longer ago than this. */
@@ -31,6 +31,8 @@ export interface PruneOptions {
   now?: number;
   /** Whether a RUNNING task is still running (default: `stillRunning`, the identity check). */
   isAlive?: (record: TaskRecord) => boolean;
+  /** Whether a run is still going (default: its berth process is alive, `runStatus`). */
+  runIsLive?: (meta: RunMeta) => boolean;
 }
 
 export interface PruneItem {
@@ -94,7 +96,13 @@ export function planPrune(state: StateSnapshot, options: PruneOptions): PruneRes
   const isAlive = options.isAlive ?? stillRunning;
 
   const running = state.tasks.filter((t) => t.record.status === 'RUNNING' && isAlive(t.record));
-  const liveRuns = new Set(running.flatMap((t) => (t.record.runId ? [t.record.runId] : [])));
+  const runIsLive = options.runIsLive ?? ((meta: RunMeta) => runStatus(meta) === 'running');
+  // A run is live while a task of it runs, or while its own berth does (probing, between
+  // batches: no task yet, and its journal is being written).
+  const liveRuns = new Set([
+    ...running.flatMap((t) => (t.record.runId ? [t.record.runId] : [])),
+    ...state.runs.filter((r) => runIsLive(r.meta)).map((r) => r.meta.id),
+  ]);
 
   // Newest first: index < keep is "among the last N".
   const goes = (startedMs: number, index: number) =>

@@ -9,7 +9,7 @@ import { BerthError } from '../../src/core/errors.js';
 import { parseAge, pruneState } from '../../src/state/prune.js';
 import { statePaths, type StatePaths } from '../../src/state/paths.js';
 import { TaskStore } from '../../src/state/task-store.js';
-import { RunJournal, type RunMeta } from '../../src/state/journal.js';
+import { RunJournal, thisBerth, type RunMeta } from '../../src/state/journal.js';
 import { recordIdentity, type ProcessIdentity } from '../../src/tasks/process-identity.js';
 import type { TaskRecord } from '../../src/tasks/task.js';
 
@@ -78,8 +78,14 @@ async function task(
   return record;
 }
 
-async function run(id: string, ageDays: number, state: RunMeta['state'] = 'finished') {
+async function run(
+  id: string,
+  ageDays: number,
+  state: RunMeta['state'] = 'finished',
+  berth?: RunMeta['berth'],
+) {
   const journal = await RunJournal.create(paths.runs, {
+    ...(berth ? { berth } : {}),
     id,
     operation: 'migrate',
     provider: 'local',
@@ -194,6 +200,20 @@ describe('pruneState', () => {
       'run run-20260601T000000-aaaa',
     ]);
     expect(result.kept).toEqual({ tasks: 0, runs: 0, running: 0 });
+  });
+
+  it('keeps a run whose berth is still going though no task of it runs yet (probing)', async () => {
+    // This test process stands for the live berth; the older run's berth is gone.
+    await run('run-20260601T000000-aaaa', 29, 'running', thisBerth());
+    await run('run-20260602T000000-bbbb', 28, 'running', {
+      ...(await deadIdentity()),
+      host: os.hostname(),
+    });
+    const result = await pruneState(paths, { olderThanMs: 7 * DAY, now: NOW, dryRun: true });
+    expect(result.removed.map((i) => `${i.kind} ${i.id}`)).toEqual([
+      'run run-20260602T000000-bbbb',
+    ]);
+    expect(result.kept.runs).toBe(1);
   });
 
   it('removes a task whose PID is alive but is another process now (start time differs)', async () => {
