@@ -351,8 +351,8 @@ function zodIssues(
     const known = settingsAt(configSchema, p);
     const guesses = keys.flatMap((key) => {
       if (known.includes(key)) return []; // `{ database: x }`: a query's field, without the query
-      const close = closeMatches(key, known, { closestOnly: true });
-      return close.length ? [`${key}: did you mean ${orList(close)}?`] : [];
+      const guess = didYouMean(key, known);
+      return guess ? [`${key}: ${guess}`] : [];
     });
     return [at(p, [TENANTS_FORMS, ...guesses].join('; '))];
   };
@@ -362,10 +362,16 @@ function zodIssues(
 
 /** `unknown setting; did you mean timeoutSeconds?` when one of the allowed keys is close. */
 function unknownSetting(key: string, known: readonly string[]): string {
-  const close = closeMatches(key, known, { closestOnly: true });
-  return close.length
-    ? `unknown setting; did you mean ${orList(close)}?`
+  const guess = didYouMean(key, known);
+  return guess
+    ? `unknown setting; ${guess}`
     : 'unknown setting (check the spelling; see the config reference in the README)';
+}
+
+/** `did you mean file?` for a key close to one the schema allows there; else undefined. */
+function didYouMean(key: string, known: readonly string[]): string | undefined {
+  const close = closeMatches(key, known, { closestOnly: true });
+  return close.length ? `did you mean ${orList(close)}?` : undefined;
 }
 
 /** `a`, `a or b`, `a, b or c`. */

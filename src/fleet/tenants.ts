@@ -158,17 +158,18 @@ export function selectDatabases(
   if (unknown.length > 0) {
     const suggestions = Object.fromEntries(unknown.map((d) => [d, closeMatches(d, fleet)]));
     // A system database is never a tenant: "add it to database.tenants" would be refused too.
-    const system = unknown.map((d) => notATenant(d)).filter((r): r is string => r !== undefined);
+    const system = new Map(unknown.map((d) => [d, notATenant(d)]));
     const described = unknown.map((d) => {
       const close = suggestions[d] ?? [];
-      if (notATenant(d)) return `${d} (a PostgreSQL system database, never a tenant)`;
+      if (system.get(d)) return `${d} (a PostgreSQL system database, never a tenant)`;
       return close.length ? `${d} (did you mean ${close.join(', ')}?)` : d;
     });
+    const reasons = [...system.values()].filter((r): r is string => r !== undefined);
     const pick = `pick one of: ${fleet.slice(0, 10).join(', ')}${fleet.length > 10 ? ', …' : ''}`;
     throw new BerthError('DATABASE_UNKNOWN', `not in the fleet: ${described.join('; ')}`, {
       hint:
-        system.length === unknown.length
-          ? `${system[0] ?? ''}; ${pick}`
+        reasons.length === unknown.length
+          ? `${reasons[0] ?? ''}; ${pick}`
           : `add it to database.tenants in berth.yaml, or ${pick}`,
       details: { unknown, suggestions },
     });
@@ -183,6 +184,3 @@ export function splitDatabaseList(values: string[]): string[] {
     .map((v) => v.trim())
     .filter((v) => v.length > 0);
 }
-
-/** Fleet members a typo most likely meant (the helper lives in core: config uses it too). */
-export { closeMatches };

@@ -10,15 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchCommand } from '../../src/fleet/batch-script.js';
+import { stopTaskTree } from '../../src/providers/local/process-identity.js';
+import { ProcessRuntime } from '../../src/providers/local/process-runtime.js';
+import { TaskStore } from '../../src/state/task-store.js';
 import {
   isSameProcess,
   processStartTime,
   recordIdentity,
-  stopTaskTree,
   taskIsRunning,
-} from '../../src/providers/local/process-identity.js';
-import { ProcessRuntime } from '../../src/providers/local/process-runtime.js';
-import { TaskStore } from '../../src/state/task-store.js';
+} from '../../src/tasks/process-identity.js';
 import type { TaskRecord } from '../../src/tasks/task.js';
 
 function alive(pid: number): boolean {

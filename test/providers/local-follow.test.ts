@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTaskControl } from '../../src/providers/local/local-tasks.js';
-import { processStartTime } from '../../src/providers/local/process-identity.js';
+import { processStartTime } from '../../src/tasks/process-identity.js';
 import { statePaths } from '../../src/state/paths.js';
 import { TaskStore, stopRecord } from '../../src/state/task-store.js';
 import type { TaskRecord } from '../../src/tasks/task.js';

@@ -8,7 +8,8 @@ import { followLogFile } from '../../state/follow-log.js';
 import { readLogLines } from '../../state/task-store.js';
 import type { TaskRecord } from '../../tasks/task.js';
 import type { StopPlan, TaskControl } from '../provider.js';
-import { stopTaskTree, taskIsRunning } from './process-identity.js';
+import { taskIsRunning } from '../../tasks/process-identity.js';
+import { stopTaskTree } from './process-identity.js';
 
 /**
  * A RUNNING record whose process is still the one berth started: the PID alone could by now

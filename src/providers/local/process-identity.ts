@@ -1,7 +1,7 @@
 /**
  * Stopping a local task without ever signalling a process that is not the recorded one. The
  * identity checks themselves (a PID plus its start time, `taskIsRunning`) live in
- * src/tasks/process-identity.ts, which `berth prune` shares; they are re-exported here.
+ * src/tasks/process-identity.ts, which `berth prune` shares.
  *
  * A local task runs as the leader of its own process group under berth's supervisor
  * (libexec/berth-supervisor.mjs); stopping it means stopping that whole group, which the
@@ -12,14 +12,6 @@ import {
   isSameProcess,
   leaderIdentity,
   processStartTime,
-  type ProcessIdentity,
-} from '../../tasks/process-identity.js';
-
-export {
-  isSameProcess,
-  processStartTime,
-  recordIdentity,
-  taskIsRunning,
   type ProcessIdentity,
 } from '../../tasks/process-identity.js';
 

@@ -12,12 +12,11 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { StopCause, TaskLocks } from '../../tasks/task.js';
 import {
-  endProcessGroup,
-  groupAlive,
   processStartTime,
   recordIdentity,
   type ProcessIdentity,
-} from './process-identity.js';
+} from '../../tasks/process-identity.js';
+import { endProcessGroup, groupAlive } from './process-identity.js';
 
 export interface SupervisedJob {
   command: string;
