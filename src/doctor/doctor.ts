@@ -16,6 +16,7 @@ import { errorMessage, isBerthError } from '../core/errors.js';
 import { exec as defaultExec, type Exec } from '../core/exec.js';
 import { knownFleet } from '../fleet/tenants.js';
 import { detectEngine, ENGINE_HINT } from '../image/engine.js';
+import { migrateCommandOf } from '../migrations/presets.js';
 import { BUNDLED_POSTGRES_MAJOR, binariesPackage } from '../providers/local/postgres-server.js';
 import type { Provider } from '../providers/provider.js';
 import { statePaths } from '../state/paths.js';
@@ -24,7 +25,7 @@ import { stateRoot } from '../state/state-dir.js';
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface DoctorCheck {
-  name: 'node' | 'postgres' | 'container-engine' | 'aws' | 'config' | 'state';
+  name: 'node' | 'postgres' | 'container-engine' | 'aws' | 'config' | 'task-command' | 'state';
   status: CheckStatus;
   detail: string;
   /** What to do about a warn or fail. */
@@ -94,6 +95,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
         input.loadBinaries,
       ),
     );
+    if (loaded && provider?.tasksRunHere) checks.push(await checkTaskCommand(loaded, env, exec));
     checks.push(await checkEngine(loaded?.config.local.containerCli ?? 'docker', exec));
     checks.push(await checkAws(input, provider, loaded, env));
     if (loaded) checks.push(await checkState(stateRoot(loaded)));
@@ -239,6 +241,73 @@ async function checkAws(
         detail: `${regionText}; no AWS credentials found (only the aws provider needs them)`,
         fix: 'aws configure sso (or aws configure), or set AWS_PROFILE; in GitHub Actions use configure-aws-credentials with OIDC',
       };
+}
+
+/**
+ * Whether task.command's program runs here, as host-process tasks run it (from local.workdir,
+ * on PATH): the listing and the migrations of a Django project fail at the first task when
+ * `python3` is not the project's interpreter (no virtualenv active). A warn, since container
+ * tasks run the image's program instead.
+ */
+async function checkTaskCommand(
+  loaded: LoadedConfig,
+  env: NodeJS.ProcessEnv,
+  exec: Exec,
+): Promise<DoctorCheck> {
+  const { config } = loaded;
+  const program = migrateCommandOf(config)[0] ?? '';
+  const cwd = path.resolve(loaded.dir, config.local.workdir);
+  const found = await findProgram(program, cwd, env.PATH ?? '');
+  const containers = 'container tasks (--runtime container) run the image’s instead';
+  if (!found)
+    return {
+      name: 'task-command',
+      status: 'warn',
+      detail: `the migrate command runs \`${program}\`, which is not ${program.includes('/') ? `an executable at ${path.resolve(cwd, program)}` : 'on PATH'}: host-process tasks will not start`,
+      fix: `install it, activate the project's environment (its virtualenv, its node_modules/.bin), or name its path in task.command; ${containers}`,
+    };
+  if (config.migrations.tool === 'django' && /^python/.test(path.basename(program))) {
+    const probe = await exec(found, ['-c', 'import django; print(django.get_version())'], {
+      cwd,
+      timeoutMs: 15_000,
+    });
+    if (probe.code !== 0)
+      return {
+        name: 'task-command',
+        status: 'warn',
+        detail: `\`${program}\` (${found}) cannot import Django: the listing and every migration task will fail`,
+        fix: `run berth with the project's virtualenv active, or name its interpreter in task.command, task.batchCommand and migrations.listCommand (e.g. [.venv/bin/python, manage.py, migrate, --noinput]); ${containers}`,
+      };
+    return {
+      name: 'task-command',
+      status: 'ok',
+      detail: `${found} with Django ${probe.stdout.trim()}`,
+    };
+  }
+  return { name: 'task-command', status: 'ok', detail: `${program}: ${found}` };
+}
+
+/** `program`'s path as a spawn from `cwd` would find it; undefined when it would not. */
+async function findProgram(
+  program: string,
+  cwd: string,
+  searchPath: string,
+): Promise<string | undefined> {
+  const candidates = program.includes('/')
+    ? [path.resolve(cwd, program)]
+    : searchPath
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.resolve(cwd, dir, program));
+  for (const candidate of candidates) {
+    try {
+      await access(candidate, constants.X_OK);
+      if ((await stat(candidate)).isFile()) return candidate;
+    } catch {
+      // Not here: the next directory of PATH.
+    }
+  }
+  return undefined;
 }
 
 async function checkState(root: string): Promise<DoctorCheck> {

@@ -7,14 +7,26 @@
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { BerthError, errorMessage } from '../core/errors.js';
+import type { Reporter } from '../core/events.js';
 import { knownMigrations, type KnownMigrations } from '../migrations/known.js';
-import { resolvePreset } from '../migrations/presets.js';
+import { resolvePreset, type MigrationPreset } from '../migrations/presets.js';
+import { isPinnedImage, type ListingCache, type ListingKey } from '../state/listing-cache.js';
 import { tailLog } from '../state/task-store.js';
 import { newTaskId } from '../tasks/task-id.js';
 import type { TaskRuntime } from '../tasks/task.js';
 
 /** The database a listing task connects to: the control database, never a tenant. */
 export const LISTING_DATABASE = 'postgres';
+
+/** Where listings are recorded, and which image a listing task would run. */
+export interface RecordedListings {
+  cache: ListingCache;
+  /**
+   * The image the listing task would run, by digest or image ID (a tag resolved now);
+   * undefined when that cannot be known (host processes, an image outside the stack's).
+   */
+  image: () => Promise<string | undefined>;
+}
 
 export interface KnownMigrationsOptions {
   config: Config;
@@ -23,6 +35,12 @@ export interface KnownMigrationsOptions {
   /** The task environment without DATABASE_NAME (FleetBackend.taskEnvironment). */
   environment: () => Record<string, string> | Promise<Record<string, string>>;
   signal?: AbortSignal;
+  /**
+   * Listings recorded per image: a listing recorded for the image the task would run is used
+   * and no task starts (state/listing-cache.ts).
+   */
+  listings?: RecordedListings;
+  reporter?: Reporter;
 }
 
 /**
@@ -36,12 +54,65 @@ export async function loadKnownMigrations(
   return known?.ordered ? known.ids : undefined;
 }
 
-export function loadKnown(options: KnownMigrationsOptions): Promise<KnownMigrations | undefined> {
+export async function loadKnown(
+  options: KnownMigrationsOptions,
+): Promise<KnownMigrations | undefined> {
   const preset = resolvePreset(options.config.migrations);
-  return knownMigrations(preset, {
+  const key = await listingKey(preset, options);
+  if (key && options.listings) {
+    const recorded = await options.listings.cache.read(key);
+    if (recorded) {
+      options.reporter?.emit({
+        type: 'message',
+        level: 'info',
+        text: `the code's migrations: ${recorded.ids.length}, as listed before for image ${key.image} (no listing task)`,
+      });
+      return recorded;
+    }
+  }
+  const known = await knownMigrations(preset, {
     configDir: options.configDir,
     runListing: (command) => runListing(command, options),
   });
+  if (key && known) await record(key, known, options);
+  return known;
+}
+
+/**
+ * Records a listing under the image it ran — if that image is still the one the name gave
+ * before the listing: a tag moved in between (a push, a rebuild) leaves no record, since the
+ * listing may have run either image. Best effort: a record that cannot be written costs one
+ * listing task next time, nothing worse.
+ */
+async function record(
+  key: ListingKey,
+  known: KnownMigrations,
+  options: KnownMigrationsOptions,
+): Promise<void> {
+  const listings = options.listings;
+  if (!listings) return;
+  try {
+    if ((await listings.image()) !== key.image) return;
+    await listings.cache.write(key, known);
+  } catch {
+    // Not recorded: listed again next time.
+  }
+}
+
+/** The record's key when the listing runs in an image named by digest; else undefined. */
+async function listingKey(
+  preset: MigrationPreset,
+  options: KnownMigrationsOptions,
+): Promise<ListingKey | undefined> {
+  if (preset.known.kind !== 'listing' || !options.listings) return undefined;
+  const image = await options.listings.image().catch(() => undefined);
+  if (image === undefined || !isPinnedImage(image)) return undefined;
+  return {
+    image,
+    command: preset.known.command,
+    format: preset.known.format,
+    environment: options.config.task.environment,
+  };
 }
 
 /** What a Python without the project's packages prints (Django's own message, or Python's). */

@@ -182,6 +182,8 @@ export interface Provider {
   readonly loaded: LoadedConfig;
   /** `.berth/`: task records and logs, run journals, image state. */
   readonly state: StateDir;
+  /** Tasks may run on this machine (host processes): their programs must be found here. */
+  readonly tasksRunHere: boolean;
   /** The tenant databases, from the config's tenant source. */
   tenants(): Promise<string[]>;
   /**

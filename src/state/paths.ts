@@ -15,6 +15,8 @@ export interface StatePaths {
   logs: string;
   tasks: string;
   runs: string;
+  /** Listing commands' output recorded per image digest (listing-cache.ts). */
+  listings: string;
   outputsEnv: string;
   outputsJson: string;
 }
@@ -30,6 +32,7 @@ export function statePaths(root: string): StatePaths {
     logs: path.join(root, 'logs'),
     tasks: path.join(root, 'tasks'),
     runs: path.join(root, 'runs'),
+    listings: path.join(root, 'listings'),
     outputsEnv: path.join(root, 'outputs.env'),
     outputsJson: path.join(root, 'outputs.json'),
   };

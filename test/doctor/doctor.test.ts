@@ -268,3 +268,87 @@ describe('berth doctor', () => {
     expect(byName((await runDoctor(input())).checks, 'state')?.status).toBe('ok');
   });
 });
+
+describe('berth doctor: the migrate command, where tasks run as host processes', () => {
+  const local = () => Promise.resolve(provider({ tasksRunHere: true }));
+  const withConfig = (config: LoadedConfig['config']) => () =>
+    Promise.resolve({ ...loaded, config });
+  const django = () =>
+    parseConfig(
+      VALID.replace(
+        'migrations: { directory: migrations }',
+        'migrations: { tool: django }',
+      ).replace('  command: [node, dist/migrate.js]\n', ''),
+    );
+  /** A directory holding an executable `python3` (never run: exec is injected). */
+  async function binWithPython(): Promise<string> {
+    const bin = path.join(dir, 'bin');
+    await mkdir(bin, { recursive: true });
+    await writeFile(path.join(bin, 'python3'), '#!/bin/sh\nexit 0\n');
+    await chmod(path.join(bin, 'python3'), 0o755);
+    return bin;
+  }
+  /** Answers `python3 -c 'import django…'` as told; the rest as execWith does. */
+  const execDjango =
+    (django: { code: number; stdout?: string; stderr?: string }): Exec =>
+    (program, args, options) =>
+      args[0] === '-c'
+        ? Promise.resolve({ stdout: '', stderr: '', ...django })
+        : execWith({ docker: '27.5.1', postgres: 'postgres (PostgreSQL) 16.4' })(
+            program,
+            args,
+            options,
+          );
+
+  it('finds the program on PATH (the aws provider is not asked: its tasks run in the image)', async () => {
+    const env = { PATH: process.env.PATH ?? '' };
+    const report = await runDoctor(input({ open: local, env }));
+    expect(byName(report.checks, 'task-command')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^node: \/\S+\/node$/) as string,
+    });
+    const aws = await runDoctor(input({ env }));
+    expect(byName(aws.checks, 'task-command')).toBeUndefined();
+  });
+
+  it('warns when the program is not on PATH, saying what to do', async () => {
+    const report = await runDoctor(input({ open: local, env: { PATH: path.join(dir, 'empty') } }));
+    expect(report.ok).toBe(true);
+    expect(byName(report.checks, 'task-command')).toEqual({
+      name: 'task-command',
+      status: 'warn',
+      detail:
+        'the migrate command runs `node`, which is not on PATH: host-process tasks will not start',
+      fix: expect.stringContaining('activate the project') as string,
+    });
+  });
+
+  it("warns when the Django preset's python3 cannot import Django (no virtualenv active)", async () => {
+    const bin = await binWithPython();
+    const report = await runDoctor(
+      input({
+        open: local,
+        config: withConfig(django()),
+        env: { PATH: bin },
+        exec: execDjango({ code: 1, stderr: "ModuleNotFoundError: No module named 'django'" }),
+      }),
+    );
+    expect(byName(report.checks, 'task-command')).toMatchObject({
+      status: 'warn',
+      detail: `\`python3\` (${path.join(bin, 'python3')}) cannot import Django: the listing and every migration task will fail`,
+      fix: expect.stringContaining("run berth with the project's virtualenv active") as string,
+    });
+    const ok = await runDoctor(
+      input({
+        open: local,
+        config: withConfig(django()),
+        env: { PATH: bin },
+        exec: execDjango({ code: 0, stdout: '3.2.19\n' }),
+      }),
+    );
+    expect(byName(ok.checks, 'task-command')).toMatchObject({
+      status: 'ok',
+      detail: `${path.join(bin, 'python3')} with Django 3.2.19`,
+    });
+  });
+});

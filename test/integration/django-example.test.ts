@@ -14,7 +14,16 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -214,10 +223,16 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
     expect(summary.databases.map((d) => [d.database, d.status, d.applied])).toEqual(
       TENANTS.map((t) => [t, 'up-to-date', []]),
     );
-    // Only the one listing of the code's migrations (`showmigrations --plan`), no Python per
-    // tenant.
+    // No Python per tenant: at most the one listing of the code's migrations (`showmigrations
+    // --plan`). With containers not even that: the tasks run the pushed image, named by
+    // digest, whose listing the pipeline recorded (.berth/listings); host processes have no
+    // image to record it for, so they list again.
     const started = (await tasks()).filter((t) => !before.has(t.id));
-    expect(started.map((t) => [t.kind, t.databases])).toEqual([['probe', []]]);
+    expect(started.map((t) => [t.kind, t.databases])).toEqual(
+      withContainers ? [] : [['probe', []]],
+    );
+    const recorded = await readdir(path.join(clone, '.berth/listings')).catch(() => []);
+    expect(recorded).toHaveLength(withContainers ? 1 : 0);
   });
 
   /** `manage.py berth_probe` on the tenants and a missing database, as berth parses it. */

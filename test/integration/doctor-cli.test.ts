@@ -24,10 +24,16 @@ describe('berth doctor', () => {
       'node',
       'config',
       'postgres',
+      'task-command',
       'container-engine',
       'aws',
       'state',
     ]);
+    // The test project's tasks run `node`, which is on PATH here.
+    expect(report.checks.find((c) => c.name === 'task-command')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^node: \//) as string,
+    });
     expect(report.checks.find((c) => c.name === 'postgres')?.detail).toMatch(
       /^postgres \(PostgreSQL\) 16\.\d+/,
     );

@@ -1,6 +1,7 @@
 /**
  * A migration preset on the aws provider, against the in-memory AWS fake: the listing command
- * runs once as an ECS task (never once per tenant), the probe task's IDs are compared with it,
+ * runs once as an ECS task (never once per tenant, and once per image digest: a later command
+ * reads what it printed), the probe task's IDs are compared with it,
  * and verify names drift per tenant. Probe lines may carry golang-migrate's dirty flag and
  * Prisma/Flyway failed rows.
  */
@@ -50,6 +51,25 @@ describe('the django preset on the aws provider', () => {
     expect(listing?.overrideEnvironment.DATABASE_NAME).toBe('postgres');
     const summary = h.jsonLines<{ type: string; databases?: { status: string }[] }>().at(-1);
     expect(summary?.databases?.map((d) => d.status)).toEqual(DATABASES.map(() => 'up-to-date'));
+  });
+
+  it('lists once per image: verify after migrate reads the listing recorded for its digest; a re-pushed tag is listed again', async () => {
+    h = await djangoHarness();
+    for (const db of DATABASES) h.tenants.applied.set(db, [...DJANGO_IDS]);
+    const listings = () =>
+      h.fake.ecsTasks.started().filter((t) => t.command.includes('showmigrations')).length;
+    expect(await migrateCommand(h.ctx(), { all: true }, h.fleetDeps)).toBe(ExitCode.ok);
+    expect(listings()).toBe(1);
+    h.jsonLines();
+    expect(await verifyCommand(h.ctx(), { all: true }, h.fleetDeps)).toBe(ExitCode.ok);
+    expect(listings()).toBe(1);
+    expect(await migrateCommand(h.ctx(), { all: true }, h.fleetDeps)).toBe(ExitCode.ok);
+    expect(listings()).toBe(1);
+    // The same tag pushed again names another image: its migrations are listed again.
+    const repository = h.imageUri.slice(h.imageUri.lastIndexOf('/') + 1).split(':')[0] ?? '';
+    h.fake.pushImage(repository, h.imageUri.split(':').at(-1));
+    expect(await migrateCommand(h.ctx(), { all: true }, h.fleetDeps)).toBe(ExitCode.ok);
+    expect(listings()).toBe(2);
   });
 
   it('migrates only the tenant with something pending', async () => {

@@ -79,6 +79,7 @@ export function awsProvider(loaded: LoadedConfig, options: AwsProviderOptions): 
     name: 'aws',
     loaded,
     state,
+    tasksRunHere: false,
     // Inline or file; a SQL query needs a connection berth has not got from outside the VPC.
     tenants: () => discoverTenants(config, dir),
 

@@ -5,10 +5,12 @@
  */
 import type { LoadedConfig } from '../../config/load-config.js';
 import type { Reporter } from '../../core/events.js';
+import { ListingCache } from '../../state/listing-cache.js';
 import { openStateDir } from '../../state/state-dir.js';
 import { AwsBackend } from './tasks/aws-backend.js';
 import type { AwsClients } from './api/clients.js';
 import { prepareEcsRun, type EcsRunContext } from './tasks/ecs-run-context.js';
+import { pinnedImage } from './tasks/image-ref.js';
 import { EcsTaskRuntime, realSleep, type Sleep } from './tasks/ecs-task-runtime.js';
 import { DESCRIBE_TASKS_MAX, EcsPoller } from './tasks/ecs-poller.js';
 import { LogReader } from './tasks/log-reader.js';
@@ -44,7 +46,7 @@ export interface EcsFleetRun {
 export function openAws(options: OpenAwsOptions): EcsFleetRun {
   const { loaded, clients } = options;
   const { config, dir } = loaded;
-  const { tasks: store } = openStateDir(loaded);
+  const { tasks: store, paths } = openStateDir(loaded);
   let prepared: Promise<EcsRunContext> | undefined;
   const context = () => {
     prepared ??= prepareEcsRun({
@@ -107,6 +109,10 @@ export function openAws(options: OpenAwsOptions): EcsFleetRun {
     ecs,
     runtime,
     context,
+    listings: {
+      cache: new ListingCache(paths.listings),
+      image: async () => pinnedImage(clients.ecr, config, (await context()).image),
+    },
     ownTasks: runtime.started,
     reporter: options.reporter,
     ...timing,

@@ -9,7 +9,7 @@ import pg from 'pg';
 import pLimit from 'p-limit';
 import type { Config } from '../../config/schema.js';
 import { BerthError, errorMessage } from '../../core/errors.js';
-import { loadKnownMigrations } from '../../fleet/known-migrations.js';
+import { loadKnownMigrations, type RecordedListings } from '../../fleet/known-migrations.js';
 import { resolvePreset } from '../../migrations/presets.js';
 import {
   claimDatabase,
@@ -45,6 +45,8 @@ export interface LocalBackendOptions {
   configDir: string;
   postgres: LocalPostgres;
   runtime: TaskRuntime;
+  /** Listings recorded per image (container tasks only: host processes have no image). */
+  listings?: RecordedListings;
 }
 
 export class LocalBackend implements FleetBackend {
@@ -113,6 +115,7 @@ export class LocalBackend implements FleetBackend {
         await this.connectionSecret();
         return this.taskEnvironment();
       },
+      ...(this.options.listings ? { listings: this.options.listings } : {}),
     });
     return this.known;
   }

@@ -15,7 +15,9 @@ import { discoverTenants } from '../../fleet/tenants.js';
 import type { ProbeResult } from '../../fleet/types.js';
 import { detectEngine, ENGINE_HINT, requireEngine } from '../../image/engine.js';
 import { pushImage } from '../../image/push.js';
+import { inspectImage } from '../../image/inspect.js';
 import { gitInfo } from '../../image/tags.js';
+import { isPinnedImage, ListingCache } from '../../state/listing-cache.js';
 import { recordPush } from '../../image/stack.js';
 import { assertStateWritable, openStateDir, type StateDir } from '../../state/state-dir.js';
 import type { TaskRuntime } from '../../tasks/task.js';
@@ -69,11 +71,27 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
       }),
     );
 
-  const backendWith = (runtime: TaskRuntime) => {
-    const backend = new LocalBackend({ config, configDir: dir, postgres, runtime });
+  const listings = new ListingCache(state.paths.listings);
+  const backendWith = (runtime: TaskRuntime, image?: string) => {
+    const backend = new LocalBackend({
+      config,
+      configDir: dir,
+      postgres,
+      runtime,
+      // Container tasks run an image, which names what a listing printed; host processes don't.
+      ...(image !== undefined
+        ? { listings: { cache: listings, image: () => localImageId(image) } }
+        : {}),
+    });
     backends.push(backend);
     return backend;
   };
+
+  /** The image's ID (content-addressed), for a tag as the engine resolves it now. */
+  const localImageId = async (image: string): Promise<string | undefined> =>
+    isPinnedImage(image)
+      ? image
+      : (await inspectImage(exec, config.local.containerCli, image))?.id || undefined;
 
   /** The runtime rule (select-runtime.ts), or only the image this request names. */
   const choose = async (request: FleetRequest): Promise<RuntimeChoice> => {
@@ -89,6 +107,7 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
     name: 'local',
     loaded,
     state,
+    tasksRunHere: true,
     tenants,
 
     checkConfig: (purpose) =>
@@ -131,7 +150,7 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
       );
       const where = choice.runtime === 'container' ? 'as containers' : 'as host processes';
       return {
-        backend: backendWith(runtime),
+        backend: backendWith(runtime, choice.runtime === 'container' ? choice.image : undefined),
         where: () => Promise.resolve(where),
         facts: () => Promise.resolve({ runtime: { ...choice, reason } }),
       };

@@ -30,7 +30,7 @@ import {
   probeResultFrom,
   readKnownMigrations,
 } from '../../../fleet/probe-protocol.js';
-import { loadKnownMigrations } from '../../../fleet/known-migrations.js';
+import { loadKnownMigrations, type RecordedListings } from '../../../fleet/known-migrations.js';
 import { resolvePreset } from '../../../migrations/presets.js';
 import type { FleetBackend, Lease, ProbeOptions, ProbeResult } from '../../../fleet/types.js';
 import { newTaskId } from '../../../tasks/task-id.js';
@@ -51,6 +51,8 @@ export interface AwsBackendOptions {
   runtime: TaskRuntime;
   /** Memoised: registers the revision (when an image is given) and resolves the network. */
   context: () => Promise<EcsRunContext>;
+  /** Listings recorded per image digest: a listing runs once per image, not once per command. */
+  listings?: RecordedListings;
   /** Tasks this process started (the runtime's), never counted as holding a lock. */
   ownTasks?: ReadonlySet<string>;
   reporter?: Reporter;
@@ -101,6 +103,8 @@ export class AwsBackend implements FleetBackend {
           configDir,
           runtime: this.runtime,
           environment: () => this.taskEnvironment(),
+          ...(this.options.listings ? { listings: this.options.listings } : {}),
+          ...(this.options.reporter ? { reporter: this.options.reporter } : {}),
         })
       : readKnownMigrations(config, configDir);
     return this.known;

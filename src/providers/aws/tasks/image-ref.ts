@@ -5,10 +5,12 @@
  */
 import path from 'node:path';
 import type { LoadedConfig } from '../../../config/load-config.js';
+import type { Config } from '../../../config/schema.js';
 import { BerthError } from '../../../core/errors.js';
 import type { Exec } from '../../../core/exec.js';
 import { gitInfo } from '../../../image/tags.js';
 import { readImageState } from '../../../state/image-state.js';
+import { isPinnedImage } from '../../../state/listing-cache.js';
 import { stateRoot } from '../../../state/state-dir.js';
 import type { EcrApi } from '../api/ecr-api.js';
 
@@ -49,4 +51,21 @@ export async function resolveImage(
   throw new BerthError('USAGE', 'which image should the migration tasks run?', {
     hint: 'pass --image URI:TAG (there is no git commit to derive the tag from, and nothing was pushed from here)',
   });
+}
+
+/**
+ * `image` by digest: as it is when it names one, else the stack repository's tag looked up in
+ * ECR (`<uri>:<tag>` -> `<uri>@sha256:…`); undefined for a tag ECR does not have or an image
+ * outside the stack's repository, which berth cannot pin.
+ */
+export async function pinnedImage(
+  ecr: EcrApi,
+  config: Config,
+  image: string,
+): Promise<string | undefined> {
+  if (isPinnedImage(image)) return image;
+  const repository = await ecr.describeRepository(config.registry.name);
+  if (!repository || !image.startsWith(`${repository.uri}:`)) return undefined;
+  const found = await ecr.describeImageTag(repository.name, image.slice(repository.uri.length + 1));
+  return found ? `${repository.uri}@${found.digest}` : undefined;
 }
