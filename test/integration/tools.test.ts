@@ -1,7 +1,8 @@
 /**
  * The migration-tool presets against the real tools on real PostgreSQL: Alembic (Debian's
  * python3-alembic), Rails' ActiveRecord (Debian's ruby-activerecord and ruby-pg, behind a
- * stand-in bin/rails), knex and dbmate (npm devDependencies), node-pg-migrate (the example app's). Each fixture app under
+ * stand-in bin/rails), knex, dbmate, Sequelize (sequelize-cli) and TypeORM (npm
+ * devDependencies), node-pg-migrate (the example app's). Each fixture app under
  * test/fixtures/tools/ has two migrations; berth.yaml sits beside it with only
  * `migrations.tool` set, so the preset's history table, migrations directory (or listing
  * command) and migrate command are the ones under test. Per tool: migrate three tenants, a
@@ -35,7 +36,7 @@ const works = (command: string, args: string[]) =>
   spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
 interface ToolCase {
-  tool: 'alembic' | 'rails' | 'knex' | 'dbmate' | 'node-pg-migrate';
+  tool: 'alembic' | 'rails' | 'knex' | 'dbmate' | 'node-pg-migrate' | 'sequelize' | 'typeorm';
   /** The fixture's two migrations, as the IDs the tool records. */
   ids: [string, string];
   /** Whether this machine has the tool (CI installs it: a missing tool fails there). */
@@ -146,6 +147,53 @@ exports.down = (knex) => knex.schema.alterTable('orders', (t) => { t.dropColumn(
     drift: {
       sql: "INSERT INTO schema_migrations (version) VALUES ('20240215000000')",
       id: '20240215000000',
+    },
+    listingTasks: 0,
+    prepare: linkNodeModules,
+  },
+  {
+    tool: 'sequelize',
+    ids: ['20240101000000-create-orders.js', '20240201000000-add-orders-created.js'],
+    available: existsSync(path.join(ROOT, 'node_modules/.bin/sequelize-cli')),
+    tables: 2, // orders, SequelizeMeta
+    third: {
+      file: 'migrations/20240301000000-add-orders-note.js',
+      text: `module.exports = {
+  up: (queryInterface, Sequelize) => queryInterface.addColumn('orders', 'note', { type: Sequelize.TEXT }),
+  down: (queryInterface) => queryInterface.removeColumn('orders', 'note'),
+};
+`,
+      id: '20240301000000-add-orders-note.js',
+    },
+    drift: {
+      sql: `INSERT INTO "SequelizeMeta" (name) VALUES ('20240215000000-hotfix.js')`,
+      id: '20240215000000-hotfix.js',
+    },
+    listingTasks: 0,
+    prepare: linkNodeModules,
+  },
+  {
+    tool: 'typeorm',
+    // The class names TypeORM records (file 1700000000000-CreateOrders.js: CreateOrders1700000000000).
+    ids: ['CreateOrders1700000000000', 'AddOrdersCreated1700000000100'],
+    available: existsSync(path.join(ROOT, 'node_modules/.bin/typeorm')),
+    tables: 2, // orders, migrations
+    third: {
+      file: 'src/migrations/1700000000200-AddOrdersNote.js',
+      text: `module.exports = class AddOrdersNote1700000000200 {
+  async up(queryRunner) {
+    await queryRunner.query('ALTER TABLE orders ADD COLUMN note text');
+  }
+  async down(queryRunner) {
+    await queryRunner.query('ALTER TABLE orders DROP COLUMN note');
+  }
+};
+`,
+      id: 'AddOrdersNote1700000000200',
+    },
+    drift: {
+      sql: `INSERT INTO migrations ("timestamp", name) VALUES (1700000000150, 'Hotfix1700000000150')`,
+      id: 'Hotfix1700000000150',
     },
     listingTasks: 0,
     prepare: linkNodeModules,
