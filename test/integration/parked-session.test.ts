@@ -65,6 +65,23 @@ describe('ParkedSession', () => {
     }
   });
 
+  it('leaves no timer behind once awake (a pending wake retry kept berth alive ~1 s after its summary)', async () => {
+    const client = await connect();
+    const waker = new SessionWaker(() => new pg.Client(local.config('postgres')));
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    try {
+      const pid = (client as unknown as { processID: number }).processID;
+      const session = new ParkedSession(client, waker);
+      await parked(pid);
+      const before = timers();
+      await session.afterWake(() => client.query('SELECT 1'));
+      expect(timers()).toBeLessThanOrEqual(before);
+    } finally {
+      await waker.close();
+      await client.end();
+    }
+  });
+
   it('runs the work again when a stray cancel lands on it, and returns its result', async () => {
     const client = await connect();
     const waker = new DoubleWaker(200);

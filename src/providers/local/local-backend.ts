@@ -431,7 +431,11 @@ export class ParkedSession {
       if (processID === null) sendCancel(this.client);
       else this.waker.wake(processID, () => sendCancel(this.client));
       sent++;
-      await Promise.race([sleeping, new Promise((r) => setTimeout(r, WAKE_RETRY_MS))]);
+      // The retry timer is cleared once the statement ends: left pending, the last wake of a
+      // run kept berth's process alive for up to WAKE_RETRY_MS after its summary.
+      let retry: NodeJS.Timeout | undefined;
+      await Promise.race([sleeping, new Promise((r) => (retry = setTimeout(r, WAKE_RETRY_MS)))]);
+      clearTimeout(retry);
     }
     this.stray = 2 * sent - 1;
   }
