@@ -103,13 +103,27 @@ describe('LocalBackend.claim', () => {
     }
   });
 
-  it('holds a database with work until the lease is released', async () => {
-    const claim = await backend.claim(PENDING);
-    expect(claim.probe.pending.length).toBeGreaterThan(0);
-    expect(claim.lease).toBeDefined();
-    expect(await lockFree(PENDING)).toBe(false);
-    await claim.lease?.release();
-    expect(await lockFree(PENDING)).toBe(true);
+  it('holds a database with work until the lease is released: the lock is free when release returns', async () => {
+    // A release ends the session (no unlock query): parked, it is woken first, and the lock
+    // is gone by the time end() resolves. Repeated, since a late release would show only now
+    // and then.
+    for (let i = 0; i < 5; i++) {
+      const claim = await backend.claim(PENDING);
+      expect(claim.probe.pending.length).toBeGreaterThan(0);
+      expect(claim.lease).toBeDefined();
+      expect(await lockFree(PENDING)).toBe(false);
+      await claim.lease?.release();
+      expect(await lockFree(PENDING)).toBe(true);
+    }
+    // The same for a lock taken by a batch (not parked), after its probe.
+    for (let i = 0; i < 3; i++) {
+      const lease = await backend.lock(PENDING, 1_000);
+      expect(lease).toBeDefined();
+      expect(await lockFree(PENDING)).toBe(false);
+      await lease?.probe?.();
+      await lease?.release();
+      expect(await lockFree(PENDING)).toBe(true);
+    }
   });
 
   it('keeps a held session inside a statement while it waits (not idle), and wakes it for the probe and the release', async () => {

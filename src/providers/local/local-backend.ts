@@ -267,8 +267,12 @@ export class LocalBackend implements FleetBackend {
       release: async () => {
         if (this.holders.get(database) === holder) this.holders.delete(database);
         try {
-          await awake(() => client.query('SELECT pg_advisory_unlock($1, $2)', [...LOCK]));
+          // Woken first: a backend asleep in pg_sleep reads the Terminate only after the sleep.
+          await awake(() => Promise.resolve());
         } finally {
+          // Ending the session releases its lock, as for an up-to-date claim: the server frees
+          // a session's locks before it closes the socket, one round trip sooner than an
+          // unlock, which was a query per tenant.
           await client.end().catch(() => undefined);
         }
       },
