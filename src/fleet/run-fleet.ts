@@ -23,7 +23,7 @@ import {
   endRun,
   markResumed,
   newRunId,
-  thisBerth,
+  startRun,
   type RunMeta,
 } from '../state/journal.js';
 import { readLogLines, tailLog } from '../state/task-store.js';
@@ -174,9 +174,8 @@ export class FleetRun {
       options.wave?.runTotal ?? this.total,
     );
     this.onError = this.budget.stopsAtFirstFailure ? 'stop' : 'continue';
-    this.meta = {
+    this.meta = startRun({
       id: this.runId,
-      operation: 'migrate',
       provider: backend.provider,
       databases: options.databases,
       options: {
@@ -186,11 +185,10 @@ export class FleetRun {
         maxFailures: describeLimit(this.budget.limit),
       },
       startedAt: new Date(this.started).toISOString(),
-      state: 'running',
-      ...(options.resumedFrom ? { resumedFrom: options.resumedFrom } : {}),
+      resumedFrom: options.resumedFrom,
       // A wave's run writes no journal of its own: the wave run records the process.
-      ...(options.wave ? {} : { berth: thisBerth() }),
-    };
+      ownProcess: !options.wave,
+    });
   }
 
   async run(): Promise<FleetResult> {

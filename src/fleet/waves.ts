@@ -15,7 +15,7 @@ import {
   endRun,
   markResumed,
   newRunId,
-  thisBerth,
+  startRun,
   type RunMeta,
 } from '../state/journal.js';
 import { describeLimit } from './failure-budget.js';
@@ -124,9 +124,8 @@ class WaveRun {
     private readonly options: MigrateInWavesOptions & { waves: Wave[] },
   ) {
     this.now = options.now ?? Date.now;
-    this.meta = {
+    this.meta = startRun({
       id: this.runId,
-      operation: 'migrate',
       provider: backend.provider,
       databases: options.databases,
       options: {
@@ -137,10 +136,8 @@ class WaveRun {
       },
       waves: options.waves,
       startedAt: new Date(this.now()).toISOString(),
-      state: 'running',
-      ...(options.resumedFrom ? { resumedFrom: options.resumedFrom } : {}),
-      berth: thisBerth(),
-    };
+      resumedFrom: options.resumedFrom,
+    });
   }
 
   async run(): Promise<FleetResult> {

@@ -55,6 +55,35 @@ export interface RunMeta {
 
 export type RunState = 'running' | 'finished' | 'interrupted' | 'resumed' | 'failed';
 
+/**
+ * A run's record as it starts: `running`, by this berth process (unless `ownProcess` is false:
+ * a wave's part of a run, whose wave run records the process).
+ */
+export function startRun(run: {
+  id: string;
+  provider: RunMeta['provider'];
+  databases: string[];
+  options: RunMeta['options'];
+  startedAt: string;
+  waves?: RunMeta['waves'];
+  resumedFrom?: string | undefined;
+  ownProcess?: boolean;
+}): RunMeta {
+  const berth = run.ownProcess === false ? undefined : thisBerth();
+  return {
+    id: run.id,
+    operation: 'migrate',
+    provider: run.provider,
+    databases: run.databases,
+    options: run.options,
+    ...(run.waves ? { waves: run.waves } : {}),
+    startedAt: run.startedAt,
+    state: 'running',
+    ...(run.resumedFrom ? { resumedFrom: run.resumedFrom } : {}),
+    ...(berth ? { berth } : {}),
+  };
+}
+
 /** What to record as a new run's `berth`: this process, on this host. */
 export function thisBerth(): RunMeta['berth'] {
   const identity = recordIdentity(process.pid);

@@ -14,6 +14,7 @@ import {
   readRun,
   runStatus,
   scanRuns,
+  startRun,
   thisBerth,
   type RunMeta,
 } from '../../src/state/journal.js';
@@ -160,5 +161,28 @@ describe('runStatus', () => {
   it('any other state is what the journal says, whatever the process', () => {
     for (const state of ['finished', 'interrupted', 'resumed', 'failed'] as const)
       expect(runStatus({ ...running(thisBerth()), state })).toBe(state);
+  });
+});
+
+describe('startRun', () => {
+  const base = {
+    id: 'run-20261201T000000-abcd',
+    provider: 'local' as const,
+    databases: ['a', 'b'],
+    options: { concurrency: 2, onError: 'continue' as const, batchSize: 1 },
+    startedAt: '2026-12-01T00:00:00.000Z',
+  };
+
+  it('records a running run by this berth process, and only the fields given', () => {
+    const meta = startRun(base);
+    expect(meta).toEqual({ ...base, operation: 'migrate', state: 'running', berth: thisBerth() });
+    expect(runStatus(meta)).toBe('running');
+    expect(
+      startRun({ ...base, resumedFrom: 'run-x', waves: [{ wave: 1, databases: ['a'] }] }),
+    ).toMatchObject({ resumedFrom: 'run-x', waves: [{ wave: 1, databases: ['a'] }] });
+  });
+
+  it("records no process for a wave's part of a run (the wave run records it)", () => {
+    expect(startRun({ ...base, ownProcess: false }).berth).toBeUndefined();
   });
 });
