@@ -67,6 +67,22 @@ export class BerthError extends Error {
   }
 }
 
+/**
+ * Several problems found by independent checks as one error: each message on its own line,
+ * their distinct hints joined. One problem is returned as it is. The code is the problems'
+ * own when they share one, else `fallback`.
+ */
+export function combineProblems(problems: BerthError[], fallback: ErrorCode): BerthError {
+  const [first] = problems;
+  if (!first) throw new BerthError('INTERNAL', 'combineProblems() needs at least one problem');
+  if (problems.length === 1) return first;
+  const code = problems.every((p) => p.code === first.code) ? first.code : fallback;
+  const hints = [...new Set(problems.map((p) => p.hint).filter((h) => h !== undefined))];
+  return new BerthError(code, problems.map((p) => p.message).join('\n'), {
+    ...(hints.length ? { hint: hints.join('; ') } : {}),
+  });
+}
+
 /** Matches on a marker, not `instanceof`, so two bundled copies of the class still agree. */
 export function isBerthError(value: unknown): value is BerthError {
   return typeof value === 'object' && value !== null && BERTH_ERROR in value;

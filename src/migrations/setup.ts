@@ -5,7 +5,6 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
-import { invalidConfig, type LoadedConfig } from '../config/load-config.js';
 import type { ConfigIssue } from '../config/rules.js';
 import { resolvePreset } from './presets.js';
 import { SNIPPETS, findInstalledDjangoSnippet } from './snippets.js';
@@ -78,10 +77,4 @@ export function migrationsSetupNotes(config: Config): string[] {
   return [
     `fleet.batchSize is ${config.fleet.batchSize} but task.batchCommand is not set: each tenant of a batch still starts Python (manage.py migrate). Install berth's batch command with \`berth snippet django --app APP\` and set task.batchCommand: [python3, manage.py, ${SNIPPETS.django.command}] to migrate a batch in one process`,
   ];
-}
-
-/** Throws CONFIG_INVALID (exit 3) naming every problem; `berth config validate` calls it. */
-export async function assertMigrationsSetup(loaded: LoadedConfig): Promise<void> {
-  const issues = await migrationsSetupIssues(loaded.config, loaded.dir);
-  if (issues.length > 0) throw invalidConfig(loaded.file, issues);
 }

@@ -27,8 +27,8 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 const INLINE = '[startupwebapp_prod, healthtech_experiment, fintech_experiment]';
 
 /** `berth config validate [--json]` on berth.yaml in `dir`: exit code and output, as the CLI gives them. */
-async function validate(tenants: string, json = false) {
-  await writeFile(path.join(dir, 'berth.yaml'), VALID.replace(INLINE, tenants));
+async function validate(tenants: string, json = false, edit = (yaml: string) => yaml) {
+  await writeFile(path.join(dir, 'berth.yaml'), edit(VALID.replace(INLINE, tenants)));
   const stdout = captureStream();
   const stderr = captureStream();
   const out = createOutput(json, stdout, stderr, {});
@@ -87,6 +87,26 @@ describe('berth config validate: database.tenants', () => {
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('database.tenants.file (line 12)');
     expect(run.stderr).toContain('nowhere.txt does not exist');
+  });
+
+  it("reports a bad tenants file beside the config's other problems, all at once (exit 3)", async () => {
+    await writeFile(path.join(dir, 'two-bad.txt'), 'tenant_a\ntemplate1\n');
+    const run = await validate('{ file: two-bad.txt }', false, (yaml) =>
+      yaml.replace(
+        'migrations: { directory: migrations }',
+        'migrations: { directory: no-such-dir }',
+      ),
+    );
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('migrations.directory (line 14)');
+    // Said once: the tool's set-up check does not repeat what the path check found.
+    expect(run.stderr.match(/no-such-dir does not exist/g)).toHaveLength(1);
+    expect(run.stderr).toContain(
+      'two-bad.txt:2: "template1" is a PostgreSQL system database, never a tenant',
+    );
+    // A missing file is said once, by the path check (the test above), not again by the reader.
+    const missing = await validate('{ file: nowhere.txt }');
+    expect(missing.stderr.match(/nowhere\.txt/g)).toHaveLength(1);
   });
 
   it('a tenant query is still resolved only at run time', async () => {
