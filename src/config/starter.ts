@@ -200,7 +200,8 @@ function toolStarter(app: string, tool: StarterTool): string {
   const known =
     tool.known.kind === 'listing'
       ? `  # berth learns the code's migrations by running \`${tool.known.command.join(' ')}\` once per
-  # run (never once per tenant), so up-to-date tenants start no process at all.
+  # run (never once per tenant), so up-to-date tenants start no process at all. It runs with
+  # task.command's program (a virtualenv's python named there is used here too).
   # listCommand: ${yamlCommand(tool.known.command)}`
       : tool.directory
         ? `  directory: ${tool.directory}   # from ${tool.evidence}`

@@ -16,7 +16,7 @@ import { errorMessage, isBerthError } from '../core/errors.js';
 import { exec as defaultExec, type Exec } from '../core/exec.js';
 import { knownFleet } from '../fleet/tenants.js';
 import { detectEngine, ENGINE_HINT } from '../image/engine.js';
-import { migrateCommandOf } from '../migrations/presets.js';
+import { migrateCommandOf, presetFor } from '../migrations/presets.js';
 import { BUNDLED_POSTGRES_MAJOR, binariesPackage } from '../providers/local/postgres-server.js';
 import type { Provider } from '../providers/provider.js';
 import { statePaths } from '../state/paths.js';
@@ -244,10 +244,11 @@ async function checkAws(
 }
 
 /**
- * Whether task.command's program runs here, as host-process tasks run it (from local.workdir,
- * on PATH): the listing and the migrations of a Django project fail at the first task when
- * `python3` is not the project's interpreter (no virtualenv active). A warn, since container
- * tasks run the image's program instead.
+ * Whether the programs host-process tasks run are here (from local.workdir, on PATH): the
+ * migrate command's and, for a tool berth learns by a listing (Django, Alembic), the listing's.
+ * A Django project fails at its first task when `python3` is not the project's interpreter (no
+ * virtualenv active), so a Python of the django preset must also import Django. A warn, since
+ * container tasks run the image's programs instead.
  */
 async function checkTaskCommand(
   loaded: LoadedConfig,
@@ -255,36 +256,44 @@ async function checkTaskCommand(
   exec: Exec,
 ): Promise<DoctorCheck> {
   const { config } = loaded;
-  const program = migrateCommandOf(config)[0] ?? '';
   const cwd = path.resolve(loaded.dir, config.local.workdir);
-  const found = await findProgram(program, cwd, env.PATH ?? '');
+  const known = presetFor(config).known;
+  const uses = [
+    { what: 'the migrate command', program: migrateCommandOf(config)[0] ?? '' },
+    ...(known.kind === 'listing'
+      ? [{ what: 'the listing command', program: known.command[0] ?? '' }]
+      : []),
+  ];
   const containers = 'container tasks (--runtime container) run the image’s instead';
-  if (!found)
-    return {
-      name: 'task-command',
-      status: 'warn',
-      detail: `the migrate command runs \`${program}\`, which is not ${program.includes('/') ? `an executable at ${path.resolve(cwd, program)}` : 'on PATH'}: host-process tasks will not start`,
-      fix: `install it, activate the project's environment (its virtualenv, its node_modules/.bin), or name its path in task.command; ${containers}`,
-    };
-  if (config.migrations.tool === 'django' && /^python/.test(path.basename(program))) {
-    const probe = await exec(found, ['-c', 'import django; print(django.get_version())'], {
-      cwd,
-      timeoutMs: 15_000,
-    });
-    if (probe.code !== 0)
+  const found: string[] = [];
+  const checked = new Set<string>();
+  for (const { what, program } of uses) {
+    if (checked.has(program)) continue;
+    checked.add(program);
+    const file = await findProgram(program, cwd, env.PATH ?? '');
+    if (!file)
       return {
         name: 'task-command',
         status: 'warn',
-        detail: `\`${program}\` (${found}) cannot import Django: the listing and every migration task will fail`,
-        fix: `run berth with the project's virtualenv active, or name its interpreter in task.command, task.batchCommand and migrations.listCommand (e.g. [.venv/bin/python, manage.py, migrate, --noinput]); ${containers}`,
+        detail: `${what} runs \`${program}\`, which is not ${program.includes('/') ? `an executable at ${path.resolve(cwd, program)}` : 'on PATH'}: host-process tasks will not start`,
+        fix: `install it, activate the project's environment (its virtualenv, its node_modules/.bin), or name its path in task.command; ${containers}`,
       };
-    return {
-      name: 'task-command',
-      status: 'ok',
-      detail: `${found} with Django ${probe.stdout.trim()}`,
-    };
+    if (config.migrations.tool === 'django' && /^python/.test(path.basename(program))) {
+      const probe = await exec(file, ['-c', 'import django; print(django.get_version())'], {
+        cwd,
+        timeoutMs: 15_000,
+      });
+      if (probe.code !== 0)
+        return {
+          name: 'task-command',
+          status: 'warn',
+          detail: `${what} runs \`${program}\` (${file}), which cannot import Django: the listing and every migration task will fail`,
+          fix: `run berth with the project's virtualenv active, or name its interpreter in task.command (the listing runs with it too) and task.batchCommand (e.g. [.venv/bin/python, manage.py, migrate, --noinput]); ${containers}`,
+        };
+      found.push(`${file} with Django ${probe.stdout.trim()}`);
+    } else found.push(`${program}: ${file}`);
   }
-  return { name: 'task-command', status: 'ok', detail: `${program}: ${found}` };
+  return { name: 'task-command', status: 'ok', detail: found.join('; ') };
 }
 
 /** `program`'s path as a spawn from `cwd` would find it; undefined when it would not. */

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { BerthError, errorMessage } from '../core/errors.js';
 import type { Reporter } from '../core/events.js';
 import { knownMigrations, type KnownMigrations } from '../migrations/known.js';
-import { resolvePreset, type MigrationPreset } from '../migrations/presets.js';
+import { presetFor, type MigrationPreset } from '../migrations/presets.js';
 import { isPinnedImage, type ListingCache, type ListingKey } from '../state/listing-cache.js';
 import { tailLog } from '../state/task-store.js';
 import { newTaskId } from '../tasks/task-id.js';
@@ -57,7 +57,7 @@ export async function loadKnownMigrations(
 export async function loadKnown(
   options: KnownMigrationsOptions,
 ): Promise<KnownMigrations | undefined> {
-  const preset = resolvePreset(options.config.migrations);
+  const preset = presetFor(options.config);
   const key = await listingKey(preset, options);
   if (key && options.listings) {
     const recorded = await options.listings.cache.read(key);
@@ -126,7 +126,7 @@ async function runListing(command: string[], options: KnownMigrationsOptions): P
       `could not list the code's migrations: \`${command.join(' ')}\` (task ${id}) ${why}`,
       {
         hint: NO_DJANGO.test(why)
-          ? `\`${command[0] ?? 'python3'}\` here has no Django: run berth with the project's virtualenv active, or name its interpreter in task.command, task.batchCommand and migrations.listCommand (e.g. [.venv/bin/python, manage.py, showmigrations, --plan]); see \`berth logs ${id}\``
+          ? `\`${command[0] ?? 'python3'}\` here has no Django: run berth with the project's virtualenv active, or name its interpreter in task.command (the listing runs with it too) and task.batchCommand (e.g. [.venv/bin/python, manage.py, migrate, --noinput]); see \`berth logs ${id}\``
           : `see \`berth logs ${id}\`; the command runs in local.workdir (or the image) with the task environment and DATABASE_NAME=${LISTING_DATABASE}; set migrations.listCommand if the project needs another command`,
       },
     );

@@ -390,6 +390,27 @@ export function resolvePreset(migrations: Config['migrations']): MigrationPreset
   }
 }
 
+/**
+ * The preset as a run uses it: resolvePreset, with the default listing command run by the
+ * migrate command's own program. A project that names its interpreter in task.command
+ * (`[.venv/bin/python, manage.py, migrate, --noinput]`) lists its migrations with it too,
+ * rather than with the preset's `python3`, which may have no Django (a pyenv shim, a system
+ * Python beside a virtualenv). Only when migrations.listCommand is not set, and task.command
+ * keeps the default's shape (the same first argument, e.g. `manage.py`): an `alembic` run as
+ * `python3 -m alembic` needs its listCommand spelled out.
+ */
+export function presetFor(config: Pick<Config, 'migrations' | 'task'>): MigrationPreset {
+  const preset = resolvePreset(config.migrations);
+  const known = preset.known;
+  const command = config.task.command;
+  if (known.kind !== 'listing' || config.migrations.listCommand || !command) return preset;
+  const [program, first] = command;
+  const [defaultProgram, defaultFirst] = preset.migrateCommand;
+  if (!program || program === defaultProgram || first !== defaultFirst) return preset;
+  if (known.command[0] !== defaultProgram) return preset;
+  return { ...preset, known: { ...known, command: [program, ...known.command.slice(1)] } };
+}
+
 /** Compares two IDs by an ordering rule (sortKey already applied). */
 export function compareIds(ordering: Ordering, a: string, b: string): number {
   switch (ordering) {

@@ -335,7 +335,7 @@ describe('berth doctor: the migrate command, where tasks run as host processes',
     );
     expect(byName(report.checks, 'task-command')).toMatchObject({
       status: 'warn',
-      detail: `\`python3\` (${path.join(bin, 'python3')}) cannot import Django: the listing and every migration task will fail`,
+      detail: `the migrate command runs \`python3\` (${path.join(bin, 'python3')}), which cannot import Django: the listing and every migration task will fail`,
       fix: expect.stringContaining("run berth with the project's virtualenv active") as string,
     });
     const ok = await runDoctor(
@@ -349,6 +349,53 @@ describe('berth doctor: the migrate command, where tasks run as host processes',
     expect(byName(ok.checks, 'task-command')).toMatchObject({
       status: 'ok',
       detail: `${path.join(bin, 'python3')} with Django 3.2.19`,
+    });
+  });
+
+  it("checks the listing's program too: a virtualenv named in task.command serves both, an explicit listCommand is checked on its own", async () => {
+    const bin = await binWithPython();
+    const venv = path.join(dir, 'venv');
+    await mkdir(path.join(venv, 'bin'), { recursive: true });
+    const venvPython = path.join(venv, 'bin', 'python');
+    await writeFile(venvPython, '#!/bin/sh\nexit 0\n');
+    await chmod(venvPython, 0o755);
+    // Only the virtualenv's python has Django; python3 on PATH has not.
+    const exec: Exec = (program, args) =>
+      Promise.resolve(
+        args[0] === '-c'
+          ? program === venvPython
+            ? { code: 0, stdout: '3.2.19\n', stderr: '' }
+            : { code: 1, stdout: '', stderr: "No module named 'django'" }
+          : { code: 0, stdout: 'postgres (PostgreSQL) 16.4\n', stderr: '' },
+      );
+    const withVenv = (extra = '') =>
+      parseConfig(
+        VALID.replace(
+          'migrations: { directory: migrations }',
+          `migrations: { tool: django${extra} }`,
+        ).replace(
+          '  command: [node, dist/migrate.js]',
+          `  command: [${venvPython}, manage.py, migrate, --noinput]`,
+        ),
+      );
+    const served = await runDoctor(
+      input({ open: local, config: withConfig(withVenv()), env: { PATH: bin }, exec }),
+    );
+    expect(byName(served.checks, 'task-command')).toMatchObject({
+      status: 'ok',
+      detail: `${venvPython} with Django 3.2.19`,
+    });
+    const explicit = await runDoctor(
+      input({
+        open: local,
+        config: withConfig(withVenv(', listCommand: [python3, manage.py, showmigrations, --plan]')),
+        env: { PATH: bin },
+        exec,
+      }),
+    );
+    expect(byName(explicit.checks, 'task-command')).toMatchObject({
+      status: 'warn',
+      detail: `the listing command runs \`python3\` (${path.join(bin, 'python3')}), which cannot import Django: the listing and every migration task will fail`,
     });
   });
 });

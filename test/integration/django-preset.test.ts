@@ -76,12 +76,22 @@ describe.skipIf(skip)('the django preset: fast path, pending and drift per tenan
       },
       // No expectedTables, no checkCommand: pending and drift come from berth's own reading.
       database,
-      migrations: {
-        tool: 'django',
-        listCommand: [PYTHON, 'manage.py', 'showmigrations', '--plan'],
-      },
+      // No listCommand: the listing runs with task.command's interpreter, not with the
+      // `python3` on PATH, which here is a stand-in without Django (a pyenv shim, a system
+      // Python beside the project's virtualenv).
+      migrations: { tool: 'django' },
       local: { workdir: DJANGO, dataDir: '.berth' },
     });
+    const shims = path.join(project.dir, 'shims');
+    await mkdir(shims);
+    await writeFile(
+      path.join(shims, 'python3'),
+      `#!/bin/sh\necho "ModuleNotFoundError: No module named 'django'" >&2\nexit 1\n`,
+      { mode: 0o755 },
+    );
+    const run = project.berth.bind(project);
+    project.berth = (args, options = {}) =>
+      run(args, { env: { PATH: `${shims}:${process.env.PATH ?? ''}`, ...options.env } });
   });
   afterAll(() => project.cleanup());
 

@@ -13,7 +13,7 @@ import {
   parseDjangoPlan,
   type DirEntry,
 } from '../../src/migrations/known.js';
-import { PRESETS, resolvePreset, starterTool } from '../../src/migrations/presets.js';
+import { PRESETS, presetFor, resolvePreset, starterTool } from '../../src/migrations/presets.js';
 
 const file = (name: string): DirEntry => ({ name, isDirectory: () => false });
 const dir = (name: string): DirEntry => ({ name, isDirectory: () => true });
@@ -327,6 +327,38 @@ describe('resolving the preset from the config', () => {
       kind: 'listing',
       command: ['python3', 'manage.py', 'showmigrations', '--plan'],
     });
+  });
+
+  it("presetFor: the default listing runs with task.command's program when task.command keeps the preset's shape", () => {
+    const listing = (migrations: Record<string, unknown>, task: string) =>
+      presetFor(parseConfig(configText(migrations, task))).known;
+    // A virtualenv named once, in task.command: the listing uses it too.
+    expect(
+      listing({ tool: 'django' }, 'command: [.venv/bin/python, manage.py, migrate, --noinput]'),
+    ).toMatchObject({ command: ['.venv/bin/python', 'manage.py', 'showmigrations', '--plan'] });
+    expect(
+      listing({ tool: 'django' }, 'command: [/usr/bin/python3, manage.py, migrate]'),
+    ).toMatchObject({ command: ['/usr/bin/python3', 'manage.py', 'showmigrations', '--plan'] });
+    // An explicit listCommand wins; another shape (python -m alembic) is not guessed at.
+    expect(
+      listing(
+        { tool: 'django', listCommand: ['python3', 'manage.py', 'showmigrations', '--plan'] },
+        'command: [.venv/bin/python, manage.py, migrate]',
+      ),
+    ).toMatchObject({ command: ['python3', 'manage.py', 'showmigrations', '--plan'] });
+    expect(
+      listing({ tool: 'alembic' }, 'command: [python3, -m, alembic, upgrade, heads]'),
+    ).toMatchObject({ command: ['alembic', 'history'] });
+    expect(
+      listing({ tool: 'alembic' }, 'command: [.venv/bin/alembic, upgrade, heads]'),
+    ).toMatchObject({ command: ['.venv/bin/alembic', 'history'] });
+    // Without task.command (the preset's own) and for a directory tool, nothing changes.
+    expect(presetFor(parseConfig(configText({ tool: 'django' }, 'cpu: 256'))).known).toEqual(
+      PRESETS.django.known,
+    );
+    expect(
+      listing({ tool: 'knex' }, 'command: [./node_modules/.bin/knex, migrate:latest]'),
+    ).toEqual(PRESETS.knex.known);
   });
 
   it('every tool has a preset, and LISTING_TOOLS are exactly the presets that list', () => {
