@@ -325,28 +325,29 @@ describe('berth doctor: the migrate command, where tasks run as host processes',
 
   it("warns when the Django preset's python3 cannot import Django (no virtualenv active)", async () => {
     const bin = await binWithPython();
-    const report = await runDoctor(
-      input({
-        open: local,
-        config: withConfig(django()),
-        env: { PATH: bin },
-        exec: execDjango({ code: 1, stderr: "ModuleNotFoundError: No module named 'django'" }),
-      }),
-    );
-    expect(byName(report.checks, 'task-command')).toMatchObject({
+    /** The task-command check of the django preset, python3 on PATH answering as told. */
+    const taskCheck = async (answer: { code: number; stdout?: string; stderr?: string }) =>
+      byName(
+        (
+          await runDoctor(
+            input({
+              open: local,
+              config: withConfig(django()),
+              env: { PATH: bin },
+              exec: execDjango(answer),
+            }),
+          )
+        ).checks,
+        'task-command',
+      );
+    expect(
+      await taskCheck({ code: 1, stderr: "ModuleNotFoundError: No module named 'django'" }),
+    ).toMatchObject({
       status: 'warn',
       detail: `the migrate command runs \`python3\` (${path.join(bin, 'python3')}), which cannot import Django: the listing and every migration task will fail`,
       fix: expect.stringContaining("run berth with the project's virtualenv active") as string,
     });
-    const ok = await runDoctor(
-      input({
-        open: local,
-        config: withConfig(django()),
-        env: { PATH: bin },
-        exec: execDjango({ code: 0, stdout: '3.2.19\n' }),
-      }),
-    );
-    expect(byName(ok.checks, 'task-command')).toMatchObject({
+    expect(await taskCheck({ code: 0, stdout: '3.2.19\n' })).toMatchObject({
       status: 'ok',
       detail: `${path.join(bin, 'python3')} with Django 3.2.19`,
     });
