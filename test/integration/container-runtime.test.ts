@@ -13,6 +13,7 @@ import { TaskStore } from '../../src/state/task-store.js';
 import type { TaskSpec } from '../../src/tasks/task.js';
 import {
   CLI,
+  DEBIAN_IMAGE,
   docker,
   dockerStatus,
   NODE_IMAGE,
@@ -133,6 +134,33 @@ describe('ContainerRuntime', () => {
       expect(outcome.timedOut).toBe(false);
       expect(outcome.stoppedReason).toBe('stopped by berth (interrupted)');
       expect(dockerStatus(['container', 'inspect', `berth-${s.id}`]).code).not.toBe(0);
+    },
+    60_000,
+  );
+
+  it.skipIf(skipContainers)(
+    'runs the image ID resolved when the run opened, even after its tag moved',
+    async () => {
+      // The tag names the Node image when the run opens, then a rebuild moves it to Debian's
+      // slim image, which has no node: a task started by tag would fail with 127.
+      if (dockerStatus(['image', 'inspect', DEBIAN_IMAGE]).code !== 0)
+        docker(['pull', DEBIAN_IMAGE]);
+      const tag = `berth-test-moving-${process.pid}:run`;
+      docker(['tag', NODE_IMAGE, tag]);
+      try {
+        const imageId = docker(['image', 'inspect', '--format', '{{.Id}}', tag]).trim();
+        const pinned = new ContainerRuntime({ cli: CLI, image: tag, imageId, store });
+        docker(['tag', DEBIAN_IMAGE, tag]);
+        const outcome = await pinned.run(
+          spec(['node', '-e', 'console.log("node " + process.version)']),
+        );
+        const log = await readFile(outcome.logFile, 'utf8');
+        expect(outcome.exitCode, log).toBe(0);
+        expect(log).toMatch(/^node v\d+/m);
+        expect(log).toContain(`from ${tag} (${imageId})`);
+      } finally {
+        dockerStatus(['image', 'rm', tag]);
+      }
     },
     60_000,
   );

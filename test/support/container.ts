@@ -48,6 +48,8 @@ export function requireContainers(): void {
 export const BASE_IMAGE = process.env.BERTH_BASE_IMAGE ?? process.env.CONTAINER_LAB_NODE_IMAGE;
 /** A small image with sh and node for runtime tests. */
 export const NODE_IMAGE = process.env.CONTAINER_LAB_NODE_IMAGE ?? 'node:20-bookworm-slim';
+/** A small image with sh and no node. */
+export const DEBIAN_IMAGE = process.env.CONTAINER_LAB_DEBIAN_IMAGE ?? 'debian:bookworm-slim';
 
 /** Environment for spawned berth processes that build images. */
 export function buildEnv(): Record<string, string> {

@@ -31,6 +31,12 @@ export interface ContainerRuntimeOptions {
   cli: string;
   /** Image reference to run, e.g. 127.0.0.1:5000/startupwebapp-backend@sha256:… */
   image: string;
+  /**
+   * The image's ID as the engine resolved `image` when the run opened. Every container of
+   * the run starts from it, so a tag rebuilt or re-pushed mid-run changes no task's code, and
+   * the listing recorded for this ID is the listing of what the tasks run.
+   */
+  imageId?: string;
   store: TaskStore;
   runId?: string;
   /** task.user: the container's user (the image's non-root user by default). */
@@ -80,7 +86,7 @@ export function runArgs(options: ContainerRuntimeOptions, spec: TaskSpec): strin
   if (options.cpu) args.push('--cpus', String(options.cpu));
   if (options.memoryMiB) args.push('--memory', `${options.memoryMiB}m`);
   for (const name of Object.keys(spec.environment).sort()) args.push('--env', name);
-  args.push(options.image, ...spec.command);
+  args.push(options.imageId || options.image, ...spec.command);
   return args;
 }
 
@@ -115,7 +121,10 @@ export class ContainerRuntime implements TaskRuntime {
     const name = containerName(spec.id);
     const env = cliEnvironment(spec);
     const args = runArgs(this.options, spec);
-    log.write(`berth: container ${name} from ${this.options.image}\n`);
+    const { image, imageId } = this.options;
+    log.write(
+      `berth: container ${name} from ${image}${imageId && imageId !== image ? ` (${imageId})` : ''}\n`,
+    );
 
     // The supervisor runs `docker run` in its own process group; stopping it (a timeout, an
     // abort, `berth tasks stop`, or berth dying) runs `docker stop` (SIGTERM, then SIGKILL

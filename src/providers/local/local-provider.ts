@@ -17,7 +17,7 @@ import { detectEngine, ENGINE_HINT, requireEngine } from '../../image/engine.js'
 import { pushImage } from '../../image/push.js';
 import { inspectImage } from '../../image/inspect.js';
 import { gitInfo } from '../../image/tags.js';
-import { isPinnedImage, ListingCache } from '../../state/listing-cache.js';
+import { ListingCache } from '../../state/listing-cache.js';
 import { recordPush } from '../../image/stack.js';
 import { assertStateWritable, openStateDir, type StateDir } from '../../state/state-dir.js';
 import type { TaskRuntime } from '../../tasks/task.js';
@@ -72,26 +72,28 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
     );
 
   const listings = new ListingCache(state.paths.listings);
-  const backendWith = (runtime: TaskRuntime, image?: string) => {
+  const backendWith = (runtime: TaskRuntime, imageId?: string) => {
     const backend = new LocalBackend({
       config,
       configDir: dir,
       postgres,
       runtime,
-      // Container tasks run an image, which names what a listing printed; host processes don't.
-      ...(image !== undefined
-        ? { listings: { cache: listings, image: () => localImageId(image) } }
+      // Container tasks run one image ID, which names what a listing printed; host processes
+      // have none.
+      ...(imageId !== undefined
+        ? { listings: { cache: listings, image: () => Promise.resolve(imageId) } }
         : {}),
     });
     backends.push(backend);
     return backend;
   };
 
-  /** The image's ID (content-addressed), for a tag as the engine resolves it now. */
+  /**
+   * The image's ID (content-addressed) as the engine resolves the reference now; undefined
+   * when the engine has no such image yet (`docker run` then pulls the reference).
+   */
   const localImageId = async (image: string): Promise<string | undefined> =>
-    isPinnedImage(image)
-      ? image
-      : (await inspectImage(exec, config.local.containerCli, image))?.id || undefined;
+    (await inspectImage(exec, config.local.containerCli, image))?.id || undefined;
 
   /** The runtime rule (select-runtime.ts), or only the image this request names. */
   const choose = async (request: FleetRequest): Promise<RuntimeChoice> => {
@@ -138,9 +140,14 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
 
     async openFleet(request: FleetRequest): Promise<OpenedFleet> {
       const choice = await choose(request);
+      // Resolved once: every task of the run, and its listing, starts from this one image.
+      const imageId =
+        choice.runtime === 'container' && choice.image
+          ? await localImageId(choice.image)
+          : undefined;
       const runtime =
         choice.runtime === 'container' && choice.image
-          ? containerFactory(loaded, choice.image)(state.tasks, dir)
+          ? containerFactory(loaded, choice.image, undefined, imageId)(state.tasks, dir)
           : new ProcessRuntime({ cwd, store: state.tasks });
       const reason = choice.image && request.imageReason ? request.imageReason : choice.reason;
       say(
@@ -150,7 +157,7 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
       );
       const where = choice.runtime === 'container' ? 'as containers' : 'as host processes';
       return {
-        backend: backendWith(runtime, choice.runtime === 'container' ? choice.image : undefined),
+        backend: backendWith(runtime, imageId),
         where: () => Promise.resolve(where),
         facts: () => Promise.resolve({ runtime: { ...choice, reason } }),
       };

@@ -118,12 +118,14 @@ export function containerFactory(
   loaded: LoadedConfig,
   image: string,
   runId?: string,
+  imageId?: string,
 ): (store: TaskStore, cwd: string) => TaskRuntime {
   const { config } = loaded;
   return (store) =>
     new ContainerRuntime({
       cli: config.local.containerCli,
       image,
+      ...(imageId ? { imageId } : {}),
       store,
       user: config.task.user,
       readonlyRootFilesystem: config.task.readonlyRootFilesystem,

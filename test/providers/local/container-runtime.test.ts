@@ -73,6 +73,12 @@ describe('the container runtime command line', () => {
     expect(args.join(' ')).not.toContain('s3cret-value');
   });
 
+  it('starts the image ID resolved for the run, not the tag, when it has one', () => {
+    const args = runArgs({ cli: 'docker', image: 'app:dev', imageId: 'sha256:abc', store }, spec);
+    expect(args.slice(-3)).toEqual(['sha256:abc', 'node', 'dist/migrate.js']);
+    expect(args).not.toContain('app:dev');
+  });
+
   it("puts the values in the CLI's environment, with only what the CLI needs of ours", () => {
     const env = cliEnvironment(spec);
     expect(env.DATABASE_PASSWORD).toBe('s3cret-value');
