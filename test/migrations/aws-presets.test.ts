@@ -58,8 +58,14 @@ describe('the django preset on the aws provider', () => {
     for (const db of DATABASES) h.tenants.applied.set(db, [...DJANGO_IDS]);
     const listings = () =>
       h.fake.ecsTasks.started().filter((t) => t.command.includes('showmigrations')).length;
+    h.fake.resetCalls();
     expect(await migrateCommand(h.ctx(), { all: true }, h.fleetDeps)).toBe(ExitCode.ok);
     expect(listings()).toBe(1);
+    // ECR in a run that lists: the commit's tag found (the repository and the tag), then the
+    // listing's image pinned before and after it (the repository once per run, the tag twice).
+    const ecr = h.fake.calls.filter((c) => c.service === 'ecr').map((c) => c.method);
+    expect(ecr.filter((m) => m === 'describeRepository')).toHaveLength(2);
+    expect(ecr.filter((m) => m === 'describeImageTag')).toHaveLength(3);
     h.jsonLines();
     expect(await verifyCommand(h.ctx(), { all: true }, h.fleetDeps)).toBe(ExitCode.ok);
     expect(listings()).toBe(1);

@@ -15,6 +15,7 @@ import { EcsTaskRuntime, realSleep, type Sleep } from './tasks/ecs-task-runtime.
 import { DESCRIBE_TASKS_MAX, EcsPoller } from './tasks/ecs-poller.js';
 import { LogReader } from './tasks/log-reader.js';
 import { AwsQuotas } from './tasks/quotas.js';
+import type { EcrRepository } from './api/ecr-api.js';
 import type { EcsTasksApi } from './api/ecs-api.js';
 
 export interface OpenAwsOptions {
@@ -103,6 +104,14 @@ export function openAws(options: OpenAwsOptions): EcsFleetRun {
     listTaskArns: (cluster, query) =>
       quotas.call('describeTasks', () => clients.ecs.listTaskArns(cluster, query)),
   };
+  // The stack's ECR repository, for pinning the listing's image: one lookup per run (a
+  // failed one is tried again).
+  let repositoryLookup: Promise<EcrRepository | undefined> | undefined;
+  const repository = () => {
+    repositoryLookup ??= clients.ecr.describeRepository(config.registry.name);
+    repositoryLookup.catch(() => (repositoryLookup = undefined));
+    return repositoryLookup;
+  };
   const backend = new AwsBackend({
     config,
     configDir: dir,
@@ -111,7 +120,7 @@ export function openAws(options: OpenAwsOptions): EcsFleetRun {
     context,
     listings: {
       cache: new ListingCache(paths.listings),
-      image: async () => pinnedImage(clients.ecr, config, (await context()).image),
+      image: async () => pinnedImage(clients.ecr, repository, (await context()).image),
     },
     ownTasks: runtime.started,
     reporter: options.reporter,

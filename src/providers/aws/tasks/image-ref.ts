@@ -5,14 +5,13 @@
  */
 import path from 'node:path';
 import type { LoadedConfig } from '../../../config/load-config.js';
-import type { Config } from '../../../config/schema.js';
 import { BerthError } from '../../../core/errors.js';
 import type { Exec } from '../../../core/exec.js';
 import { gitInfo } from '../../../image/tags.js';
 import { readImageState } from '../../../state/image-state.js';
 import { isPinnedImage } from '../../../state/listing-cache.js';
 import { stateRoot } from '../../../state/state-dir.js';
-import type { EcrApi } from '../api/ecr-api.js';
+import type { EcrApi, EcrRepository } from '../api/ecr-api.js';
 
 export async function resolveImage(
   loaded: LoadedConfig,
@@ -56,16 +55,18 @@ export async function resolveImage(
 /**
  * `image` by digest: as it is when it names one, else the stack repository's tag looked up in
  * ECR (`<uri>:<tag>` -> `<uri>@sha256:…`); undefined for a tag ECR does not have or an image
- * outside the stack's repository, which berth cannot pin.
+ * outside the stack's repository, which berth cannot pin. `repository` is the stack's
+ * repository, looked up once per run by the caller (it does not move within a run; the tag
+ * may, so the tag is looked up on every call).
  */
 export async function pinnedImage(
   ecr: EcrApi,
-  config: Config,
+  repository: () => Promise<EcrRepository | undefined>,
   image: string,
 ): Promise<string | undefined> {
   if (isPinnedImage(image)) return image;
-  const repository = await ecr.describeRepository(config.registry.name);
-  if (!repository || !image.startsWith(`${repository.uri}:`)) return undefined;
-  const found = await ecr.describeImageTag(repository.name, image.slice(repository.uri.length + 1));
-  return found ? `${repository.uri}@${found.digest}` : undefined;
+  const repo = await repository();
+  if (!repo || !image.startsWith(`${repo.uri}:`)) return undefined;
+  const found = await ecr.describeImageTag(repo.name, image.slice(repo.uri.length + 1));
+  return found ? `${repo.uri}@${found.digest}` : undefined;
 }
