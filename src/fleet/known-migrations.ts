@@ -116,7 +116,7 @@ async function listingKey(
 }
 
 /** What a Python without the project's packages prints (Django's own message, or Python's). */
-const NO_DJANGO = /Couldn't import Django|No module named '?django'?/;
+export const NO_DJANGO = /Couldn't import Django|No module named '?django'?/;
 
 async function runListing(command: string[], options: KnownMigrationsOptions): Promise<string> {
   const id = newTaskId('probe');

@@ -18,7 +18,7 @@ import {
   type LintResult,
   type SqlSources,
 } from '../migrations/lint.js';
-import { resolvePreset } from '../migrations/presets.js';
+import { presetFor, resolvePreset } from '../migrations/presets.js';
 import {
   isSqlTool,
   migrationFiles,
@@ -29,7 +29,7 @@ import {
 } from '../migrations/tool-sql.js';
 import { tailLog } from '../state/task-store.js';
 import { newTaskId } from '../tasks/task-id.js';
-import { LISTING_DATABASE } from './known-migrations.js';
+import { LISTING_DATABASE, NO_DJANGO } from './known-migrations.js';
 import { planFleet, type FleetPlan } from './plan-fleet.js';
 import type { FleetBackend } from './types.js';
 
@@ -115,7 +115,8 @@ async function toolSources(
   ids: Set<string>,
 ): Promise<{ sources: SqlSources; unavailable: LintFinding[] }> {
   const { config } = options;
-  const preset = resolvePreset(config.migrations);
+  // The listing's command as migrate runs it: with task.command's interpreter (presetFor).
+  const preset = presetFor(config);
   if (ids.size === 0 || preset.known.kind !== 'listing')
     return { sources: { migrations: [] }, unavailable: [] };
   const known = (await backend.migrations()) ?? [];
@@ -145,7 +146,8 @@ async function toolSources(
   const tenant =
     plan.databases.find((d) => d.exists && (d.pending?.length ?? 0) > 0)?.database ??
     LISTING_DATABASE;
-  const task = sqlTask(tool, preset.known.command, pending, known);
+  const listing = preset.known.command;
+  const task = sqlTask(tool, listing, pending, known);
   const id = newTaskId('probe');
   let log: string;
   try {
@@ -184,7 +186,11 @@ async function toolSources(
     column: 1,
     rule: 'sql-unavailable',
     level: 'error',
-    message: `${task.describe} printed no SQL for it (task ${id}): ${why}`,
+    message: `${task.describe} printed no SQL for it (task ${id}): ${why}${
+      NO_DJANGO.test(why)
+        ? ` — \`${listing[0] ?? 'python3'}\` has no Django: name the project's interpreter in task.command (e.g. .venv/bin/python), which the listing and lint use too`
+        : ''
+    }`,
   }));
   return {
     sources: {

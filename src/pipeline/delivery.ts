@@ -180,7 +180,9 @@ export async function runDelivery(
       const report = await runners.lint(opened.backend, databases, signal);
       const errors = report.findings.filter((f) => f.level === 'error').length;
       const warnings = report.findings.length - errors;
-      if (report.linted.length === 0)
+      // Nothing linted is a skip only when nothing failed either: a migration whose SQL the
+      // tool could not print (sql-unavailable) fails the stage, never passes it unlinted.
+      if (report.linted.length === 0 && report.ok)
         return {
           status: 'skipped',
           detail: report.unsupported ?? `nothing to lint (${report.scope})`,

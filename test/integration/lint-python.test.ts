@@ -62,6 +62,34 @@ class Migration(migrations.Migration):
     ]
 `;
 
+// An operation with no SQL to show: sqlmigrate fails on it, migrate would apply it.
+const OPAQUE_DJANGO = `from django.db import migrations
+from django.db.migrations.operations.base import Operation
+
+
+class Opaque(Operation):
+    reversible = True
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.collect_sql:
+            raise RuntimeError('this operation cannot print its SQL')
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        pass
+
+    def describe(self):
+        return 'opaque'
+
+
+class Migration(migrations.Migration):
+    dependencies = [('shop', '0002_product_active')]
+
+    operations = [Opaque()]
+`;
+
 const CLEAN_DJANGO = `from django.db import migrations, models
 
 
@@ -94,12 +122,21 @@ describe.skipIf(skipDjango)('berth lint with Django (sqlmigrate in a task)', () 
         },
       },
       database: databaseConfig(),
-      migrations: {
-        tool: 'django',
-        listCommand: [PYTHON, 'manage.py', 'showmigrations', '--plan'],
-      },
+      // No listCommand: the listing and sqlmigrate run with task.command's interpreter, not
+      // with the `python3` on PATH, which here is a stand-in without Django (a pyenv shim).
+      migrations: { tool: 'django' },
       local: { workdir: app, dataDir: '.berth' },
     });
+    const shims = path.join(project.dir, 'shims');
+    await mkdir(shims);
+    await writeFile(
+      path.join(shims, 'python3'),
+      `#!/bin/sh\necho "ImportError: Couldn't import Django." >&2\nexit 1\n`,
+      { mode: 0o755 },
+    );
+    const run = project.berth.bind(project);
+    project.berth = (args, options = {}) =>
+      run(args, { env: { PATH: `${shims}:${process.env.PATH ?? ''}`, ...options.env } });
   });
   afterAll(async () => {
     await project.cleanup();
@@ -164,6 +201,32 @@ describe.skipIf(skipDjango)('berth lint with Django (sqlmigrate in a task)', () 
     const plan = await project.berth(['migrate', '--plan', '--all', '--json']);
     expect(plan.code).toBe(9);
     expect(plan.stdout).toContain('shop.0003_risky');
+    await rm(file);
+  });
+
+  it('a migration whose SQL the tool cannot print fails lint and the pipeline, which migrates nothing', async () => {
+    const file = path.join(app, 'shop/migrations/0003_opaque.py');
+    await writeFile(file, OPAQUE_DJANGO);
+    const run = await project.berth(['lint', '--json']);
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(16);
+    const doc = parseJsonLines(run.stdout)[0] as unknown as LintDoc;
+    expect(doc.findings).toEqual([
+      expect.objectContaining({ migration: 'shop.0003_opaque', rule: 'sql-unavailable', file }),
+    ]);
+    // Nothing linted, one error: the stage fails; it is not "nothing to lint".
+    const pipeline = await project.berth([
+      'pipeline',
+      '--all',
+      '--skip-tests',
+      '--runtime',
+      'process',
+    ]);
+    expect(pipeline.stdout + pipeline.stderr).not.toMatch(/nothing to lint/);
+    expect(pipeline.code).toBe(16);
+    const plan = await project.berth(['migrate', '--plan', '--all', '--json']);
+    expect(plan.code).toBe(9);
+    expect(plan.stdout).toContain('shop.0003_opaque');
     await rm(file);
   });
 
