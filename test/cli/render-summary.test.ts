@@ -10,6 +10,7 @@ import {
   publishToGithub,
   verifyReport,
 } from '../../src/cli/render/summary.js';
+import { verifySummary } from '../../src/cli/render/fleet.js';
 import type { DatabaseResult, FleetResult } from '../../src/fleet/types.js';
 import type { VerifyResult } from '../../src/fleet/verify.js';
 import type { DeliveryResult } from '../../src/pipeline/delivery.js';
@@ -191,6 +192,36 @@ describe('job summary', () => {
       databases: [database],
     });
     expect(notCompared.markdown).toContain('schema not compared: verify.compareSchema is false');
+  });
+
+  it('verify: never says complete when verify failed or was interrupted, though every database is ok', () => {
+    const database = {
+      name: 'a',
+      exists: true,
+      tables: 57,
+      expectedTables: 57,
+      pending: 0,
+      pendingMigrations: [],
+      check: 'not-configured' as const,
+      ok: true,
+    };
+    const failedReference: VerifyResult = {
+      ok: false,
+      schema: {
+        compared: false,
+        reason: 'the scratch database did not migrate from zero',
+        expectedTables: null,
+      },
+      databases: [database],
+    };
+    expect(verifySummary(failedReference, false)).toBe(
+      '✗ not verified: each of the 1 database(s) passed its own checks, but the schema reference failed (the scratch database did not migrate from zero)',
+    );
+    expect(verifyReport(failedReference).markdown).not.toContain('complete.');
+    expect(verifyReport(failedReference).markdown).toContain('Not verified');
+    const passed: VerifyResult = { ok: true, databases: [database] };
+    expect(verifySummary(passed, true)).toMatch(/^✗ interrupted: verify did not finish/);
+    expect(verifySummary(passed, false)).toBe('✓ all 1 database(s) complete');
   });
 
   it('pipeline: the stage table, the failing stage, and the nested fleet section', () => {

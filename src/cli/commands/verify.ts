@@ -40,7 +40,7 @@ export async function verifyCommand(
         { skipCheck: Boolean(options.skipCheck) },
       ),
     );
-    printVerify(ctx.out, result);
+    printVerify(ctx.out, result, ctx.interrupted());
     await publishToGithub(verifyReport(result), ctx.out, deps.env);
     return verifyExitCode(result, ctx.interrupted());
   } finally {

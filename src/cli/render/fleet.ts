@@ -82,7 +82,7 @@ function summariseApplied(applied: string[]): string {
   return `${applied[0]} … ${applied[applied.length - 1]}`;
 }
 
-export function renderVerify(out: Output, result: VerifyResult): void {
+export function renderVerify(out: Output, result: VerifyResult, interrupted = false): void {
   const c = out.color;
   const say = blockWriter(out);
   // As for migrate: above 20 databases, only those that need attention get a row.
@@ -112,12 +112,27 @@ export function renderVerify(out: Output, result: VerifyResult): void {
     const line = schemaLine(result.schema);
     say.block(`${result.schema.compared ? line : c.yellow(line)}`);
   }
+  say.block(verifySummary(result, interrupted, c.green('✓'), c.red('✗')));
+}
+
+/**
+ * The verdict line. It never says complete unless verify passed: every database ok is not
+ * enough when the reference could not be built (result.ok false) or the run was interrupted.
+ */
+export function verifySummary(
+  result: VerifyResult,
+  interrupted: boolean,
+  pass = '✓',
+  fail = '✗',
+): string {
+  const total = result.databases.length;
   const bad = result.databases.filter((d) => !d.ok).length;
-  say.block(
-    bad === 0
-      ? `${c.green('✓')} all ${result.databases.length} database(s) complete`
-      : `${c.red('✗')} ${bad} of ${result.databases.length} database(s) incomplete`,
-  );
+  if (interrupted)
+    return `${fail} interrupted: verify did not finish, so nothing is proven complete; run it again`;
+  if (bad > 0) return `${fail} ${bad} of ${total} database(s) incomplete`;
+  if (!result.ok)
+    return `${fail} not verified: each of the ${total} database(s) passed its own checks, but the schema reference failed (${result.schema?.reason ?? 'see above'})`;
+  return `${pass} all ${total} database(s) complete`;
 }
 
 /**
@@ -164,9 +179,9 @@ export function fleetExitCode(result: FleetResult, interrupted: boolean): number
   return ExitCode.ok;
 }
 
-export function printVerify(out: Output, result: VerifyResult): void {
+export function printVerify(out: Output, result: VerifyResult, interrupted = false): void {
   if (out.json) out.data(result);
-  else renderVerify(out, result);
+  else renderVerify(out, result, interrupted);
 }
 
 export function verifyExitCode(result: VerifyResult, interrupted: boolean): number {

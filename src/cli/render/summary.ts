@@ -90,9 +90,11 @@ export function verifyReport(result: VerifyResult, title = 'berth verify'): Gith
   const lines = [
     `## ${result.ok ? '✅' : '❌'} ${title}`,
     '',
-    bad.length === 0
-      ? `All **${result.databases.length}** database(s) complete.`
-      : `**${bad.length}** of **${result.databases.length}** database(s) incomplete.`,
+    bad.length > 0
+      ? `**${bad.length}** of **${result.databases.length}** database(s) incomplete.`
+      : result.ok
+        ? `All **${result.databases.length}** database(s) complete.`
+        : `Not verified: each database passed its own checks, but the schema reference failed.`,
     '',
   ];
   if (result.schema) lines.push(schemaLine(result.schema), '');
