@@ -2,6 +2,7 @@
  * Layer 3 of config validation: rules that need several fields at once. They collect every
  * problem instead of stopping at the first, so one run of `berth` shows the whole list.
  */
+import { credentialInUrl, secretLikeName } from '../core/redact.js';
 import { LISTING_TOOLS, SYSTEM_DATABASES, type Config } from './schema.js';
 
 export interface ConfigIssue {
@@ -82,11 +83,18 @@ export function semanticIssues(config: Config): ConfigIssue[] {
 
   issues.push(...migrationsIssues(config));
 
-  for (const name of Object.keys(config.task.environment)) {
+  for (const [name, value] of Object.entries(config.task.environment)) {
     if (RESERVED_ENV.includes(name)) {
       issues.push({
         path: `task.environment.${name}`,
         message: `${name} is set by berth (per database, or from database.secret); remove it here`,
+      });
+    } else if (secretLikeName(name) || credentialInUrl(value)) {
+      // Plain environment is stored in clear in the ECS task definition, readable by anyone
+      // who may describe it, and `berth plan` shows it.
+      issues.push({
+        path: `task.environment.${name}`,
+        message: `${secretLikeName(name) ? `${name} names a secret` : 'the value carries a password in its URL'}: task.environment is plain text, stored in clear in the task definition and shown by \`berth plan\`. The database credentials reach tasks from database.secret (DATABASE_PASSWORD, …); read any other secret in the app at start (e.g. from Secrets Manager with the task role), and keep it out of berth.yaml`,
       });
     }
   }

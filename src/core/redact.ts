@@ -86,5 +86,22 @@ export function encodedForms(secret: string): Set<string> {
   return forms;
 }
 
+/**
+ * A variable name that says it holds a credential (`PGPASSWORD`, `DB_PASSWORD`, `SECRET_KEY`,
+ * `API_TOKEN`, `STRIPE_API_KEY`, `AWS_SECRET_ACCESS_KEY`, `GCP_CREDENTIALS`): its last
+ * underscore-separated words, so `PASSWORD_MIN_LENGTH`, `TOKEN_TTL` or `BYPASS_CACHE` are not.
+ */
+const SECRET_NAME =
+  /(^|_)(PG)?(PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|SECRET_?KEY|SECRET_ACCESS_KEY|CREDENTIALS?)$/i;
+
+export function secretLikeName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/** A URL with a password in it (`postgres://user:pw@host/db`, `redis://:pw@host`). */
+export function credentialInUrl(value: string): boolean {
+  return /[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i.test(value);
+}
+
 /** Process-wide redactor: providers register secrets as they load them. */
 export const redactor = new Redactor();

@@ -106,6 +106,24 @@ const CASES: [string, string, string][] = [
     'task.environment.DATABASE_PASSWORD',
   ],
   [
+    'a password in task environment',
+    VALID.replace('  command:', '  environment: { PGPASSWORD: hunter2pw }\n  command:'),
+    'task.environment.PGPASSWORD',
+  ],
+  [
+    'an API token in task environment',
+    VALID.replace('  command:', '  environment: { STRIPE_API_KEY: sk-abc }\n  command:'),
+    'task.environment.STRIPE_API_KEY',
+  ],
+  [
+    'a URL with a password in task environment',
+    VALID.replace(
+      '  command:',
+      '  environment: { CACHE_URL: "redis://app:pw-in-url@127.0.0.1:6379" }\n  command:',
+    ),
+    'task.environment.CACHE_URL',
+  ],
+  [
     'KMS without key',
     VALID.replace(
       'registry: { name: startupwebapp-backend }',
@@ -214,6 +232,19 @@ function issues(error: BerthError): ConfigIssue[] {
 }
 
 describe('malformed berth.yaml', () => {
+  it('takes names that only mention a secret word for plain settings', async () => {
+    const file = path.join(dir, 'plain-env.yaml');
+    await writeFile(
+      file,
+      VALID.replace(
+        '  command:',
+        '  environment: { PASSWORD_MIN_LENGTH: "12", TOKEN_TTL: "60", BYPASS_CACHE: "1", DATABASE_URL_SCHEME: postgres }\n  command:',
+      ),
+    );
+    const { config } = await loadConfig(file);
+    expect(Object.keys(config.task.environment)).toHaveLength(4);
+  });
+
   it('has at least 40 cases', () => {
     expect(CASES.length).toBeGreaterThanOrEqual(40);
   });

@@ -16,6 +16,7 @@ import type {
   TaskDefinitionSpec,
 } from '../api/ecs-api.js';
 import type { Tags } from '../api/types.js';
+import { MASK, secretLikeName } from '../../../core/redact.js';
 import { decide, fieldChange, tagChanges } from './diff.js';
 import { isOwned } from './tags.js';
 import { migrateCommandOf } from '../../../migrations/presets.js';
@@ -160,14 +161,30 @@ const secretsMap = (pairs: { name: string; valueFrom: string }[]): Record<string
       .sort(([a], [b]) => a.localeCompare(b)),
   );
 
-/** One change per variable: `container.environment[NODE_ENV]`. */
+/**
+ * One change per variable: `container.environment[NODE_ENV]`. With `maskSecrets`, a variable
+ * whose name says it holds a secret (one set outside berth, since berth.yaml refuses them) is
+ * compared by value but shown masked.
+ */
 function mapChanges(
   field: string,
   actual: Record<string, JsonValue> | undefined,
   desired: Record<string, JsonValue>,
+  { maskSecrets = false }: { maskSecrets?: boolean } = {},
 ): FieldChange[] {
   const keys = [...new Set([...Object.keys(actual ?? {}), ...Object.keys(desired)])].sort();
-  return keys.flatMap((k) => fieldChange(`${field}[${k}]`, actual?.[k], desired[k]));
+  return keys.flatMap((k) =>
+    fieldChange(`${field}[${k}]`, actual?.[k], desired[k]).map((change) =>
+      maskSecrets && secretLikeName(k)
+        ? {
+            ...change,
+            actual: change.actual === null ? null : MASK,
+            desired: change.desired === null ? null : MASK,
+            note: 'value masked: the name says it is a secret',
+          }
+        : change,
+    ),
+  );
 }
 
 export function diffTaskDefinition(
@@ -218,6 +235,9 @@ export function diffTaskDefinition(
           'container.environment',
           have ? environmentMap(have.environment) : undefined,
           environmentMap(want.environment),
+          // Plain values: one named as a secret is shown masked. container.secrets below are
+          // references (ARN and key), never values.
+          { maskSecrets: true },
         ),
         ...mapChanges(
           'container.secrets',

@@ -264,9 +264,10 @@ describe('task definition', () => {
     const container = latest.containerDefinitions[0];
     if (!container) throw new Error('no container');
     container.image = container.image.replace(':latest', ':abc');
+    // PGPASSWORD: set outside berth (berth.yaml refuses it); its change is shown masked.
     container.environment = container.environment
       .filter((e) => e.name !== 'NODE_ENV')
-      .concat({ name: 'DEBUG', value: '1' });
+      .concat({ name: 'DEBUG', value: '1' }, { name: 'PGPASSWORD', value: 'hunter2pw' });
     container.secrets = container.secrets.map((s) =>
       s.name === 'DATABASE_PASSWORD' ? { ...s, valueFrom: `${SECRET}:pw::` } : s,
     );
@@ -274,6 +275,12 @@ describe('task definition', () => {
     expect(diffTaskDefinition(actual, desired, false).changes).toEqual([
       { field: 'container.environment[DEBUG]', actual: '1', desired: null },
       { field: 'container.environment[NODE_ENV]', actual: null, desired: 'production' },
+      {
+        field: 'container.environment[PGPASSWORD]',
+        actual: '***',
+        desired: null,
+        note: 'value masked: the name says it is a secret',
+      },
       {
         field: 'container.secrets[DATABASE_PASSWORD]',
         actual: { secretArn: SECRET, jsonKey: 'pw' },
