@@ -12,6 +12,8 @@
  *    said, unless the task wrote no log line at all: then nothing confirms it ran (the AWS
  *    emulator's tasks, a container that never started its command), and it is `failed`;
  *  - a probe after the task that failed makes the result `failed` with the reason;
+ *  - in a stopped batch, a database whose section never began and where the probe after sees
+ *    no change is `skipped` (the task never reached it), not `failed`;
  *  - a section that reports the migration lock held elsewhere (the task's own advisory lock,
  *    migrations.taskLock) is `locked`: that task did not run the command for it.
  */
@@ -100,6 +102,14 @@ export function databaseOutcome(i: OutcomeInput): DatabaseResult {
     return failed(
       `the migrate command exited 0 but ${pendingAfter.length} migration(s) are still pending`,
     );
+  // A batch stopped (interrupted, timed out, `berth tasks stop`) before its section began, and
+  // the probe after sees nothing changed: the task never reached it.
+  if (!i.started && !i.single && i.task.stopped && readable && base.applied.length === 0)
+    return {
+      ...base,
+      status: 'skipped',
+      reason: `not started: its batch was stopped before it reached this database (${i.task.stoppedReason ?? i.task.stopped})`,
+    };
   if (!i.started && i.onError === 'stop' && i.task.exitCode !== null && i.task.exitCode !== 0)
     return {
       ...base,

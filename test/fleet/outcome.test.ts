@@ -156,6 +156,55 @@ describe('databaseOutcome', () => {
         },
         { status: 'skipped', reason: /--on-error stop/ },
       ],
+      [
+        'never reached in a batch that was stopped, nothing changed: skipped, not failed',
+        {
+          single: false,
+          exitCode: null,
+          started: false,
+          task: {
+            exitCode: null,
+            stopped: 'interrupted',
+            stoppedReason: 'stopped by berth (interrupted)',
+          },
+          after: probe([]),
+        },
+        {
+          status: 'skipped',
+          reason:
+            /^not started: its batch was stopped before it reached this database \(stopped by berth \(interrupted\)\)$/,
+        },
+      ],
+      [
+        'no section in a stopped batch, but the probe after sees migrations applied: failed',
+        {
+          single: false,
+          exitCode: null,
+          started: false,
+          task: {
+            exitCode: null,
+            stopped: 'interrupted',
+            stoppedReason: 'stopped by berth (interrupted)',
+          },
+          after: probe(['0001']),
+        },
+        { status: 'failed', applied: ['0001'], reason: /interrupted/ },
+      ],
+      [
+        'no section in a stopped batch and no probe after: failed (nothing confirms it was untouched)',
+        {
+          single: false,
+          exitCode: null,
+          started: false,
+          task: {
+            exitCode: null,
+            stopped: 'interrupted',
+            stoppedReason: 'stopped by berth (interrupted)',
+          },
+          after: undefined,
+        },
+        { status: 'failed', reason: /interrupted/ },
+      ],
     ],
   )('%s', (_name, over, expected) => {
     const result = databaseOutcome(input(over));
