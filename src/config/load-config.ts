@@ -270,7 +270,19 @@ function keyPathAt(
 /** Checks the fields the aws provider needs, before any AWS call is made. */
 export function assertAwsReady(loaded: LoadedConfig): void {
   const issues = awsIssues(loaded.config).map((i) => ({ ...i, ...loaded.locate?.(i.path) }));
-  if (issues.length > 0) throw invalid(loaded.file, issues, 'the aws provider needs more settings');
+  if (issues.length === 0) return;
+  // A config written for the local provider reaches here through the infra commands (plan,
+  // up, down, show), which always talk to AWS: say so, and where the local state is shown.
+  const local =
+    loaded.config.provider === 'local'
+      ? "; berth.yaml's provider is local, but plan, up, down, show and iam work on the AWS stack only (AWS or --endpoint-url): for the local server and databases, run `berth status`"
+      : '';
+  throw invalid(
+    loaded.file,
+    issues,
+    'the aws provider needs more settings',
+    `fill in the fields above; nothing was changed${local}`,
+  );
 }
 
 /** A value as a message quotes it: JSON-escaped, long ones cut. */
@@ -428,10 +440,11 @@ export function invalid(
   source: string,
   issues: ConfigIssue[],
   headline = 'invalid config',
+  hint = 'fix the fields above; nothing was changed',
 ): BerthError {
   const lines = issues.map((i) => `  ${i.path}${where(i)}: ${i.message}`);
   return new BerthError('CONFIG_INVALID', `${headline} in ${source}:\n${lines.join('\n')}`, {
-    hint: 'fix the fields above; nothing was changed',
+    hint,
     details: { file: source, issues },
   });
 }
