@@ -159,6 +159,11 @@ export interface FleetBackend {
 
 export interface ProbeOptions {
   fingerprint?: boolean;
+  /**
+   * Read without the code's migrations (no listing task): pending is then unknown. For
+   * `status`, which shows what exists even when the listing cannot run.
+   */
+  withoutKnown?: boolean;
 }
 
 export function emptyCounts(): FleetCounts {

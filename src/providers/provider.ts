@@ -145,6 +145,8 @@ export type ProviderStatus =
       provider: ProviderName;
       postgres: ServerStatus;
       databases: DatabaseStatusRow[];
+      /** Why pending counts are unknown (the code's migrations could not be listed). */
+      pendingUnknown?: string;
     }
   | ({ kind: 'stack'; provider: ProviderName } & StackStatus);
 

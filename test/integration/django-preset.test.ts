@@ -136,6 +136,37 @@ describe.skipIf(skip)('the django preset: fast path, pending and drift per tenan
     expect(started.map((t) => [t.kind, t.databases])).toEqual([['probe', []]]);
   });
 
+  it('status shows what exists when the listing cannot run, with pending unknown and why', async () => {
+    const original = await readFile(project.configFile, 'utf8');
+    // The listing with the `python3` on PATH: the stand-in without Django.
+    await writeFile(
+      project.configFile,
+      original.replace(
+        'tool: django',
+        'tool: django\n  listCommand: [python3, manage.py, showmigrations, --plan]',
+      ),
+    );
+    try {
+      const run = await project.berth(['status', '--json']);
+      expect(run.stderr).not.toMatch(/internal error/);
+      expect(run.code).toBe(0);
+      const status = JSON.parse(run.stdout) as {
+        postgres: { state: string };
+        databases: { name: string; exists: boolean; tables: number; pending: number | null }[];
+        pendingUnknown?: string;
+      };
+      expect(status.postgres.state).toBe('up');
+      expect(status.pendingUnknown).toMatch(/could not list the code's migrations.*Django/);
+      expect(status.databases.map((d) => [d.name, d.exists, d.tables, d.pending])).toEqual(
+        TENANTS.map((t) => [t, true, DJANGO_TABLES, null]),
+      );
+      const text = await project.berth(['status']);
+      expect(text.stdout).toContain('pending unknown: could not list');
+    } finally {
+      await writeFile(project.configFile, original);
+    }
+  });
+
   it('verify passes every tenant on pending, drift and the schema (no check command; the table count from the scratch reference)', async () => {
     const run = await project.berth(['verify', '--all', '--json']);
     expect(run.code).toBe(0);

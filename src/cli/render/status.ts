@@ -42,6 +42,7 @@ function renderServerStatus(
     out.result(
       c.dim('  databases are read when the server is up; `berth migrate --all` starts it'),
     );
+  if (status.pendingUnknown) out.result(c.yellow(`  pending unknown: ${status.pendingUnknown}`));
   out.result(
     '\n' +
       table(

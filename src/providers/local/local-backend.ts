@@ -172,7 +172,7 @@ export class LocalBackend implements FleetBackend {
     options: ProbeOptions = {},
   ): Promise<void> {
     const secret = await this.connectionSecret();
-    const known = await this.migrations();
+    const known = options.withoutKnown ? undefined : await this.migrations();
     const history = this.history;
     const fingerprint = options.fingerprint === true;
     const limit = pLimit(this.probeConcurrency);

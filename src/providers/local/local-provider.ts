@@ -6,7 +6,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import type { LoadedConfig } from '../../config/load-config.js';
-import { BerthError } from '../../core/errors.js';
+import { BerthError, isBerthError } from '../../core/errors.js';
 import type { Reporter } from '../../core/events.js';
 import { exec as defaultExec, type Exec } from '../../core/exec.js';
 import { checkConfigPaths } from '../../config/check-paths.js';
@@ -172,9 +172,19 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
         Array.isArray(config.database.tenants) || 'file' in config.database.tenants;
       const fleet = tenantsKnownOffline || running ? await tenants() : [];
       const probes = new Map<string, ProbeResult>();
+      let pendingUnknown: string | undefined;
       if (running) {
         const backend = backendWith(new ProcessRuntime({ cwd, store: state.tasks }));
-        await backend.probe(fleet, (p) => probes.set(p.database, p));
+        const onProbe = (p: ProbeResult) => probes.set(p.database, p);
+        try {
+          await backend.probe(fleet, onProbe);
+        } catch (error) {
+          // The listing could not run (Django without its virtualenv, …): status still shows
+          // what exists, with pending unknown and why.
+          if (!isBerthError(error) || error.code !== 'MIGRATIONS_LIST_FAILED') throw error;
+          pendingUnknown = error.hint ? `${error.message} (${error.hint})` : error.message;
+          await backend.probe(fleet, onProbe, undefined, { withoutKnown: true });
+        }
       }
       const expected = config.database.expectedTables ?? null;
       const databases: DatabaseStatusRow[] = fleet.map((name) => {
@@ -200,6 +210,7 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
           dataDir: state.paths.pgdata,
         },
         databases,
+        ...(pendingUnknown ? { pendingUnknown } : {}),
       };
     },
 
