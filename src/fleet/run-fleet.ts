@@ -204,12 +204,14 @@ export class FleetRun {
         operation: 'migrate',
         total: this.total,
       });
+      // The code's migrations first: a listing that cannot run (Django without its
+      // virtualenv) is a config error, and it must leave nothing created behind it.
+      this.known = await backend.migrations();
       await backend.prepare(options.databases, {
         create: true,
         onCreated: (done, total) =>
           options.reporter.emit({ type: 'progress', phase: 'create', done, total }),
       });
-      this.known = await backend.migrations();
       await this.sizeTheRun();
       // 1 + 2. Probe and migrate overlap: databases are placed in fleet order as soon as
       // their probe answers, so the first task starts while the rest is still being probed.

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readHistory } from '../../src/migrations/history.js';
 import { parseDjangoPlan } from '../../src/migrations/known.js';
@@ -138,15 +138,21 @@ describe.skipIf(skip)('the django preset: fast path, pending and drift per tenan
 
   it('status shows what exists when the listing cannot run, with pending unknown and why', async () => {
     const original = await readFile(project.configFile, 'utf8');
-    // The listing with the `python3` on PATH: the stand-in without Django.
-    await writeFile(
-      project.configFile,
-      original.replace(
-        'tool: django',
-        'tool: django\n  listCommand: [python3, manage.py, showmigrations, --plan]',
-      ),
-    );
+    // The listing with the `python3` on PATH: the stand-in without Django; and a tenant that
+    // does not exist yet.
+    const broken = parse(original) as {
+      migrations: Record<string, unknown>;
+      database: { tenants: string[] };
+    };
+    broken.migrations.listCommand = ['python3', 'manage.py', 'showmigrations', '--plan'];
+    broken.database.tenants.push('late_tenant');
+    await writeFile(project.configFile, stringify(broken));
     try {
+      // migrate stops at the listing, before it creates anything.
+      const migrate = await project.berth(['migrate', '--all']);
+      expect(migrate.code).toBe(3);
+      expect(migrate.stderr).toMatch(/could not list the code's migrations/);
+      expect(migrate.stderr).not.toMatch(/creating databases/);
       const run = await project.berth(['status', '--json']);
       expect(run.stderr).not.toMatch(/internal error/);
       expect(run.code).toBe(0);
@@ -157,9 +163,10 @@ describe.skipIf(skip)('the django preset: fast path, pending and drift per tenan
       };
       expect(status.postgres.state).toBe('up');
       expect(status.pendingUnknown).toMatch(/could not list the code's migrations.*Django/);
-      expect(status.databases.map((d) => [d.name, d.exists, d.tables, d.pending])).toEqual(
-        TENANTS.map((t) => [t, true, DJANGO_TABLES, null]),
-      );
+      expect(status.databases.map((d) => [d.name, d.exists, d.tables, d.pending])).toEqual([
+        ...TENANTS.map((t) => [t, true, DJANGO_TABLES, null]),
+        ['late_tenant', false, 0, null],
+      ]);
       const text = await project.berth(['status']);
       expect(text.stdout).toContain('pending unknown: could not list');
     } finally {
