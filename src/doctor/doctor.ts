@@ -324,8 +324,22 @@ async function checkState(root: string): Promise<DoctorCheck> {
   try {
     info = await stat(root);
   } catch {
-    // Not there yet: berth creates it on first use, if the parent is writable.
-    const parent = path.dirname(root);
+    // Not there yet: berth creates it, and any missing directories above it, on first use —
+    // if the nearest path above it that exists is a writable directory (not a file).
+    let parent = path.dirname(root);
+    let above;
+    for (;;) {
+      above = await stat(parent).catch(() => undefined);
+      if (above || path.dirname(parent) === parent) break;
+      parent = path.dirname(parent);
+    }
+    if (above && !above.isDirectory())
+      return {
+        name: 'state',
+        status: 'fail',
+        detail: `${root} cannot be created: ${parent} is a file, not a directory`,
+        fix: 'set local.dataDir in berth.yaml to a directory path',
+      };
     return (await writable(parent))
       ? { name: 'state', status: 'ok', detail: `${root} does not exist yet (created on first use)` }
       : {

@@ -86,6 +86,23 @@ describe('berth doctor', () => {
     });
   });
 
+  it('fails a state directory that cannot be created: a file where a directory would go', async () => {
+    await writeFile(path.join(dir, 'package.json'), '{}');
+    const inFile = {
+      ...loaded,
+      config: {
+        ...loaded.config,
+        local: { ...loaded.config.local, dataDir: 'package.json/state/deeper' },
+      },
+    };
+    const report = await runDoctor(input({ config: () => Promise.resolve(inFile) }));
+    expect(byName(report.checks, 'state')).toMatchObject({
+      status: 'fail',
+      detail: `${path.join(dir, 'package.json/state/deeper')} cannot be created: ${path.join(dir, 'package.json')} is a file, not a directory`,
+    });
+    expect(report.ok).toBe(false);
+  });
+
   it('fails on an old Node with what to install', () => {
     expect(checkNode('20.10.0')).toMatchObject({
       status: 'fail',
