@@ -100,8 +100,29 @@ export async function scratchReference(
       failed: false,
       reason: `the ${backend.provider} provider cannot create a scratch database to migrate from zero; set verify.reference to a known-good tenant`,
     };
+  const reporter = options.reporter ?? silentReporter;
   const name = scratchName(options.tenants);
-  (options.reporter ?? silentReporter).emit({
+  let release: (() => Promise<void>) | undefined;
+  try {
+    // Held before it exists, so that another verify's cleanup never takes it for a leftover.
+    release = await backend.holdScratch?.(name);
+    // Leftovers of a verify that was killed (SIGKILL, a crash) before it could drop its own.
+    const stale = (await backend.dropStaleScratch?.()) ?? [];
+    if (stale.length > 0)
+      reporter.emit({
+        type: 'message',
+        level: 'info',
+        text: `dropped ${stale.length} scratch database(s) left by a verify that did not finish: ${stale.join(', ')}`,
+      });
+  } catch (error) {
+    await release?.();
+    return {
+      kind: 'none',
+      failed: true,
+      reason: `the scratch database ${name} could not be made: ${errorMessage(error)}`,
+    };
+  }
+  reporter.emit({
     type: 'message',
     level: 'info',
     text: `migrating a scratch database ${name} from zero as the schema reference (dropped after)`,
@@ -146,12 +167,13 @@ export async function scratchReference(
     };
   } finally {
     await (backend.dropScratch?.(name) ?? Promise.resolve()).catch((error: unknown) =>
-      (options.reporter ?? silentReporter).emit({
+      reporter.emit({
         type: 'message',
         level: 'warn',
-        text: `could not drop the scratch database ${name} (${errorMessage(error)}): drop it by hand`,
+        text: `could not drop the scratch database ${name} (${errorMessage(error)}): the next verify drops it, or drop it by hand`,
       }),
     );
+    await release?.();
     await rm(runsDir, { recursive: true, force: true });
   }
 }

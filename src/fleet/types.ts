@@ -152,6 +152,16 @@ export interface FleetBackend {
    * verify can then build its reference from zero.
    */
   dropScratch?(database: string): Promise<void>;
+  /**
+   * Optional, with dropScratch: marks a scratch database as this process's for as long as it
+   * lives (a session lock that dies with berth), until the returned release is called.
+   */
+  holdScratch?(database: string): Promise<() => Promise<void>>;
+  /**
+   * Optional, with dropScratch: drops the scratch databases no live berth holds (left behind
+   * by a verify that was killed) and returns their names.
+   */
+  dropStaleScratch?(): Promise<string[]>;
   /** The task environment without DATABASE_NAME (set per database). */
   taskEnvironment(): Record<string, string>;
   close(): Promise<void>;

@@ -327,4 +327,41 @@ describe('berth verify: a dirty golang-migrate version (real PostgreSQL)', () =>
       expect(await scratchDatabases(project)).toEqual([]);
     });
   });
+
+  it("a SIGKILLed verify's scratch database is dropped by the next verify; one a live verify holds is left alone", async () => {
+    const waitFor = async (ok: (names: string[]) => boolean) => {
+      for (let i = 0; i < 300 && !ok(await scratchDatabases(project)); i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      return scratchDatabases(project);
+    };
+    await withCommand(['node', '-e', 'setTimeout(() => undefined, 120000)'], async () => {
+      // Killed outright: nothing of berth's runs to drop its scratch database.
+      const killed = project.spawnBerth(['verify', '--database', 'lite_a']);
+      const killedDone = collect(killed);
+      const [left] = await waitFor((names) => names.length === 1);
+      killed.kill('SIGKILL');
+      await killedDone;
+      expect(await scratchDatabases(project)).toEqual([left]);
+
+      // The next verify drops it, then makes its own.
+      const first = project.spawnBerth(['verify', '--database', 'lite_a']);
+      const firstDone = collect(first);
+      const [own] = await waitFor((names) => names.length === 1 && names[0] !== left);
+      expect(own).toBeDefined();
+
+      // A verify started meanwhile leaves the first one's (held) alone.
+      const second = project.spawnBerth(['verify', '--database', 'lite_a']);
+      const secondDone = collect(second);
+      const both = await waitFor((names) => names.length === 2);
+      expect(both).toContain(own);
+      first.kill('SIGINT');
+      second.kill('SIGINT');
+      const [a, b] = await Promise.all([firstDone, secondDone]);
+      expect([a.code, b.code]).toEqual([130, 130]);
+      expect(a.stderr).toContain(
+        `dropped 1 scratch database(s) left by a verify that did not finish: ${left}`,
+      );
+      expect(await scratchDatabases(project)).toEqual([]);
+    });
+  }, 120_000);
 });

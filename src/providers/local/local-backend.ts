@@ -37,6 +37,16 @@ export const MIGRATION_LOCK: LockKey = [0x62657274, 1];
  * does not count as holding the database.
  */
 export const TASK_LOCK_CLASS = 0x62657275;
+/**
+ * The advisory lock class of a scratch database's owner, held in the control database by the
+ * verify that created it; its second key comes from the scratch name (scratchKey).
+ */
+const SCRATCH_LOCK_CLASS = 0x62657276;
+
+/** berth_reference_<12 hex> → an int key from its first 7 hex digits. */
+function scratchKey(database: string): number {
+  return Number.parseInt(database.slice(-12, -5), 16);
+}
 const LOCK = MIGRATION_LOCK;
 const LOCK_POLL_MS = 100;
 
@@ -284,6 +294,57 @@ export class LocalBackend implements FleetBackend {
     if (!secret) throw new BerthError('INTERNAL', 'a parked session before connectionSecret()');
     this.waker ??= new SessionWaker(() => tenantClient(secret, 'postgres'));
     return this.waker;
+  }
+
+  async holdScratch(database: string): Promise<() => Promise<void>> {
+    if (!isScratchName(database))
+      throw new BerthError('INTERNAL', `refusing to hold ${database}: not a scratch database`);
+    const client = tenantClient(await this.connectionSecret(), 'postgres');
+    await client.connect();
+    try {
+      // Blocking: a cleanup that holds it for a moment (it found no owner) gives it back.
+      await client.query('SELECT pg_advisory_lock($1::int, $2::int)', [
+        SCRATCH_LOCK_CLASS,
+        scratchKey(database),
+      ]);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    // Ending the session releases the lock, as it would if berth died.
+    return () => client.end().catch(() => undefined);
+  }
+
+  async dropStaleScratch(): Promise<string[]> {
+    const client = tenantClient(await this.connectionSecret(), 'postgres');
+    await client.connect();
+    const dropped: string[] = [];
+    try {
+      const { rows } = await client.query<{ datname: string }>(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'berth\\_reference\\_%' ORDER BY datname",
+      );
+      for (const { datname } of rows) {
+        if (!isScratchName(datname)) continue;
+        const key = [SCRATCH_LOCK_CLASS, scratchKey(datname)];
+        const got = await client.query<{ ok: boolean }>(
+          'SELECT pg_try_advisory_lock($1::int, $2::int) AS ok',
+          key,
+        );
+        // Held: a live verify is using it.
+        if (!got.rows[0]?.ok) continue;
+        try {
+          await client.query(
+            `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`,
+          );
+          dropped.push(datname);
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1::int, $2::int)', key);
+        }
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    return dropped;
   }
 
   /** Drops verify's scratch reference database; refuses any other name. */
