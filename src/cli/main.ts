@@ -302,6 +302,7 @@ export function buildProgram(): Command {
   local
     .command('stop')
     .description('stop the embedded PostgreSQL server (data is kept)')
+    .option('--force', 'stop it even while a migrate run of this project is going', false)
     .action(run('local-stop'));
 
   program

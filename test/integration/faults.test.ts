@@ -121,6 +121,23 @@ describe('faults during a run, on real PostgreSQL', () => {
     await expectCompleteOnce(project);
   });
 
+  it('local stop refuses while a migrate run is going (exit 2, naming the run); --force stops the server', async () => {
+    project = await slowProject();
+    const child = project.spawnBerth(['migrate', '--all']);
+    const done = collect(child);
+    await taskStarted(child);
+    const refused = await project.berth(['local', 'stop']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/a migrate run is still going here: run-\S+ \(berth pid \d+\)/);
+    expect(refused.stderr).toContain('--force');
+    const forced = await project.berth(['local', 'stop', '--force']);
+    expect(forced.code).toBe(0);
+    const result = await done;
+    expect(result.code).toBe(7);
+    expect(result.stdout).toMatch(/database server went away/);
+    await expectCompleteOnce(project);
+  });
+
   it('an unwritable state directory is exit 7 naming the path, before anything is created', async () => {
     project = await createProject();
     await mkdir(path.join(project.dir, '.berth'), { recursive: true });

@@ -83,7 +83,7 @@ export async function createProject(
     berth: (args, options = {}) => collect(spawnBerth(args, options)),
     async cleanup() {
       // Stop this project's server before deleting its data.
-      await collect(spawnBerth(['local', 'stop']));
+      await collect(spawnBerth(['local', 'stop', '--force']));
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -54,7 +54,7 @@ export async function dispatch(
     case 'local-start':
       return (await import('./local.js')).localStartCommand(ctx);
     case 'local-stop':
-      return (await import('./local.js')).localStopCommand(ctx);
+      return (await import('./local.js')).localStopCommand(ctx, o());
     case 'plan':
       return (await import('./infra.js')).planCommand(ctx, o());
     case 'up':

@@ -2,6 +2,7 @@
 import { BerthError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import type { DatabaseServer } from '../../providers/provider.js';
+import { listRuns, runStatus } from '../../state/journal.js';
 import type { Context } from '../context.js';
 
 async function server(ctx: Context): Promise<DatabaseServer> {
@@ -13,7 +14,24 @@ async function server(ctx: Context): Promise<DatabaseServer> {
   return provider.server;
 }
 
-export async function localStopCommand(ctx: Context): Promise<number> {
+export async function localStopCommand(
+  ctx: Context,
+  options: { force?: boolean } = {},
+): Promise<number> {
+  const provider = await ctx.open({}, 'local');
+  // A run still going would see its server vanish mid-task (every database left failed, exit
+  // 7): refused unless asked for. A run whose berth is gone (killed) does not count.
+  const going = (await listRuns(provider.state.paths.runs)).filter(
+    (run) => runStatus(run) === 'running',
+  );
+  if (going.length > 0 && !options.force)
+    throw new BerthError(
+      'USAGE',
+      `a migrate run is still going here: ${going.map((r) => `${r.id}${r.berth ? ` (berth pid ${r.berth.pid})` : ''}`).join(', ')}; stopping the server now fails its tasks`,
+      {
+        hint: 'wait for it to finish, or stop it first (Ctrl-C in its terminal, `berth tasks stop --all`); `berth local stop --force` stops the server anyway (`berth migrate --resume` finishes the run later)',
+      },
+    );
   const stopped = await (await server(ctx)).stop();
   if (ctx.out.json) ctx.out.data({ stopped });
   else
