@@ -407,6 +407,43 @@ describe('berth migrate --provider aws', () => {
     );
   });
 
+  it('after Ctrl-C, waits a few seconds for a log stream that never appears, not the full drain', async () => {
+    h = await awsFleetHarness();
+    const controller = new AbortController();
+    // Like the AWS emulator's tasks: running, and never a line in CloudWatch.
+    h.tenants.behaviour.set('startupwebapp_prod', { kind: 'stuck', silent: true });
+    const ctx = {
+      ...h.ctx(),
+      signal: controller.signal,
+      interrupted: () => controller.signal.aborted,
+    };
+    const clock = h.fleetDeps.clock ?? (() => 0);
+    const sleep = h.fleetDeps.sleep;
+    let sleeps = 0;
+    let abortedAt = 0;
+    const code = await migrateCommand(
+      ctx,
+      { database: ['startupwebapp_prod'] },
+      {
+        ...h.fleetDeps,
+        sleep: async (ms, signal) => {
+          if (++sleeps === 6) {
+            abortedAt = clock();
+            controller.abort();
+          }
+          await sleep?.(ms, signal);
+        },
+      },
+    );
+    expect(code).toBe(ExitCode.interrupted);
+    // On the fake's clock: StopTask and the polls until STOPPED (10 s), the short drain for
+    // the stream that never appears (5 s, where the full one is 30 s: 70 s in all before),
+    // then the probe task that reads what the stopped task left (20 s).
+    expect(clock() - abortedAt).toBeLessThanOrEqual(50_000);
+    const { summary } = results(h.jsonLines<Line | Summary>());
+    expect(byName(summary, 'startupwebapp_prod').status).toBe('failed');
+  });
+
   it('stops with AWS_REFERENCE_INVALID before any task (and any run journal) when the stack is not up', async () => {
     h = await awsFleetHarness();
     for (const td of h.fake.taskDefinitions) td.status = 'INACTIVE';

@@ -31,7 +31,8 @@ export type Behaviour =
   /** The execution role cannot read the secret: PENDING → STOPPED, no exit code. */
   | { kind: 'secret-unreadable' }
   /** Prints a line and never finishes. */
-  | { kind: 'stuck' };
+  /** Runs until stopped; `silent`: it never writes a line, so no log stream appears. */
+  | { kind: 'stuck'; silent?: boolean };
 
 export const CANNOT_PULL =
   'CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref 123456789012.dkr.ecr.us-east-1.amazonaws.com/startupwebapp-backend:abc1234: not found';
@@ -141,7 +142,10 @@ export class FakeTenants {
       case 'secret-unreadable':
         return { failToStart: { stoppedReason: SECRET_UNREADABLE } };
       case 'stuck':
-        return { runMs: Infinity, logs: [`Applying ${this.pending(db)[0] ?? '?'}`] };
+        return {
+          runMs: Infinity,
+          logs: behaviour.silent ? [] : [`Applying ${this.pending(db)[0] ?? '?'}`],
+        };
       default:
         return {
           run: () => {

@@ -56,6 +56,9 @@ import { AwsQuotas } from './quotas.js';
 
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
+/** How long an interrupted run waits for a task's log to settle (the full drain is 30 s). */
+const INTERRUPTED_DRAIN_MS = 5_000;
+
 /** setTimeout as a promise; resolves early when the signal aborts. */
 export const realSleep: Sleep = (ms, signal) =>
   new Promise((resolve) => {
@@ -351,10 +354,13 @@ export class EcsTaskRuntime implements TaskRuntime {
       const container = essentialContainer(current, context.containerName);
       const ran = container?.exitCode !== undefined || current.startedAt !== undefined;
       if (ran) {
+        // After Ctrl-C the user is waiting for the prompt: a stream that has not appeared by
+        // then gets a short drain, not the full one (the result is `failed` either way).
+        const drainMs = this.options.drainTimeoutMs ?? 30_000;
         const settled = await this.reader.settle(
           follow,
           this.options.settleMs ?? 3_000,
-          this.options.drainTimeoutMs ?? 30_000,
+          stopCause === 'interrupted' ? Math.min(drainMs, INTERRUPTED_DRAIN_MS) : drainMs,
         );
         // The excerpt of a failure, a stream no round saw, a drain cut short: read it whole.
         if (!settled || !follow.found || container?.exitCode !== 0)
