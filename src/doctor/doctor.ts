@@ -20,7 +20,7 @@ import { migrateCommandOf, presetFor } from '../migrations/presets.js';
 import { BUNDLED_POSTGRES_MAJOR, binariesPackage } from '../providers/local/postgres-server.js';
 import type { Provider } from '../providers/provider.js';
 import { statePaths } from '../state/paths.js';
-import { stateRoot } from '../state/state-dir.js';
+import { kernelFilesystem, stateRoot } from '../state/state-dir.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -320,6 +320,14 @@ async function findProgram(
 }
 
 async function checkState(root: string): Promise<DoctorCheck> {
+  const kernel = kernelFilesystem(root);
+  if (kernel)
+    return {
+      name: 'state',
+      status: 'fail',
+      detail: `${root} is inside ${kernel}, a kernel file system`,
+      fix: 'set local.dataDir in berth.yaml to a directory on a disk',
+    };
   let info;
   try {
     info = await stat(root);

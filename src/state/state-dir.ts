@@ -30,8 +30,24 @@ export function openStateDir(loaded: LoadedConfig): StateDir {
  * journal) before anything starts: an unwritable or full state directory is exit 7 naming
  * the path, never a crash halfway through a fleet. Directories are private (0700).
  */
+/**
+ * The kernel file system a path lies in (/proc, /sys, /dev), where no state can live: Node's
+ * recursive mkdir under /proc loops for ever instead of failing. Undefined for any other path.
+ */
+export function kernelFilesystem(dir: string): string | undefined {
+  const resolved = path.resolve(dir);
+  return ['/proc', '/sys', '/dev'].find((k) => resolved === k || resolved.startsWith(`${k}/`));
+}
+
 export async function assertStateWritable(state: StateDir): Promise<void> {
   const { root, logs, tasks, runs } = state.paths;
+  const kernel = kernelFilesystem(root);
+  if (kernel)
+    throw new BerthError(
+      'STATE_UNWRITABLE',
+      `cannot write berth's state to ${root}: it is inside ${kernel}, a kernel file system`,
+      { hint: 'point local.dataDir at a directory on a disk', source: 'environment' },
+    );
   for (const dir of [root, logs, tasks, runs]) {
     const probe = path.join(dir, `.berth-write-check-${process.pid}`);
     try {

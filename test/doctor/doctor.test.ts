@@ -103,6 +103,18 @@ describe('berth doctor', () => {
     expect(report.ok).toBe(false);
   });
 
+  it('fails a state directory inside /proc (Node would loop creating it)', async () => {
+    const inProc = {
+      ...loaded,
+      config: { ...loaded.config, local: { ...loaded.config.local, dataDir: '/proc/berth-state' } },
+    };
+    const report = await runDoctor(input({ config: () => Promise.resolve(inProc) }));
+    expect(byName(report.checks, 'state')).toMatchObject({
+      status: 'fail',
+      detail: '/proc/berth-state is inside /proc, a kernel file system',
+    });
+  });
+
   it('fails on an old Node with what to install', () => {
     expect(checkNode('20.10.0')).toMatchObject({
       status: 'fail',

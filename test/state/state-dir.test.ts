@@ -33,4 +33,19 @@ describe('assertStateWritable', () => {
     expect((error as Error).message).toContain(s.paths.runs);
     expect(exitCodeForError('STATE_UNWRITABLE')).toBe(ExitCode.environment);
   });
+
+  it('refuses a state directory inside /proc at once (Node would loop creating it)', async () => {
+    const dir = await tempDir('berth-state-');
+    const config = parseConfig(VALID);
+    const s = openStateDir({
+      config: { ...config, local: { ...config.local, dataDir: '/proc/berth-state' } },
+      dir,
+      file: path.join(dir, 'berth.yaml'),
+    });
+    await expect(assertStateWritable(s)).rejects.toMatchObject({
+      code: 'STATE_UNWRITABLE',
+      message:
+        "cannot write berth's state to /proc/berth-state: it is inside /proc, a kernel file system",
+    });
+  });
 });
