@@ -272,16 +272,12 @@ export function assertAwsReady(loaded: LoadedConfig): void {
   const issues = awsIssues(loaded.config).map((i) => ({ ...i, ...loaded.locate?.(i.path) }));
   if (issues.length === 0) return;
   // A config written for the local provider reaches here through the infra commands (plan,
-  // up, down, show), which always talk to AWS: say so, and where the local state is shown.
-  const local =
-    loaded.config.provider === 'local'
-      ? "; berth.yaml's provider is local, but plan, up, down, show and iam work on the AWS stack only (AWS or --endpoint-url): for the local server and databases, run `berth status`"
-      : '';
+  // up, down, show), which always talk to AWS: the hint says so, and where local state is shown.
   throw invalid(
     loaded.file,
     issues,
     'the aws provider needs more settings',
-    `fill in the fields above; nothing was changed${local}`,
+    "fill in the fields above; nothing was changed. plan, up, down, show and iam work on the AWS stack only (AWS or --endpoint-url), whatever berth.yaml's provider; for the local server and databases, run `berth status`",
   );
 }
 

@@ -210,10 +210,8 @@ describe('a field that is not in the file is never given another line', () => {
 
   it('a local config reaching an infra command says those commands work on AWS only', () => {
     const local = awsError(starter);
-    expect(local.hint).toContain("berth.yaml's provider is local");
-    expect(local.hint).toContain('berth status');
-    const aws = awsError(starter.replace(/^provider: local/m, 'provider: aws'));
-    expect(aws.hint).toBe('fill in the fields above; nothing was changed');
+    expect(local.hint).toContain('work on the AWS stack only');
+    expect(local.hint).toContain('for the local server and databases, run `berth status`');
   });
 
   it('a network section without the key: names the section and its line', () => {
