@@ -376,42 +376,12 @@ describe('berth migrate --provider aws', () => {
     expect(h.tenants.applied.get('fintech_experiment')).toBeUndefined();
   });
 
-  it('stops its running tasks when interrupted (Ctrl-C) and exits 130', async () => {
-    h = await awsFleetHarness();
+  /**
+   * `migrate --database startupwebapp_prod` with Ctrl-C at the runtime's sixth sleep (the
+   * task is running by then); the exit code and the fake's clock when the interrupt came.
+   */
+  const migrateInterrupted = async (): Promise<{ code: number; abortedAt: number }> => {
     const controller = new AbortController();
-    h.tenants.behaviour.set('startupwebapp_prod', { kind: 'stuck' });
-    const base = h.ctx();
-    const ctx = {
-      ...base,
-      signal: controller.signal,
-      interrupted: () => controller.signal.aborted,
-    };
-    const sleep = h.fleetDeps.sleep;
-    let sleeps = 0;
-    const code = await migrateCommand(
-      ctx,
-      { database: ['startupwebapp_prod'] },
-      {
-        ...h.fleetDeps,
-        sleep: async (ms, signal) => {
-          if (++sleeps === 6) controller.abort();
-          await sleep?.(ms, signal);
-        },
-      },
-    );
-    expect(code).toBe(ExitCode.interrupted);
-    expect(h.fake.calls.filter((c) => c.method === 'stopTask')).toHaveLength(1);
-    const { summary } = results(h.jsonLines<Line | Summary>());
-    expect(byName(summary, 'startupwebapp_prod').reason).toContain(
-      'stopped by berth (interrupted)',
-    );
-  });
-
-  it('after Ctrl-C, waits a few seconds for a log stream that never appears, not the full drain', async () => {
-    h = await awsFleetHarness();
-    const controller = new AbortController();
-    // Like the AWS emulator's tasks: running, and never a line in CloudWatch.
-    h.tenants.behaviour.set('startupwebapp_prod', { kind: 'stuck', silent: true });
     const ctx = {
       ...h.ctx(),
       signal: controller.signal,
@@ -435,6 +405,27 @@ describe('berth migrate --provider aws', () => {
         },
       },
     );
+    return { code, abortedAt };
+  };
+
+  it('stops its running tasks when interrupted (Ctrl-C) and exits 130', async () => {
+    h = await awsFleetHarness();
+    h.tenants.behaviour.set('startupwebapp_prod', { kind: 'stuck' });
+    const { code } = await migrateInterrupted();
+    expect(code).toBe(ExitCode.interrupted);
+    expect(h.fake.calls.filter((c) => c.method === 'stopTask')).toHaveLength(1);
+    const { summary } = results(h.jsonLines<Line | Summary>());
+    expect(byName(summary, 'startupwebapp_prod').reason).toContain(
+      'stopped by berth (interrupted)',
+    );
+  });
+
+  it('after Ctrl-C, waits a few seconds for a log stream that never appears, not the full drain', async () => {
+    h = await awsFleetHarness();
+    // Like the AWS emulator's tasks: running, and never a line in CloudWatch.
+    h.tenants.behaviour.set('startupwebapp_prod', { kind: 'stuck', silent: true });
+    const { code, abortedAt } = await migrateInterrupted();
+    const clock = h.fleetDeps.clock ?? (() => 0);
     expect(code).toBe(ExitCode.interrupted);
     // On the fake's clock: StopTask and the polls until STOPPED (10 s), the short drain for
     // the stream that never appears (5 s, where the full one is 30 s: 70 s in all before),

@@ -123,20 +123,23 @@ describe('job summary', () => {
     expect(text).toContain('***');
   });
 
+  /** A database that passed every check of its own. */
+  const completeDatabase = {
+    name: 'a',
+    exists: true,
+    tables: 57,
+    expectedTables: 57,
+    pending: 0,
+    pendingMigrations: [],
+    check: 'not-configured' as const,
+    ok: true,
+  };
+
   it('verify: incomplete databases with their reasons and what to run', () => {
     const result: VerifyResult = {
       ok: false,
       databases: [
-        {
-          name: 'a',
-          exists: true,
-          tables: 57,
-          expectedTables: 57,
-          pending: 0,
-          pendingMigrations: [],
-          check: 'passed',
-          ok: true,
-        },
+        { ...completeDatabase, check: 'passed' },
         {
           name: 'b',
           exists: true,
@@ -164,16 +167,7 @@ describe('job summary', () => {
   });
 
   it('verify: says what the schemas were compared with, or that they were not', () => {
-    const database = {
-      name: 'a',
-      exists: true,
-      tables: 57,
-      expectedTables: 57,
-      pending: 0,
-      pendingMigrations: [],
-      check: 'not-configured' as const,
-      ok: true,
-    };
+    const database = completeDatabase;
     const compared = verifyReport({
       ok: true,
       schema: {
@@ -195,16 +189,7 @@ describe('job summary', () => {
   });
 
   it('verify: never says complete when verify failed or was interrupted, though every database is ok', () => {
-    const database = {
-      name: 'a',
-      exists: true,
-      tables: 57,
-      expectedTables: 57,
-      pending: 0,
-      pendingMigrations: [],
-      check: 'not-configured' as const,
-      ok: true,
-    };
+    const database = completeDatabase;
     const failedReference: VerifyResult = {
       ok: false,
       schema: {

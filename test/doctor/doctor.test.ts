@@ -59,6 +59,15 @@ function input(overrides: Partial<DoctorInput> = {}): DoctorInput {
   };
 }
 
+/** The test config with one section's fields changed. */
+const configWith = <K extends 'local' | 'database'>(
+  section: K,
+  fields: Partial<LoadedConfig['config'][K]>,
+): LoadedConfig => ({
+  ...loaded,
+  config: { ...loaded.config, [section]: { ...loaded.config[section], ...fields } },
+});
+
 const byName = <T extends { name: string }>(checks: T[], name: string) =>
   checks.find((c) => c.name === name);
 
@@ -88,13 +97,7 @@ describe('berth doctor', () => {
 
   it('fails a state directory that cannot be created: a file where a directory would go', async () => {
     await writeFile(path.join(dir, 'package.json'), '{}');
-    const inFile = {
-      ...loaded,
-      config: {
-        ...loaded.config,
-        local: { ...loaded.config.local, dataDir: 'package.json/state/deeper' },
-      },
-    };
+    const inFile = configWith('local', { dataDir: 'package.json/state/deeper' });
     const report = await runDoctor(input({ config: () => Promise.resolve(inFile) }));
     expect(byName(report.checks, 'state')).toMatchObject({
       status: 'fail',
@@ -104,10 +107,7 @@ describe('berth doctor', () => {
   });
 
   it('fails a state directory inside /proc (Node would loop creating it)', async () => {
-    const inProc = {
-      ...loaded,
-      config: { ...loaded.config, local: { ...loaded.config.local, dataDir: '/proc/berth-state' } },
-    };
+    const inProc = configWith('local', { dataDir: '/proc/berth-state' });
     const report = await runDoctor(input({ config: () => Promise.resolve(inProc) }));
     expect(byName(report.checks, 'state')).toMatchObject({
       status: 'fail',
@@ -260,13 +260,7 @@ describe('berth doctor', () => {
 
   it('reads the tenants file as migrate does, and fails on a bad line with its file:line', async () => {
     await writeFile(path.join(dir, 'tenants.txt'), 'tenant_a\ntemplate1\n');
-    const fromFile = {
-      ...loaded,
-      config: {
-        ...loaded.config,
-        database: { ...loaded.config.database, tenants: { file: 'tenants.txt' } },
-      },
-    };
+    const fromFile = configWith('database', { tenants: { file: 'tenants.txt' } });
     const report = await runDoctor(input({ config: () => Promise.resolve(fromFile) }));
     expect(report.ok).toBe(false);
     expect(byName(report.checks, 'config')).toMatchObject({

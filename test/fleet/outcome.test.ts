@@ -37,6 +37,14 @@ const BLIND = 'no task.probeCommand';
 const blind = (applied: string[]) =>
   probe(applied, { blind: BLIND, pendingKnown: false, pending: [] });
 
+/** A batch database whose section never began, in a batch berth stopped (Ctrl-C). */
+const unreachedInStoppedBatch: Partial<OutcomeInput> = {
+  single: false,
+  exitCode: null,
+  started: false,
+  task: { exitCode: null, stopped: 'interrupted', stoppedReason: 'stopped by berth (interrupted)' },
+};
+
 describe('databaseOutcome', () => {
   it.each<[string, Partial<OutcomeInput>, { status: string; applied?: string[]; reason?: RegExp }]>(
     [
@@ -159,14 +167,7 @@ describe('databaseOutcome', () => {
       [
         'never reached in a batch that was stopped, nothing changed: skipped, not failed',
         {
-          single: false,
-          exitCode: null,
-          started: false,
-          task: {
-            exitCode: null,
-            stopped: 'interrupted',
-            stoppedReason: 'stopped by berth (interrupted)',
-          },
+          ...unreachedInStoppedBatch,
           after: probe([]),
         },
         {
@@ -178,14 +179,7 @@ describe('databaseOutcome', () => {
       [
         'no section in a stopped batch, but the probe after sees migrations applied: failed',
         {
-          single: false,
-          exitCode: null,
-          started: false,
-          task: {
-            exitCode: null,
-            stopped: 'interrupted',
-            stoppedReason: 'stopped by berth (interrupted)',
-          },
+          ...unreachedInStoppedBatch,
           after: probe(['0001']),
         },
         { status: 'failed', applied: ['0001'], reason: /interrupted/ },
@@ -193,14 +187,7 @@ describe('databaseOutcome', () => {
       [
         'no section in a stopped batch and no probe after: failed (nothing confirms it was untouched)',
         {
-          single: false,
-          exitCode: null,
-          started: false,
-          task: {
-            exitCode: null,
-            stopped: 'interrupted',
-            stoppedReason: 'stopped by berth (interrupted)',
-          },
+          ...unreachedInStoppedBatch,
           after: undefined,
         },
         { status: 'failed', reason: /interrupted/ },

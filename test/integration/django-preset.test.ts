@@ -25,7 +25,13 @@ import {
   parseJsonLines,
   type TestProject,
 } from '../support/project.js';
-import { DJANGO_FIXTURE, PYTHON, hasDjango, skipWithoutDjango } from '../support/python.js';
+import {
+  DJANGO_FIXTURE,
+  PYTHON,
+  hasDjango,
+  skipWithoutDjango,
+  withPythonWithoutDjango,
+} from '../support/python.js';
 
 const DJANGO = DJANGO_FIXTURE;
 const skip = skipWithoutDjango;
@@ -82,16 +88,7 @@ describe.skipIf(skip)('the django preset: fast path, pending and drift per tenan
       migrations: { tool: 'django' },
       local: { workdir: DJANGO, dataDir: '.berth' },
     });
-    const shims = path.join(project.dir, 'shims');
-    await mkdir(shims);
-    await writeFile(
-      path.join(shims, 'python3'),
-      `#!/bin/sh\necho "ModuleNotFoundError: No module named 'django'" >&2\nexit 1\n`,
-      { mode: 0o755 },
-    );
-    const run = project.berth.bind(project);
-    project.berth = (args, options = {}) =>
-      run(args, { env: { PATH: `${shims}:${process.env.PATH ?? ''}`, ...options.env } });
+    await withPythonWithoutDjango(project);
   });
   afterAll(() => project.cleanup());
 

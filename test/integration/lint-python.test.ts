@@ -14,7 +14,7 @@ import {
   parseJsonLines,
   type TestProject,
 } from '../support/project.js';
-import { PYTHON, pythonHas } from '../support/python.js';
+import { PYTHON, pythonHas, withPythonWithoutDjango } from '../support/python.js';
 
 // In CI a missing tool is a failure, never a skip.
 const skipDjango = !pythonHas('django', 'psycopg2') && !process.env.CI;
@@ -127,21 +127,24 @@ describe.skipIf(skipDjango)('berth lint with Django (sqlmigrate in a task)', () 
       migrations: { tool: 'django' },
       local: { workdir: app, dataDir: '.berth' },
     });
-    const shims = path.join(project.dir, 'shims');
-    await mkdir(shims);
-    await writeFile(
-      path.join(shims, 'python3'),
-      `#!/bin/sh\necho "ImportError: Couldn't import Django." >&2\nexit 1\n`,
-      { mode: 0o755 },
-    );
-    const run = project.berth.bind(project);
-    project.berth = (args, options = {}) =>
-      run(args, { env: { PATH: `${shims}:${process.env.PATH ?? ''}`, ...options.env } });
+    await withPythonWithoutDjango(project);
   });
   afterAll(async () => {
     await project.cleanup();
     await rm(app, { recursive: true, force: true });
   });
+
+  /** `berth pipeline` stops at its lint stage (exit 16) with `pending` still pending; its output. */
+  const pipelineFailsAtLint = async (pending: string): Promise<string> => {
+    const run = await project.berth(['pipeline', '--all', '--skip-tests', '--runtime', 'process']);
+    const output = run.stdout + run.stderr;
+    expect(output).not.toMatch(/internal error/);
+    expect(run.code).toBe(16);
+    const plan = await project.berth(['migrate', '--plan', '--all', '--json']);
+    expect(plan.code).toBe(9);
+    expect(plan.stdout).toContain(pending);
+    return output;
+  };
 
   it("a fresh fleet: the project's own migrations are linted, not the installed apps' (contrib), exit 0", async () => {
     const run = await project.berth(['lint', '--json']);
@@ -188,19 +191,8 @@ describe.skipIf(skipDjango)('berth lint with Django (sqlmigrate in a task)', () 
     );
 
     // The pipeline's lint stage runs the same before migrate: it fails, and nothing is migrated.
-    const pipeline = await project.berth([
-      'pipeline',
-      '--all',
-      '--skip-tests',
-      '--runtime',
-      'process',
-    ]);
-    expect(pipeline.stderr + pipeline.stdout).not.toMatch(/internal error/);
-    expect(pipeline.code).toBe(16);
-    expect(pipeline.stdout + pipeline.stderr).toContain(`${file}:1 adding-required-field`);
-    const plan = await project.berth(['migrate', '--plan', '--all', '--json']);
-    expect(plan.code).toBe(9);
-    expect(plan.stdout).toContain('shop.0003_risky');
+    const pipeline = await pipelineFailsAtLint('shop.0003_risky');
+    expect(pipeline).toContain(`${file}:1 adding-required-field`);
     await rm(file);
   });
 
@@ -215,18 +207,8 @@ describe.skipIf(skipDjango)('berth lint with Django (sqlmigrate in a task)', () 
       expect.objectContaining({ migration: 'shop.0003_opaque', rule: 'sql-unavailable', file }),
     ]);
     // Nothing linted, one error: the stage fails; it is not "nothing to lint".
-    const pipeline = await project.berth([
-      'pipeline',
-      '--all',
-      '--skip-tests',
-      '--runtime',
-      'process',
-    ]);
-    expect(pipeline.stdout + pipeline.stderr).not.toMatch(/nothing to lint/);
-    expect(pipeline.code).toBe(16);
-    const plan = await project.berth(['migrate', '--plan', '--all', '--json']);
-    expect(plan.code).toBe(9);
-    expect(plan.stdout).toContain('shop.0003_opaque');
+    const pipeline = await pipelineFailsAtLint('shop.0003_opaque');
+    expect(pipeline).not.toMatch(/nothing to lint/);
     await rm(file);
   });
 
