@@ -39,14 +39,17 @@ export interface TableShape {
   triggers: NamedDefinition[];
 }
 
-export type ObjectKind = 'view' | 'materialized view' | 'function' | 'type';
+export type ObjectKind = 'view' | 'materialized view' | 'function' | 'type' | 'extension';
 
-/** A schema object other than a table: a view, a function or procedure, an enum type. */
+/**
+ * A schema object other than a table: a view, a function or procedure, an enum type; or one
+ * of the database's extensions (installed database-wide, often by a migration).
+ */
 export interface ObjectShape {
   kind: ObjectKind;
   /** Functions are named with their argument types: `audit(integer)`. */
   name: string;
-  /** A view's query, a function's md5 (of pg_get_functiondef), an enum's labels. */
+  /** A view's query, a function's md5 (of pg_get_functiondef), an enum's labels, an extension's version. */
   definition: string;
   /** A materialized view's indexes. */
   indexes: NamedDefinition[];
@@ -85,6 +88,9 @@ export interface SchemaFingerprint {
  *  - `kind` 'function' (functions and procedures, named with their argument types): the md5
  *    of pg_get_functiondef, so a body that changed is seen without carrying it.
  *  - `kind` 'type': an enum's labels in order.
+ *  - `kind` 'extension': every extension of the database (not only the schema's: CREATE
+ *    EXTENSION is database-wide), with its version as the definition. plpgsql is always
+ *    there, so a catalog with no extension entry was read by an older copy of this query.
  * What an extension created (pg_depend 'e') is the extension's, not the migrations': left
  * out. Every entry has `columns`, `indexes` and `constraints`, so an older reader still
  * accepts the array.
@@ -156,6 +162,13 @@ export function catalogJsonSql(schemaParam: string): string {
        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
       WHERE n.nspname = ${schemaParam} AND t.typtype = 'e'
         AND NOT ${extensionMember('pg_catalog.pg_type', 't.oid')}
+     UNION ALL
+     SELECT 'extension', e.extname::text, json_build_object(
+            'kind', 'extension',
+            'name', e.extname,
+            'definition', e.extversion,
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_extension e
    ) o)`;
 }
 
@@ -167,7 +180,7 @@ const namedDefinitions = z.array(z.object({ name: z.string(), definition: z.stri
 const catalogSchema = z.array(
   z.object({
     /** Absent for a table (the only entries an older catalog query returned). */
-    kind: z.enum(['view', 'materialized view', 'function', 'type']).optional(),
+    kind: z.enum(['view', 'materialized view', 'function', 'type', 'extension']).optional(),
     definition: z.string().optional(),
     name: z.string(),
     columns: z.array(
@@ -284,6 +297,13 @@ function catalogCoverage(catalog: CatalogTables): 'full' | 'tables' {
     : 'full';
 }
 
+const hasExtensions = (shape: SchemaShape) => shape.objects.some((o) => o.kind === 'extension');
+
+const withoutExtensions = (shape: SchemaShape): SchemaShape => ({
+  ...shape,
+  objects: shape.objects.filter((o) => o.kind !== 'extension'),
+});
+
 /** What an older catalog query could see of a shape: its tables, without their triggers. */
 function tablesOnly(shape: SchemaShape): SchemaShape {
   return { tables: shape.tables.map((t) => ({ ...t, triggers: [] })), objects: [] };
@@ -299,11 +319,18 @@ export function compareSchemas(
   reference: SchemaFingerprint,
   tenant: SchemaFingerprint,
 ): { differences: string[]; coverage: 'full' | 'tables' } {
-  if (reference.coverage === 'full' && tenant.coverage === 'full')
+  if (reference.coverage === 'full' && tenant.coverage === 'full') {
+    if (reference.hash === tenant.hash) return { differences: [], coverage: 'full' };
+    // An older catalog query (a probe task's copy) read no extensions: compare them only
+    // when both sides did, so that one is not every extension "missing".
+    const both = hasExtensions(reference.shape) && hasExtensions(tenant.shape);
     return {
-      differences: reference.hash === tenant.hash ? [] : diffSchemas(reference.shape, tenant.shape),
+      differences: both
+        ? diffSchemas(reference.shape, tenant.shape)
+        : diffSchemas(withoutExtensions(reference.shape), withoutExtensions(tenant.shape)),
       coverage: 'full',
     };
+  }
   return {
     differences: diffSchemas(tablesOnly(reference.shape), tablesOnly(tenant.shape)),
     coverage: 'tables',
@@ -338,7 +365,7 @@ export function diffSchemas(reference: SchemaShape, tenant: SchemaShape): string
   return [...differences, ...diffObjects(reference.objects, tenant.objects)];
 }
 
-/** Views, functions and types, by kind and name: `missing view active_orders`, … */
+/** Views, functions, types and extensions, by kind and name: `missing view active_orders`, … */
 function diffObjects(want: readonly ObjectShape[], have: readonly ObjectShape[]): string[] {
   const out: string[] = [];
   const key = (o: ObjectShape) => `${o.kind} ${o.name}`;
@@ -356,7 +383,9 @@ function diffObjects(want: readonly ObjectShape[], have: readonly ObjectShape[])
         out.push(
           actual.kind === 'type'
             ? `${name}: ${actual.definition}, expected ${expected.definition}`
-            : `${name}: definition differs`,
+            : actual.kind === 'extension'
+              ? `${name}: version ${actual.definition}, expected ${expected.definition}`
+              : `${name}: definition differs`,
         );
       out.push(...diffIndexes(expected.indexes, actual.indexes));
     }

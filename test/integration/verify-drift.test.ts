@@ -154,7 +154,8 @@ describe('berth verify: schema drift on the example app (node-pg-migrate, real P
     const { stdout, reports } = await exampleProbe(project, FLEET);
     for (const d of verify.databases) {
       const report = reports.report(d.name);
-      expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(57);
+      // 57 tables and plpgsql, the one extension every database has.
+      expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(58);
       const probe = probeResultFrom(report ?? { database: d.name, error: 'no line' }, undefined);
       expect(probe.fingerprint?.hash, d.name).toBe(d.fingerprint);
     }
@@ -198,11 +199,12 @@ describe('berth verify: schema drift on the example app (node-pg-migrate, real P
     }
   });
 
-  it('names the views, functions, triggers and enum types a tenant has and the reference has not', async () => {
+  it('names the views, functions, triggers, enum types and extensions a tenant has and the reference has not', async () => {
     await query(
       project.dir,
       'edu_pilot',
-      `CREATE TYPE order_status AS ENUM ('new', 'paid');
+      `CREATE EXTENSION citext;
+       CREATE TYPE order_status AS ENUM ('new', 'paid');
        CREATE FUNCTION orders_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
        CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION orders_audit();
        CREATE VIEW recent_orders AS SELECT * FROM orders WHERE order_date > now() - interval '1 day'`,
@@ -213,15 +215,17 @@ describe('berth verify: schema drift on the example app (node-pg-migrate, real P
     const result = JSON.parse(json.stdout) as VerifyResult;
     expect(result.databases[0]?.schemaDifferences).toEqual([
       'extra trigger orders.orders_audit',
+      'extra extension citext',
       'extra function orders_audit()',
       'extra type order_status',
       'extra view recent_orders',
     ]);
     // The example's probe reads them the same way: 57 tables (the trigger is part of orders),
-    // the function, the type and the view.
+    // the function, the type, the view and two extensions (plpgsql, always there, and citext;
+    // citext's own functions and types are the extension's, not counted).
     const { reports } = await exampleProbe(project, ['edu_pilot']);
     const report = reports.report('edu_pilot');
-    expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(60);
+    expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(62);
     const probe = probeResultFrom(report ?? { database: 'edu_pilot', error: 'no line' }, undefined);
     expect(probe.fingerprint?.hash).toBe(result.databases[0]?.fingerprint);
   });

@@ -304,6 +304,42 @@ describe('fingerprintOf', () => {
     expect(fingerprintOf([]).coverage).toBe('full');
   });
 
+  it('compares extensions by name and version, only when both catalogs read them', () => {
+    const extension = (name: string, version: string): CatalogTables[number] => ({
+      kind: 'extension',
+      name,
+      definition: version,
+      columns: [],
+      indexes: [],
+      constraints: [],
+    });
+    const reference = fingerprintOf([
+      orders(),
+      extension('plpgsql', '1.0'),
+      extension('citext', '1.6'),
+    ]);
+    const tenant = fingerprintOf([
+      orders(),
+      extension('plpgsql', '1.0'),
+      extension('citext', '1.5'),
+      extension('pg_trgm', '1.6'),
+    ]);
+    expect(compareSchemas(reference, tenant).differences).toEqual([
+      'extension citext: version 1.5, expected 1.6',
+      'extra extension pg_trgm',
+    ]);
+    expect(compareSchemas(tenant, fingerprintOf([orders(), extension('plpgsql', '1.0')]))).toEqual({
+      differences: ['missing extension citext', 'missing extension pg_trgm'],
+      coverage: 'full',
+    });
+    // A catalog from a copy of the query that reads no extensions (plpgsql is always there):
+    // its extensions are not "missing".
+    expect(compareSchemas(reference, fingerprintOf([orders()]))).toEqual({
+      differences: [],
+      coverage: 'full',
+    });
+  });
+
   it('changes with any difference diffSchemas names', () => {
     const a = fingerprintOf([orders(), users()]);
     const other = orders();

@@ -90,6 +90,13 @@ const CATALOG_SQL = `SELECT (SELECT coalesce(json_agg(o.entry ORDER BY o.kind, o
       WHERE n.nspname = $1 AND t.typtype = 'e'
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                    WHERE e.classid = 'pg_catalog.pg_type'::regclass AND e.objid = t.oid AND e.deptype = 'e')
+     UNION ALL
+     SELECT 'extension', e.extname::text, json_build_object(
+            'kind', 'extension',
+            'name', e.extname,
+            'definition', e.extversion,
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_extension e
    ) o) AS schema`;
 const SCHEMA = 'public';
 const HISTORY_TABLE = 'pgmigrations';
