@@ -26,11 +26,6 @@ export function openStateDir(loaded: LoadedConfig): StateDir {
 }
 
 /**
- * Makes sure berth can write everything a run writes (task records and logs, the run
- * journal) before anything starts: an unwritable or full state directory is exit 7 naming
- * the path, never a crash halfway through a fleet. Directories are private (0700).
- */
-/**
  * The kernel file system a path lies in (/proc, /sys, /dev), where no state can live: Node's
  * recursive mkdir under /proc loops for ever instead of failing. Undefined for any other path.
  */
@@ -39,6 +34,11 @@ export function kernelFilesystem(dir: string): string | undefined {
   return ['/proc', '/sys', '/dev'].find((k) => resolved === k || resolved.startsWith(`${k}/`));
 }
 
+/**
+ * Makes sure berth can write everything a run writes (task records and logs, the run
+ * journal) before anything starts: an unwritable or full state directory is exit 7 naming
+ * the path, never a crash halfway through a fleet. Directories are private (0700).
+ */
 export async function assertStateWritable(state: StateDir): Promise<void> {
   const { root, logs, tasks, runs } = state.paths;
   const kernel = kernelFilesystem(root);

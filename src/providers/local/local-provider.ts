@@ -140,10 +140,11 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
 
     async openFleet(request: FleetRequest): Promise<OpenedFleet> {
       const choice = await choose(request);
-      // Resolved once: every task of the run, and its listing, starts from this one image.
+      // Resolved once (by the choice when it inspected the image already): every task of the
+      // run, and its listing, starts from this one image.
       const imageId =
         choice.runtime === 'container' && choice.image
-          ? await localImageId(choice.image)
+          ? (choice.imageId ?? (await localImageId(choice.image)))
           : undefined;
       const runtime =
         choice.runtime === 'container' && choice.image

@@ -22,6 +22,8 @@ export interface RuntimeChoice {
   runtime: 'process' | 'container';
   /** The image containers run (container only). */
   image?: string;
+  /** Its image ID, when choosing it inspected the image (the candidates from berth's state). */
+  imageId?: string;
   /** Why this runtime, in words, e.g. "no container engine (no docker CLI on PATH)". */
   reason: string;
 }
@@ -87,10 +89,12 @@ export async function chooseRuntime(
   }
   const exec = deps.exec ?? defaultExec;
   for (const candidate of await candidateImages(loaded)) {
-    if (await inspectImage(exec, cli, candidate)) {
+    const found = await inspectImage(exec, cli, candidate);
+    if (found) {
       return {
         runtime: 'container',
         image: candidate,
+        ...(found.id ? { imageId: found.id } : {}),
         reason: `container engine ${engine.version ?? ''} and image ${candidate}`.replace(
           '  ',
           ' ',

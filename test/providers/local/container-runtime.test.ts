@@ -166,7 +166,8 @@ describe('chooseRuntime', () => {
       detect: up,
       exec: images([ref, 'app:abc']),
     });
-    expect(choice).toMatchObject({ runtime: 'container', image: ref });
+    // With the image ID it inspected: the run starts every container from it (no second look).
+    expect(choice).toMatchObject({ runtime: 'container', image: ref, imageId: 'sha256:feed' });
   });
 
   it('a build newer than the last push wins', async () => {
