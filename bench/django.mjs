@@ -15,7 +15,7 @@ import { appendFile, cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { ROOT, createProject, median } from './lib.mjs';
+import { ROOT, createProject, gitRevision, median } from './lib.mjs';
 
 const PYTHON = '/usr/bin/python3';
 const FIXTURE = path.join(ROOT, 'test/fixtures/django-tenants');
@@ -228,7 +228,7 @@ export async function run(log) {
     await mkdir(path.dirname(history), { recursive: true });
     await appendFile(
       history,
-      `${JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, loadavg: os.loadavg().map((l) => Number(l.toFixed(2))), ...figures.django })}\n`,
+      `${JSON.stringify({ date: new Date().toISOString(), ...gitRevision(), cpus: os.cpus().length, loadavg: os.loadavg().map((l) => Number(l.toFixed(2))), ...figures.django })}\n`,
     );
     return figures;
   } finally {

@@ -18,7 +18,7 @@ import { appendFile, readdir, readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { EXAMPLE, ROOT, createProject, median } from './lib.mjs';
+import { EXAMPLE, ROOT, createProject, gitRevision, median } from './lib.mjs';
 
 const N = Number(process.env.BENCH_TENANTS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? os.cpus().length);
@@ -311,18 +311,10 @@ export async function run(log) {
     };
     await appendFile(
       path.join(ROOT, 'bench/results/fleet-history.ndjson'),
-      `${JSON.stringify({ date: new Date().toISOString(), commit: commit(), ...figures.fleet })}\n`,
+      `${JSON.stringify({ date: new Date().toISOString(), ...gitRevision(), ...figures.fleet })}\n`,
     );
   } finally {
     await project.cleanup();
   }
   return figures;
-}
-
-function commit() {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-  } catch {
-    return undefined;
-  }
 }

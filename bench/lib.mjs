@@ -1,5 +1,5 @@
 // Shared helpers for the benchmarks: temp projects, timing, medians, peak RSS of a child.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,21 @@ import { stringify } from 'yaml';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const EXAMPLE = path.join(ROOT, 'examples/startupwebapp');
 export const BERTH = path.join(ROOT, 'bin/berth.js');
+
+/**
+ * The commit the figures were measured on, with `dirty: true` when the working tree had
+ * changes to tracked files (the figures then belong to no commit); undefined outside git.
+ */
+export function gitRevision() {
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: ROOT }).toString().trim();
+    const commit = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
+    return dirty ? { commit, dirty } : { commit };
+  } catch {
+    return {};
+  }
+}
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
