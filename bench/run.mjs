@@ -64,6 +64,7 @@ for (const [section, file] of [
   ['aws', 'aws'],
   ['awsFleetSim', 'aws-fleet-sim'],
   ['verify', 'verify'],
+  ['supervisor', 'supervisor'],
 ]) {
   if (!want(section)) continue;
   const mod = await import(`./${file}.mjs`).catch((e) =>

@@ -21,8 +21,9 @@
 //      the same way.
 //   4. Once the group is empty, it waits (up to `graceMs`) for the task's database sessions to
 //      end, then releases the task locks by exiting.
-// Plain JavaScript (no build step) so that it runs from the sources, from dist and from an
-// installed package alike; `pg` resolves from the package's node_modules.
+// Plain JavaScript (no build step) so that it runs as it is from the sources, where `pg`
+// resolves from the package's node_modules. Built berth runs dist/berth-supervisor.cjs, a
+// one-file bundle of this script with pg inside, which starts with less CPU (scripts/build.mjs).
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import readline from 'node:readline';

@@ -19,3 +19,21 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
 });
+
+// The local provider's task supervisor starts once per task (per batch), so its start-up is
+// paid per task. Built berth runs this bundle of it instead of libexec/berth-supervisor.mjs
+// (which stays plain JavaScript, run as is from the sources): `pg` inside, CommonJS (no ESM
+// loader to start), and `navigator` defined as on Node 21+, because on Node 20 pg's
+// Cloudflare check otherwise builds a `Response`, which loads undici's fetch. Measured in
+// bench/README ("Supervisor start").
+await build({
+  entryPoints: ['libexec/berth-supervisor.mjs'],
+  outfile: 'dist/berth-supervisor.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['pg-native'],
+  define: { navigator: '{"userAgent":"Node.js"}' },
+  logLevel: 'warning',
+});

@@ -1,7 +1,9 @@
 /**
  * The task supervisor (libexec/berth-supervisor.mjs) on its own: when berth's end of its
  * stdin closes — which is what berth dying looks like from the supervisor — the task's whole
- * process group ends, and a container task's container is stopped and removed.
+ * process group ends, and a container task's container is stopped and removed. Each case runs
+ * twice: with the plain script (what berth runs from its sources) and with the one-file
+ * bundle `npm run build` makes of it (dist/berth-supervisor.cjs, what built berth runs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,7 +14,7 @@ import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineEnv } from '../../src/core/exec.js';
-import { supervisorScript } from '../../src/providers/local/supervise.js';
+import { BUNDLED_SUPERVISOR, supervisorScript } from '../../src/providers/local/supervise.js';
 import {
   CLI,
   docker,
@@ -30,8 +32,10 @@ interface Started {
   closed: Promise<void>;
 }
 
-function startSupervisor(job: Record<string, unknown>): Started {
-  const child = spawn(process.execPath, [supervisorScript()], {
+const bundle = path.resolve(import.meta.dirname, '../../dist', BUNDLED_SUPERVISOR);
+
+function startSupervisor(script: string, job: Record<string, unknown>): Started {
+  const child = spawn(process.execPath, [script], {
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
   });
@@ -66,9 +70,14 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string): P
   }
 }
 
-describe('task supervisor', () => {
+describe.each([
+  ['libexec/berth-supervisor.mjs', supervisorScript()],
+  [`dist/${BUNDLED_SUPERVISOR}`, bundle],
+])('task supervisor (%s)', (_name, supervisor) => {
   let dir: string;
   beforeAll(async () => {
+    // `npm test` builds first; without the bundle this suite fails rather than skip it.
+    expect(existsSync(supervisor), `${supervisor} is missing: run npm run build`).toBe(true);
     dir = await mkdtemp(path.join(os.tmpdir(), 'berth-supervisor-'));
   });
   afterAll(async () => {
@@ -78,7 +87,7 @@ describe('task supervisor', () => {
   it('ends the whole process group, children that ignore SIGTERM included, when berth goes away', async () => {
     // A shell-loop-like tree: the shell, and a child that ignores SIGTERM and records its pid.
     const script = `node -e "process.on('SIGTERM',()=>{}); require('fs').writeFileSync(process.argv[1]+'/'+process.pid,''); setInterval(()=>{},1000)" ${dir} & wait`;
-    const task = startSupervisor({
+    const task = startSupervisor(supervisor, {
       command: 'sh',
       args: ['-c', script],
       env: { PATH: process.env.PATH },
@@ -106,7 +115,7 @@ describe('task supervisor', () => {
       requireContainers();
       if (dockerStatus(['image', 'inspect', NODE_IMAGE]).code !== 0) docker(['pull', NODE_IMAGE]);
       const name = `berth-supervisor-test-${process.pid}-${Date.now()}`;
-      const task = startSupervisor({
+      const task = startSupervisor(supervisor, {
         command: CLI,
         args: ['run', '--rm', '--name', name, '--network', 'none', NODE_IMAGE, 'sleep', '300'],
         env: engineEnv(),
@@ -130,7 +139,7 @@ describe('task supervisor', () => {
     async () => {
       requireContainers();
       const name = `berth-supervisor-test-${process.pid}-${Date.now()}-cli`;
-      const task = startSupervisor({
+      const task = startSupervisor(supervisor, {
         command: CLI,
         args: ['run', '--rm', '--name', name, '--network', 'none', NODE_IMAGE, 'sleep', '300'],
         env: engineEnv(),
@@ -158,7 +167,7 @@ describe('task supervisor', () => {
         await readFile(path.join(project.dir, '.berth/secret.json'), 'utf8'),
       ) as { username: string; password: string; port: number };
       const marker = path.join(dir, 'fenced-task-ran');
-      const task = startSupervisor({
+      const task = startSupervisor(supervisor, {
         command: 'sh',
         args: ['-c', `touch ${marker}`],
         env: { PATH: process.env.PATH },

@@ -65,18 +65,32 @@ interface SupervisorEvent {
 
 let scriptPath: string | undefined;
 
-/** libexec/berth-supervisor.mjs, found from the sources, from dist/ or from dist/chunks/. */
+/**
+ * The supervisor berth starts: from built berth (dist/ or dist/chunks/), the one-file bundle
+ * scripts/build.mjs makes of it (pg inside, CommonJS: it starts with less CPU, and it starts
+ * once per task); from the sources, libexec/berth-supervisor.mjs as it is.
+ */
 export function supervisorScript(): string {
-  if (scriptPath) return scriptPath;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
+  return (scriptPath ??= locateSupervisor(path.dirname(fileURLToPath(import.meta.url))));
+}
+
+/** The supervisor for berth's module in `dir`, looking up from there (see supervisorScript). */
+export function locateSupervisor(dir: string): string {
   for (;;) {
+    if (path.basename(dir) === 'dist') {
+      const bundled = path.join(dir, BUNDLED_SUPERVISOR);
+      if (existsSync(bundled)) return bundled;
+    }
     const candidate = path.join(dir, 'libexec', 'berth-supervisor.mjs');
-    if (existsSync(candidate)) return (scriptPath = candidate);
+    if (existsSync(candidate)) return candidate;
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error('libexec/berth-supervisor.mjs is missing from berth');
     dir = parent;
   }
 }
+
+/** The bundle's file name in dist/ (scripts/build.mjs writes it). */
+export const BUNDLED_SUPERVISOR = 'berth-supervisor.cjs';
 
 export function superviseTask(job: SupervisedJob): SupervisedTask {
   const child: ChildProcess = spawn(process.execPath, [supervisorScript()], {
