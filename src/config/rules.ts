@@ -3,7 +3,7 @@
  * problem instead of stopping at the first, so one run of `berth` shows the whole list.
  */
 import { credentialInUrl, secretLikeName } from '../core/redact.js';
-import { LISTING_TOOLS, SYSTEM_DATABASES, type Config } from './schema.js';
+import { LISTING_TOOLS, SYSTEM_DATABASES, taskSecrets, type Config } from './schema.js';
 
 export interface ConfigIssue {
   /** Dotted field path, e.g. `database.tenants.2`. */
@@ -94,7 +94,20 @@ export function semanticIssues(config: Config): ConfigIssue[] {
       // who may describe it, and `berth plan` shows it.
       issues.push({
         path: `task.environment.${name}`,
-        message: `${secretLikeName(name) ? `${name} names a secret` : 'the value carries a password in its URL'}: task.environment is plain text, stored in clear in the task definition and shown by \`berth plan\`. The database credentials reach tasks from database.secret (DATABASE_PASSWORD, …); read any other secret in the app at start (e.g. from Secrets Manager with the task role), and keep it out of berth.yaml`,
+        message: `${secretLikeName(name) ? `${name} names a secret` : 'the value carries a password in its URL'}: task.environment is plain text, stored in clear in the task definition and shown by \`berth plan\`. Put the value in a Secrets Manager secret and name it under task.secrets instead (${name}: <secret name>; locally berth passes ${name} from its own environment); the database credentials come from database.secret`,
+      });
+    }
+  }
+  for (const { name } of taskSecrets(config)) {
+    if (RESERVED_ENV.includes(name)) {
+      issues.push({
+        path: `task.secrets.${name}`,
+        message: `${name} is set by berth (per database, or from database.secret); use another name`,
+      });
+    } else if (name in config.task.environment) {
+      issues.push({
+        path: `task.secrets.${name}`,
+        message: `${name} is also set in task.environment; keep it in one of the two`,
       });
     }
   }

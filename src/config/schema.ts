@@ -266,6 +266,30 @@ export const configSchema = z
           .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
           .default({})
           .describe('Plain environment for the task (never secrets).'),
+        secrets: z
+          .record(
+            z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+            z.union([
+              z.string().min(1),
+              z.strictObject({
+                secret: z.string().min(1).describe('Secrets Manager secret: its name or ARN.'),
+                key: z
+                  .string()
+                  .min(1)
+                  .optional()
+                  .describe("One key of the secret's JSON value; absent, the whole value."),
+                kmsKey: z
+                  .string()
+                  .startsWith('arn:')
+                  .optional()
+                  .describe('Customer KMS key that encrypts the secret, if any.'),
+              }),
+            ]),
+          )
+          .default({})
+          .describe(
+            "Secrets the task gets as environment variables, NAME: secret (a Secrets Manager secret's name or ARN, its whole value) or NAME: {secret, key, kmsKey}. On AWS the task definition references them and the execution role may read exactly these; berth never reads their values. On the local provider berth passes NAME from its own environment, and refuses to run a task without it.",
+          ),
         user: z
           .string()
           .min(1)
@@ -561,3 +585,21 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type TenantsConfig = Config['database']['tenants'];
+
+/** One entry of task.secrets, its short form (a secret's name or ARN) spelled out. */
+export interface TaskSecret {
+  /** The environment variable the task reads. */
+  name: string;
+  /** The Secrets Manager secret's name or ARN. */
+  secret: string;
+  /** One key of its JSON value; absent, the whole value. */
+  key?: string;
+  kmsKey?: string;
+}
+
+/** task.secrets as a list, sorted by variable name. */
+export function taskSecrets(config: Config): TaskSecret[] {
+  return Object.entries(config.task.secrets)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, ref]) => (typeof ref === 'string' ? { name, secret: ref } : { name, ...ref }));
+}

@@ -12,6 +12,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
+import type { Config } from '../config/schema.js';
 import { errorMessage, isBerthError } from '../core/errors.js';
 import { exec as defaultExec, type Exec } from '../core/exec.js';
 import { knownFleet } from '../fleet/tenants.js';
@@ -20,12 +21,21 @@ import { migrateCommandOf, presetFor } from '../migrations/presets.js';
 import { BUNDLED_POSTGRES_MAJOR, binariesPackage } from '../providers/local/postgres-server.js';
 import type { Provider } from '../providers/provider.js';
 import { statePaths } from '../state/paths.js';
+import { localTaskSecrets } from '../providers/local/task-secrets.js';
 import { kernelFilesystem, stateRoot } from '../state/state-dir.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface DoctorCheck {
-  name: 'node' | 'postgres' | 'container-engine' | 'aws' | 'config' | 'task-command' | 'state';
+  name:
+    | 'node'
+    | 'postgres'
+    | 'container-engine'
+    | 'aws'
+    | 'config'
+    | 'task-command'
+    | 'task-secrets'
+    | 'state';
   status: CheckStatus;
   detail: string;
   /** What to do about a warn or fail. */
@@ -95,7 +105,11 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
         input.loadBinaries,
       ),
     );
-    if (loaded && provider?.tasksRunHere) checks.push(await checkTaskCommand(loaded, env, exec));
+    if (loaded && provider?.tasksRunHere) {
+      checks.push(await checkTaskCommand(loaded, env, exec));
+      const secrets = checkTaskSecrets(loaded.config, env);
+      if (secrets) checks.push(secrets);
+    }
     checks.push(await checkEngine(loaded?.config.local.containerCli ?? 'docker', exec));
     checks.push(await checkAws(input, provider, loaded, env));
     if (loaded) checks.push(await checkState(stateRoot(loaded)));
@@ -241,6 +255,27 @@ async function checkAws(
         detail: `${regionText}; no AWS credentials found (only the aws provider needs them)`,
         fix: 'aws configure sso (or aws configure), or set AWS_PROFILE; in GitHub Actions use configure-aws-credentials with OIDC',
       };
+}
+
+/** Tasks that run here take task.secrets from berth's environment: each must be set. */
+function checkTaskSecrets(config: Config, env: NodeJS.ProcessEnv): DoctorCheck | undefined {
+  const names = Object.keys(config.task.secrets);
+  if (names.length === 0) return undefined;
+  try {
+    localTaskSecrets(config, env);
+    return {
+      name: 'task-secrets',
+      status: 'ok',
+      detail: `${names.sort().join(', ')} set in berth's environment`,
+    };
+  } catch (error) {
+    return {
+      name: 'task-secrets',
+      status: 'fail',
+      detail: errorMessage(error),
+      ...(isBerthError(error) && error.hint ? { fix: error.hint } : {}),
+    };
+  }
 }
 
 /**

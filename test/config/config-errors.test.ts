@@ -124,6 +124,35 @@ const CASES: [string, string, string][] = [
     'task.environment.CACHE_URL',
   ],
   [
+    'task.secrets naming a variable berth sets',
+    VALID.replace('  command:', '  secrets: { DATABASE_PASSWORD: app/db }\n  command:'),
+    'task.secrets.DATABASE_PASSWORD',
+  ],
+  [
+    'task.secrets and task.environment setting one variable',
+    VALID.replace(
+      '  command:',
+      '  environment: { APP_MODE: x }\n  secrets: { APP_MODE: app/mode }\n  command:',
+    ),
+    'task.secrets.APP_MODE',
+  ],
+  [
+    'task.secrets entry with an unknown key',
+    VALID.replace(
+      '  command:',
+      '  secrets: { SIGNING_KEY: { secret: app/s, jsonKey: k } }\n  command:',
+    ),
+    'task.secrets.SIGNING_KEY.jsonKey',
+  ],
+  [
+    'task.secrets kmsKey not an ARN',
+    VALID.replace(
+      '  command:',
+      '  secrets: { SIGNING_KEY: { secret: app/s, kmsKey: my-key } }\n  command:',
+    ),
+    'task.secrets.SIGNING_KEY.kmsKey',
+  ],
+  [
     'KMS without key',
     VALID.replace(
       'registry: { name: startupwebapp-backend }',

@@ -24,6 +24,7 @@ import {
   CreatePolicyCommand,
   CreateRoleCommand,
   DeleteRolePolicyCommand,
+  GetRolePolicyCommand,
   IAMClient,
 } from '@aws-sdk/client-iam';
 import {
@@ -51,7 +52,11 @@ import {
   CreateLogGroupCommand,
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -632,5 +637,81 @@ describe.skipIf(!endpoint)('bad references against the emulator', () => {
       expect(error.message).toContain(c.field);
       expectNoWrites(result.calls);
     }
+  });
+});
+
+// task.secrets: the app's own secrets, referenced by the task definition and readable by the
+// execution role, never read by berth. A fresh account, as above.
+describe.skipIf(!endpoint)('task.secrets against the emulator', () => {
+  const url = endpoint ?? '';
+  const VALUE = 'emulator-app-signing-value';
+  let p: EmulatorProject;
+  let prereqs: EmulatorPrerequisites;
+  let arn = '';
+  const withSecrets = (secret: string) => (yaml: string) =>
+    yaml.replace(
+      '  environment:\n',
+      `  secrets:\n    APP_SIGNING_KEY: { secret: ${secret}, key: signing }\n  environment:\n`,
+    );
+  beforeAll(async () => {
+    await resetEmulator(url);
+    prereqs = await seedEmulatorPrerequisites(url);
+    const created = await new SecretsManagerClient(sdkSettings(url)).send(
+      new CreateSecretCommand({
+        Name: 'startupwebapp/app',
+        SecretString: JSON.stringify({ signing: VALUE }),
+      }),
+    );
+    arn = created.ARN ?? '';
+    p = await emulatorProject(url, emulatorConfigYaml(prereqs, withSecrets('startupwebapp/app')));
+  });
+  afterAll(async () => {
+    await p?.cleanup();
+  });
+
+  it('references the secret in the task definition and lets only the execution role read it', async () => {
+    const up = await p.berth(['up', '--json']);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const described = await new ECSClient(sdkSettings(url)).send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: STACK.family }),
+    );
+    const container = described.taskDefinition?.containerDefinitions?.[0];
+    expect(container?.secrets).toContainEqual({
+      name: 'APP_SIGNING_KEY',
+      valueFrom: `${arn}:signing::`,
+    });
+    const policy = await new IAMClient(sdkSettings(url)).send(
+      new GetRolePolicyCommand({
+        RoleName: STACK.executionRole,
+        PolicyName: 'berth-read-database-secret',
+      }),
+    );
+    const document = JSON.parse(decodeURIComponent(policy.PolicyDocument ?? '{}')) as {
+      Statement: { Sid?: string; Resource?: string | string[] }[];
+    };
+    expect(document.Statement.find((s) => s.Sid === 'ReadTaskSecrets')?.Resource).toBe(arn);
+
+    // Read back, the stack has no drift: the second plan changes nothing.
+    const plan = await p.berth(['plan', '--detailed-exitcode']);
+    expect(plan.code, plan.stdout).toBe(0);
+    expectNoWrites(plan.calls);
+    const show = await p.berth(['show', '--json']);
+    for (const output of [up, plan, show]) {
+      expect(output.stdout + output.stderr).not.toContain(VALUE);
+    }
+    // berth described the secret; it never asked for its value.
+    expect(up.calls.map((c) => `${c.service}:${c.action}`)).not.toContain(
+      'secretsmanager:GetSecretValue',
+    );
+  });
+
+  it('names the task.secrets entry whose secret does not exist, and writes nothing', async () => {
+    await p.writeConfig(emulatorConfigYaml(prereqs, withSecrets('startupwebapp/missing')));
+    const plan = await p.berth(['plan']);
+    expect(plan.code).not.toBe(0);
+    expect(plan.stderr).toContain(
+      'task.secrets.APP_SIGNING_KEY: no Secrets Manager secret named "startupwebapp/missing"',
+    );
+    expectNoWrites(plan.calls);
   });
 });

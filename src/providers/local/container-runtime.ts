@@ -96,7 +96,7 @@ export function cliEnvironment(spec: TaskSpec): NodeJS.ProcessEnv {
   if (clashes.length > 0) {
     throw new BerthError(
       'CONFIG_INVALID',
-      `task.environment sets ${clashes.join(', ')}, which the container CLI reads itself`,
+      `task.environment or task.secrets sets ${clashes.join(', ')}, which the container CLI reads itself`,
       { hint: 'rename the variable, or use --runtime process' },
     );
   }

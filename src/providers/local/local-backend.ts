@@ -23,6 +23,7 @@ import type { Claim, FleetBackend, Lease, ProbeOptions, ProbeResult } from '../.
 import { isScratchName } from '../../fleet/reference.js';
 import type { TaskLocks, TaskRuntime, TaskSpec } from '../../tasks/task.js';
 import { secretEnvironment } from './credentials.js';
+import { localTaskSecrets } from './task-secrets.js';
 import { clientConfig, type LocalPostgres, type ServerConnection } from './postgres-server.js';
 import { lockEnvironment } from '../../migrations/lock-options.js';
 import { ScramCachingClient } from './scram-client.js';
@@ -65,6 +66,8 @@ export class LocalBackend implements FleetBackend {
   private secret: ServerConnection | undefined;
   private known: Promise<string[] | undefined> | undefined;
   private historySpec: HistorySpec | undefined;
+  /** task.secrets' values (task-secrets.ts), read once. */
+  private appSecrets: Record<string, string> | undefined;
   /** Database -> server pid of the berth session holding its migration lock. */
   private readonly holders = new Map<string, number>();
   /** Wakes parked claim sessions from one control connection (session-waker.ts). */
@@ -396,8 +399,12 @@ export class LocalBackend implements FleetBackend {
 
   taskEnvironment(): Record<string, string> {
     if (!this.secret) throw new BerthError('INTERNAL', 'taskEnvironment() before prepare()');
+    // The provider checked task.secrets before a migrate run began; a listing or a check
+    // command (migrate --plan, verify) is refused here the same way.
+    this.appSecrets ??= localTaskSecrets(this.options.config);
     return {
       ...this.options.config.task.environment,
+      ...this.appSecrets,
       ...secretEnvironment(this.secret, this.options.config.database.secret.keys),
       // lock_timeout / statement_timeout for the tool's connections (lock-options.ts).
       ...lockEnvironment(this.options.config),

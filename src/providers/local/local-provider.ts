@@ -10,6 +10,7 @@ import { BerthError, isBerthError } from '../../core/errors.js';
 import type { Reporter } from '../../core/events.js';
 import { exec as defaultExec, type Exec } from '../../core/exec.js';
 import { checkConfigPaths } from '../../config/check-paths.js';
+import { localTaskSecrets } from './task-secrets.js';
 import { tenantQueryRunner } from '../../fleet/tenant-query.js';
 import { discoverTenants } from '../../fleet/tenants.js';
 import type { ProbeResult } from '../../fleet/types.js';
@@ -128,6 +129,9 @@ export function localProvider(loaded: LoadedConfig, options: LocalProviderOption
         awsFields: false,
       });
       await assertStateWritable(state);
+      // A migration run starts tasks: each of task.secrets must be in berth's environment,
+      // checked before the run is journaled or any database created (task-secrets.ts).
+      if (request.purpose === 'migrate') localTaskSecrets(config);
       if (parseRuntime(request.runtime, config.local.runtime) !== 'container') return;
       const engine = await detectEngine(config.local.containerCli);
       if (!engine.available)

@@ -1,8 +1,8 @@
 /**
  * Step 3 of the seed: the task execution role. ECS assumes it to pull the image (AWS-managed
  * AmazonECSTaskExecutionRolePolicy, which also lets it write logs) and to read exactly the
- * configured database secret (inline policy), plus kms:Decrypt when the secret uses a
- * customer key.
+ * configured database secret and task.secrets' secrets (inline policy), plus kms:Decrypt
+ * when one uses a customer key.
  */
 import { roleResource, type RoleDesired } from './iam-role.js';
 import {
@@ -12,6 +12,7 @@ import {
   executionTrustPolicy,
 } from './policies.js';
 import type { StackSpec } from './types.js';
+import { taskSecrets } from '../../../config/schema.js';
 
 export function desiredExecutionRole(spec: StackSpec): RoleDesired {
   const { config, refs } = spec;
@@ -24,6 +25,10 @@ export function desiredExecutionRole(spec: StackSpec): RoleDesired {
       [EXECUTION_ROLE_INLINE_POLICY]: executionInlinePolicy(
         refs.secret.arn,
         config.database.secret.kmsKey,
+        taskSecrets(config).map(({ secret, kmsKey }) => ({
+          arn: refs.taskSecrets.get(secret)?.arn ?? secret,
+          kmsKey,
+        })),
       ),
     },
     tags: spec.tags,

@@ -4,7 +4,7 @@
  * CI principal's least-privilege policy and the GitHub OIDC trust policy. Plus the
  * normalisation that decides whether a policy read back from IAM is "the same".
  */
-import type { Config } from '../../../config/schema.js';
+import { taskSecrets, type Config } from '../../../config/schema.js';
 import { BerthError } from '../../../core/errors.js';
 import type { JsonValue } from './types.js';
 
@@ -65,10 +65,15 @@ export function taskTrustPolicy(
   };
 }
 
-/** Exactly the configured secret (and its customer KMS key, when one is configured). */
+/**
+ * Exactly the configured secrets: the database secret and task.secrets' (and their customer
+ * KMS keys, when configured). With task.secrets empty, the document is the one berth wrote
+ * before task.secrets existed, so an existing stack's plan shows no change.
+ */
 export function executionInlinePolicy(
   secretArn: string,
   kmsKey: string | undefined,
+  taskSecrets: { arn: string; kmsKey?: string | undefined }[] = [],
 ): PolicyDocument {
   const statements: PolicyStatement[] = [
     {
@@ -78,6 +83,14 @@ export function executionInlinePolicy(
       Resource: secretArn,
     },
   ];
+  const appArns = [...new Set(taskSecrets.map((s) => s.arn))].filter((a) => a !== secretArn);
+  if (appArns.length > 0)
+    statements.push({
+      Sid: 'ReadTaskSecrets',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: appArns.length === 1 ? appArns[0] : appArns.sort(),
+    });
   if (kmsKey)
     statements.push({
       Sid: 'DecryptDatabaseSecret',
@@ -85,7 +98,31 @@ export function executionInlinePolicy(
       Action: 'kms:Decrypt',
       Resource: kmsKey,
     });
+  const appKeys = [...new Set(taskSecrets.flatMap((s) => (s.kmsKey ? [s.kmsKey] : [])))].filter(
+    (k) => k !== kmsKey,
+  );
+  if (appKeys.length > 0)
+    statements.push({
+      Sid: 'DecryptTaskSecrets',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: appKeys.length === 1 ? appKeys[0] : appKeys.sort(),
+    });
   return { Version: '2012-10-17', Statement: statements };
+}
+
+/** task.secrets' secrets are described too, for their ARNs (never their values). */
+function taskSecretsStatement(resources: string[]): PolicyStatement[] {
+  const unique = [...new Set(resources)].sort();
+  if (unique.length === 0) return [];
+  return [
+    {
+      Sid: 'DescribeTheTaskSecrets',
+      Effect: 'Allow',
+      Action: 'secretsmanager:DescribeSecret',
+      Resource: unique.length === 1 ? unique[0] : unique,
+    },
+  ];
 }
 
 export interface CiPolicyInput {
@@ -186,6 +223,11 @@ export function ciPolicy({ config, account, partition, region }: CiPolicyInput):
         Action: 'secretsmanager:DescribeSecret',
         Resource: arn('secretsmanager', `secret:${config.database.secret.name}-??????`),
       },
+      ...taskSecretsStatement(
+        taskSecrets(config).map(({ secret }) =>
+          secret.startsWith('arn:') ? secret : arn('secretsmanager', `secret:${secret}-??????`),
+        ),
+      ),
       {
         // Tasks run in the configured subnets with the backend security group, looked up by ID
         // or Name tag and checked before any task starts (EC2 Describe* actions cannot be

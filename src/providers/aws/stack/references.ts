@@ -1,13 +1,15 @@
 /**
- * The prerequisites — the database secret, the private subnets and the two security groups —
+ * The prerequisites — the database secret, task.secrets' secrets, the private subnets and the
+ * two security groups —
  * are read, never created or deleted. `plan`, `up` and every task run resolve them before
  * anything else, so a typo in berth.yaml is an AWS_REFERENCE_INVALID naming the field, before
  * any write (a subnet that does not exist would otherwise only surface when RunTask fails).
  */
-import type { Config } from '../../../config/schema.js';
+import { taskSecrets, type Config, type TaskSecret } from '../../../config/schema.js';
 import { BerthError } from '../../../core/errors.js';
 import type { AwsClients } from '../api/clients.js';
 import type { SecurityGroup, Subnet } from '../api/ec2-api.js';
+import type { SecretDescription } from '../api/secrets-api.js';
 import type { StackRefs } from './types.js';
 
 export interface ReferenceProblem {
@@ -29,6 +31,21 @@ export function arnParts(arn: string): { partition: string; account: string } | 
   const parts = arn.split(':');
   if (parts[0] !== 'arn' || parts.length < 6 || !parts[1] || !parts[4]) return undefined;
   return { partition: parts[1], account: parts[4] };
+}
+
+/** Each distinct secret task.secrets names, described once; a missing one is left out. */
+async function describeTaskSecrets(
+  clients: AwsClients,
+  secrets: TaskSecret[],
+): Promise<Map<string, SecretDescription>> {
+  const refs = [...new Set(secrets.map((s) => s.secret))];
+  const found = await Promise.all(refs.map((ref) => clients.secrets.describeSecret(ref)));
+  const described = new Map<string, SecretDescription>();
+  refs.forEach((ref, i) => {
+    const description = found[i];
+    if (description) described.set(ref, description);
+  });
+  return described;
 }
 
 function describeGroup(g: SecurityGroup): string {
@@ -80,12 +97,14 @@ export async function resolveReferences(
     ...new Set([backendName, databaseName].filter((n): n is string => Boolean(n))),
   ];
   const subnetIds = [...new Set(config.network.subnets)];
-  const [secret, groups, subnets] = await Promise.all([
+  const appSecrets = taskSecrets(config);
+  const [secret, groups, subnets, described] = await Promise.all([
     clients.secrets.describeSecret(config.database.secret.name),
     groupNames.length
       ? resolveGroups(clients, groupNames)
       : Promise.resolve(new Map<string, SecurityGroup[]>()),
     subnetIds.length ? clients.ec2.describeSubnets(subnetIds) : Promise.resolve([] as Subnet[]),
+    describeTaskSecrets(clients, appSecrets),
   ]);
 
   if (!secret) {
@@ -154,6 +173,19 @@ export async function resolveReferences(
       `the secret is encrypted with KMS key ${secret.kmsKeyId}; set database.secret.kmsKey to its ARN so the execution role may decrypt it`,
     );
   }
+  for (const { name, secret: ref, kmsKey } of appSecrets) {
+    const path = `task.secrets.${name}`;
+    const found = described.get(ref);
+    if (!found) {
+      problems.push({ path, message: `no Secrets Manager secret named "${ref}" in ${region}` });
+    } else if (found.deletedDate) {
+      problems.push({ path, message: `secret "${ref}" is scheduled for deletion` });
+    } else if (found.kmsKeyId && !kmsKey && !/alias\/aws\/secretsmanager$/.test(found.kmsKeyId)) {
+      warnings.push(
+        `the secret of task.secrets.${name} is encrypted with KMS key ${found.kmsKeyId}; set its kmsKey to the key's ARN so the execution role may decrypt it`,
+      );
+    }
+  }
   if (problems.length > 0 || !secret || !parts || !backendGroup || !databaseGroup)
     return { problems, warnings };
   return {
@@ -161,6 +193,7 @@ export async function resolveReferences(
       account: parts.account,
       partition: parts.partition,
       secret,
+      taskSecrets: described,
       backendGroup,
       databaseGroup,
     },

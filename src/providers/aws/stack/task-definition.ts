@@ -1,6 +1,6 @@
 /**
  * Step 4 of the seed: the migration task definition (Fargate, awsvpc, the database secret's
- * keys as container secrets, awslogs to the stack's log group, non-root, read-only root
+ * keys and task.secrets as container secrets, awslogs to the stack's log group, non-root, read-only root
  * filesystem with a writable /tmp).
  *
  * Task definitions are immutable revisions: an update registers a new revision. The image
@@ -20,6 +20,7 @@ import { MASK, secretLikeName } from '../../../core/redact.js';
 import { decide, fieldChange, tagChanges } from './diff.js';
 import { isOwned } from './tags.js';
 import { migrateCommandOf } from '../../../migrations/presets.js';
+import { taskSecrets } from '../../../config/schema.js';
 import type {
   FieldChange,
   JsonValue,
@@ -82,9 +83,17 @@ export function desiredTaskDefinition(
     environment: Object.keys(environment)
       .sort()
       .map((name) => ({ name, value: environment[name] ?? '' })),
-    secrets: Object.entries(config.database.secret.keys)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, key]) => ({ name, valueFrom: `${refs.secret.arn}:${key}::` })),
+    secrets: [
+      ...Object.entries(config.database.secret.keys).map(([name, key]) => ({
+        name,
+        valueFrom: `${refs.secret.arn}:${key}::`,
+      })),
+      ...taskSecrets(config).map(({ name, secret, key }) => {
+        // resolveReferences described every one; the ARN, since ECS needs it for a JSON key.
+        const arn = refs.taskSecrets.get(secret)?.arn ?? secret;
+        return { name, valueFrom: key ? `${arn}:${key}::` : arn };
+      }),
+    ].sort((a, b) => a.name.localeCompare(b.name)),
     // Read-only root: migrations and their tools still need somewhere to write temp files.
     mountPoints: readonly
       ? [{ sourceVolume: TMP_VOLUME, containerPath: '/tmp', readOnly: false }]

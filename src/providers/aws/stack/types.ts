@@ -61,6 +61,8 @@ export interface StackRefs {
   account: string;
   partition: string;
   secret: SecretDescription;
+  /** task.secrets' secrets, by the name or ARN berth.yaml gives. */
+  taskSecrets: Map<string, SecretDescription>;
   backendGroup: SecurityGroup;
   databaseGroup: SecurityGroup;
 }

@@ -43,6 +43,7 @@ const spec: StackSpec = {
     account: '123456789012',
     partition: 'aws',
     secret: { arn: SECRET, name: config.database.secret.name },
+    taskSecrets: new Map(),
     backendGroup: { id: 'sg-b', groupName: 'b', vpcId: 'vpc-1', tags: {} },
     databaseGroup: { id: 'sg-d', groupName: 'd', vpcId: 'vpc-1', tags: {} },
   },
