@@ -83,14 +83,13 @@ export function executionInlinePolicy(
       Resource: secretArn,
     },
   ];
-  const appArns = [...new Set(taskSecrets.map((s) => s.arn))].filter((a) => a !== secretArn);
-  if (appArns.length > 0)
-    statements.push({
-      Sid: 'ReadTaskSecrets',
-      Effect: 'Allow',
-      Action: 'secretsmanager:GetSecretValue',
-      Resource: appArns.length === 1 ? appArns[0] : appArns.sort(),
-    });
+  statements.push(
+    ...allowOn(
+      'ReadTaskSecrets',
+      'secretsmanager:GetSecretValue',
+      taskSecrets.map((s) => s.arn).filter((a) => a !== secretArn),
+    ),
+  );
   if (kmsKey)
     statements.push({
       Sid: 'DecryptDatabaseSecret',
@@ -98,28 +97,28 @@ export function executionInlinePolicy(
       Action: 'kms:Decrypt',
       Resource: kmsKey,
     });
-  const appKeys = [...new Set(taskSecrets.flatMap((s) => (s.kmsKey ? [s.kmsKey] : [])))].filter(
-    (k) => k !== kmsKey,
+  statements.push(
+    ...allowOn(
+      'DecryptTaskSecrets',
+      'kms:Decrypt',
+      taskSecrets.flatMap((s) => (s.kmsKey && s.kmsKey !== kmsKey ? [s.kmsKey] : [])),
+    ),
   );
-  if (appKeys.length > 0)
-    statements.push({
-      Sid: 'DecryptTaskSecrets',
-      Effect: 'Allow',
-      Action: 'kms:Decrypt',
-      Resource: appKeys.length === 1 ? appKeys[0] : appKeys.sort(),
-    });
   return { Version: '2012-10-17', Statement: statements };
 }
 
-/** task.secrets' secrets are described too, for their ARNs (never their values). */
-function taskSecretsStatement(resources: string[]): PolicyStatement[] {
+/**
+ * One Allow statement on these resources (deduplicated and sorted; one is written as a plain
+ * string), or none when there are none.
+ */
+function allowOn(sid: string, action: string, resources: string[]): PolicyStatement[] {
   const unique = [...new Set(resources)].sort();
   if (unique.length === 0) return [];
   return [
     {
-      Sid: 'DescribeTheTaskSecrets',
+      Sid: sid,
       Effect: 'Allow',
-      Action: 'secretsmanager:DescribeSecret',
+      Action: action,
       Resource: unique.length === 1 ? unique[0] : unique,
     },
   ];
@@ -223,7 +222,10 @@ export function ciPolicy({ config, account, partition, region }: CiPolicyInput):
         Action: 'secretsmanager:DescribeSecret',
         Resource: arn('secretsmanager', `secret:${config.database.secret.name}-??????`),
       },
-      ...taskSecretsStatement(
+      // task.secrets' secrets are described too, for their ARNs (never their values).
+      ...allowOn(
+        'DescribeTheTaskSecrets',
+        'secretsmanager:DescribeSecret',
         taskSecrets(config).map(({ secret }) =>
           secret.startsWith('arn:') ? secret : arn('secretsmanager', `secret:${secret}-??????`),
         ),
