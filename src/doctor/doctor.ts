@@ -21,7 +21,7 @@ import { migrateCommandOf, presetFor } from '../migrations/presets.js';
 import { BUNDLED_POSTGRES_MAJOR, binariesPackage } from '../providers/local/postgres-server.js';
 import type { Provider } from '../providers/provider.js';
 import { statePaths } from '../state/paths.js';
-import { localTaskSecrets } from '../providers/local/task-secrets.js';
+import { missingTaskSecrets } from '../providers/local/task-secrets.js';
 import { kernelFilesystem, stateRoot } from '../state/state-dir.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -259,23 +259,21 @@ async function checkAws(
 
 /** Tasks that run here take task.secrets from berth's environment: each must be set. */
 function checkTaskSecrets(config: Config, env: NodeJS.ProcessEnv): DoctorCheck | undefined {
-  const names = Object.keys(config.task.secrets);
+  const names = Object.keys(config.task.secrets).sort();
   if (names.length === 0) return undefined;
-  try {
-    localTaskSecrets(config, env);
+  const missing = missingTaskSecrets(config, env);
+  if (missing.length === 0)
     return {
       name: 'task-secrets',
       status: 'ok',
-      detail: `${names.sort().join(', ')} set in berth's environment`,
+      detail: `${names.join(', ')} set in berth's environment`,
     };
-  } catch (error) {
-    return {
-      name: 'task-secrets',
-      status: 'fail',
-      detail: errorMessage(error),
-      ...(isBerthError(error) && error.hint ? { fix: error.hint } : {}),
-    };
-  }
+  return {
+    name: 'task-secrets',
+    status: 'fail',
+    detail: `task.secrets: ${missing.join(', ')} not set in berth's environment (local tasks get them from there; migrate refuses to start without them)`,
+    fix: `export ${missing[0] ?? ''}=… before running berth (in CI, from the CI system's secrets)`,
+  };
 }
 
 /**

@@ -68,7 +68,7 @@ describe('task.secrets on the local provider', () => {
 
     const doctor = await project.berth(['doctor'], { env });
     expect(doctor.code).not.toBe(0);
-    expect(doctor.stdout + doctor.stderr).toMatch(/task-secrets.*APP_SIGNING_KEY is not set/);
+    expect(doctor.stdout + doctor.stderr).toMatch(/task-secrets.*APP_SIGNING_KEY not set/);
   });
 
   it('passes it to the task, and masks it in the output, the task log and the state files', async () => {

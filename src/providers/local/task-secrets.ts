@@ -9,20 +9,21 @@ import { taskSecrets, type Config } from '../../config/schema.js';
 import { BerthError } from '../../core/errors.js';
 import { redactor } from '../../core/redact.js';
 
+/** The names of task.secrets that are unset or empty in `environment`. */
+export function missingTaskSecrets(
+  config: Config,
+  environment: NodeJS.ProcessEnv = process.env,
+): string[] {
+  return taskSecrets(config)
+    .map((s) => s.name)
+    .filter((name) => !environment[name]);
+}
+
 export function localTaskSecrets(
   config: Config,
   environment: NodeJS.ProcessEnv = process.env,
 ): Record<string, string> {
-  const values: Record<string, string> = {};
-  const missing: string[] = [];
-  for (const { name } of taskSecrets(config)) {
-    const value = environment[name];
-    if (value === undefined || value === '') missing.push(name);
-    else {
-      redactor.add(value);
-      values[name] = value;
-    }
-  }
+  const missing = missingTaskSecrets(config, environment);
   if (missing.length > 0) {
     const first = missing[0] ?? '';
     throw new BerthError(
@@ -33,6 +34,12 @@ export function localTaskSecrets(
         details: { paths: missing.map((name) => `task.secrets.${name}`) },
       },
     );
+  }
+  const values: Record<string, string> = {};
+  for (const { name } of taskSecrets(config)) {
+    const value = environment[name] ?? '';
+    redactor.add(value);
+    values[name] = value;
   }
   return values;
 }
