@@ -700,9 +700,9 @@ describe.skipIf(!endpoint)('task.secrets against the emulator', () => {
       expect(output.stdout + output.stderr).not.toContain(VALUE);
     }
     // berth described the secret; it never asked for its value.
-    expect(up.calls.map((c) => `${c.service}:${c.action}`)).not.toContain(
-      'secretsmanager:GetSecretValue',
-    );
+    const secretCalls = up.calls.map((c) => `${c.service}:${c.action}`);
+    expect(secretCalls).toContain('secretsmanager:DescribeSecret');
+    expect(secretCalls).not.toContain('secretsmanager:GetSecretValue');
   });
 
   it('names the task.secrets entry whose secret does not exist, and writes nothing', async () => {

@@ -12,7 +12,7 @@ import {
   executionTrustPolicy,
 } from './policies.js';
 import type { StackSpec } from './types.js';
-import { taskSecrets } from '../../../config/schema.js';
+import { resolvedTaskSecrets } from './references.js';
 
 export function desiredExecutionRole(spec: StackSpec): RoleDesired {
   const { config, refs } = spec;
@@ -25,10 +25,7 @@ export function desiredExecutionRole(spec: StackSpec): RoleDesired {
       [EXECUTION_ROLE_INLINE_POLICY]: executionInlinePolicy(
         refs.secret.arn,
         config.database.secret.kmsKey,
-        taskSecrets(config).map(({ secret, kmsKey }) => ({
-          arn: refs.taskSecrets.get(secret)?.arn ?? secret,
-          kmsKey,
-        })),
+        resolvedTaskSecrets(config, refs),
       ),
     },
     tags: spec.tags,

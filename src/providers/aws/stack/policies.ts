@@ -73,7 +73,7 @@ export function taskTrustPolicy(
 export function executionInlinePolicy(
   secretArn: string,
   kmsKey: string | undefined,
-  taskSecrets: { arn: string; kmsKey?: string | undefined }[] = [],
+  appSecrets: { arn: string; kmsKey?: string | undefined }[] = [],
 ): PolicyDocument {
   const statements: PolicyStatement[] = [
     {
@@ -87,7 +87,7 @@ export function executionInlinePolicy(
     ...allowOn(
       'ReadTaskSecrets',
       'secretsmanager:GetSecretValue',
-      taskSecrets.map((s) => s.arn).filter((a) => a !== secretArn),
+      appSecrets.map((s) => s.arn).filter((a) => a !== secretArn),
     ),
   );
   if (kmsKey)
@@ -101,7 +101,7 @@ export function executionInlinePolicy(
     ...allowOn(
       'DecryptTaskSecrets',
       'kms:Decrypt',
-      taskSecrets.flatMap((s) => (s.kmsKey && s.kmsKey !== kmsKey ? [s.kmsKey] : [])),
+      appSecrets.flatMap((s) => (s.kmsKey && s.kmsKey !== kmsKey ? [s.kmsKey] : [])),
     ),
   );
   return { Version: '2012-10-17', Statement: statements };

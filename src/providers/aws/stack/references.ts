@@ -48,6 +48,46 @@ async function describeTaskSecrets(
   return described;
 }
 
+/**
+ * A secret berth.yaml names (the database's or one of task.secrets'): missing or scheduled for
+ * deletion is a problem at `path`; encrypted with a customer KMS key that `kmsField` does not
+ * name, a warning (the execution role could not decrypt it).
+ */
+function checkSecret(
+  found: SecretDescription | undefined,
+  options: {
+    ref: string;
+    path: string;
+    kmsField: string;
+    kmsKey: string | undefined;
+    region: string;
+    problems: ReferenceProblem[];
+    warnings: string[];
+  },
+): void {
+  const { ref, path, kmsField, kmsKey, region, problems, warnings } = options;
+  if (!found) {
+    problems.push({ path, message: `no Secrets Manager secret named "${ref}" in ${region}` });
+  } else if (found.deletedDate) {
+    problems.push({ path, message: `secret "${ref}" is scheduled for deletion` });
+  } else if (found.kmsKeyId && !kmsKey && !/alias\/aws\/secretsmanager$/.test(found.kmsKeyId)) {
+    warnings.push(
+      `the secret "${ref}" is encrypted with KMS key ${found.kmsKeyId}; set ${kmsField} to its ARN so the execution role may decrypt it`,
+    );
+  }
+}
+
+/** task.secrets with the ARN each resolved to (resolveReferences described every one). */
+export function resolvedTaskSecrets(
+  config: Config,
+  refs: StackRefs,
+): (TaskSecret & { arn: string })[] {
+  return taskSecrets(config).map((s) => ({
+    ...s,
+    arn: refs.taskSecrets.get(s.secret)?.arn ?? s.secret,
+  }));
+}
+
 function describeGroup(g: SecurityGroup): string {
   return g.tags.Name ? `${g.id} (${g.tags.Name})` : `${g.id} (${g.groupName})`;
 }
@@ -107,17 +147,15 @@ export async function resolveReferences(
     describeTaskSecrets(clients, appSecrets),
   ]);
 
-  if (!secret) {
-    problems.push({
-      path: 'database.secret.name',
-      message: `no Secrets Manager secret named "${config.database.secret.name}" in ${region}`,
-    });
-  } else if (secret.deletedDate) {
-    problems.push({
-      path: 'database.secret.name',
-      message: `secret "${config.database.secret.name}" is scheduled for deletion`,
-    });
-  }
+  checkSecret(secret, {
+    ref: config.database.secret.name,
+    path: 'database.secret.name',
+    kmsField: 'database.secret.kmsKey',
+    kmsKey: config.database.secret.kmsKey,
+    region,
+    problems,
+    warnings,
+  });
   const pick = (path: string, name: string | undefined): SecurityGroup | undefined => {
     if (!name) {
       problems.push({ path, message: 'required for the aws provider' });
@@ -164,27 +202,16 @@ export async function resolveReferences(
       path: 'database.secret.name',
       message: `Secrets Manager returned an unexpected ARN: ${secret.arn}`,
     });
-  if (
-    secret?.kmsKeyId &&
-    !config.database.secret.kmsKey &&
-    !/alias\/aws\/secretsmanager$/.test(secret.kmsKeyId)
-  ) {
-    warnings.push(
-      `the secret is encrypted with KMS key ${secret.kmsKeyId}; set database.secret.kmsKey to its ARN so the execution role may decrypt it`,
-    );
-  }
   for (const { name, secret: ref, kmsKey } of appSecrets) {
-    const path = `task.secrets.${name}`;
-    const found = described.get(ref);
-    if (!found) {
-      problems.push({ path, message: `no Secrets Manager secret named "${ref}" in ${region}` });
-    } else if (found.deletedDate) {
-      problems.push({ path, message: `secret "${ref}" is scheduled for deletion` });
-    } else if (found.kmsKeyId && !kmsKey && !/alias\/aws\/secretsmanager$/.test(found.kmsKeyId)) {
-      warnings.push(
-        `the secret of task.secrets.${name} is encrypted with KMS key ${found.kmsKeyId}; set its kmsKey to the key's ARN so the execution role may decrypt it`,
-      );
-    }
+    checkSecret(described.get(ref), {
+      ref,
+      path: `task.secrets.${name}`,
+      kmsField: `task.secrets.${name}.kmsKey`,
+      kmsKey,
+      region,
+      problems,
+      warnings,
+    });
   }
   if (problems.length > 0 || !secret || !parts || !backendGroup || !databaseGroup)
     return { problems, warnings };

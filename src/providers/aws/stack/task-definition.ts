@@ -20,7 +20,7 @@ import { MASK, secretLikeName } from '../../../core/redact.js';
 import { decide, fieldChange, tagChanges } from './diff.js';
 import { isOwned } from './tags.js';
 import { migrateCommandOf } from '../../../migrations/presets.js';
-import { taskSecrets } from '../../../config/schema.js';
+import { resolvedTaskSecrets } from './references.js';
 import type {
   FieldChange,
   JsonValue,
@@ -88,11 +88,11 @@ export function desiredTaskDefinition(
         name,
         valueFrom: `${refs.secret.arn}:${key}::`,
       })),
-      ...taskSecrets(config).map(({ name, secret, key }) => {
-        // resolveReferences described every one; the ARN, since ECS needs it for a JSON key.
-        const arn = refs.taskSecrets.get(secret)?.arn ?? secret;
-        return { name, valueFrom: key ? `${arn}:${key}::` : arn };
-      }),
+      // By full ARN: ECS needs it for a JSON key.
+      ...resolvedTaskSecrets(config, refs).map(({ name, arn, key }) => ({
+        name,
+        valueFrom: key ? `${arn}:${key}::` : arn,
+      })),
     ].sort((a, b) => a.name.localeCompare(b.name)),
     // Read-only root: migrations and their tools still need somewhere to write temp files.
     mountPoints: readonly

@@ -31,6 +31,21 @@ describe('the prerequisites berth.yaml names', () => {
     ]);
   });
 
+  it('warns when the database secret uses a customer KMS key that database.secret.kmsKey does not name', async () => {
+    const fake = createAwsFake();
+    const config = sampleConfig();
+    seedPrerequisites(fake, config);
+    // The same name again: the fake keeps the last secret of a name.
+    fake.addSecret(config.database.secret.name, {
+      kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/db',
+    });
+    const resolved = await resolveReferences(fake.clients, config, 'us-east-1');
+    expect(resolved.problems).toEqual([]);
+    expect(resolved.warnings).toEqual([
+      `the secret "${config.database.secret.name}" is encrypted with KMS key arn:aws:kms:us-east-1:123456789012:key/db; set database.secret.kmsKey to its ARN so the execution role may decrypt it`,
+    ]);
+  });
+
   it('names the subnet that does not exist, by its place in network.subnets', async () => {
     const { fake, config } = account((y) =>
       y.replace(

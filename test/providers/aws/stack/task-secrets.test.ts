@@ -134,7 +134,7 @@ describe('task.secrets on AWS', () => {
     const references = await resolveReferences(fake.clients, config, 'us-east-1');
     expect(references.problems).toEqual([]);
     expect(references.warnings).toEqual([
-      "the secret of task.secrets.DJANGO_SECRET_KEY is encrypted with KMS key arn:aws:kms:us-east-1:123456789012:key/dj; set its kmsKey to the key's ARN so the execution role may decrypt it",
+      'the secret "startupwebapp/django" is encrypted with KMS key arn:aws:kms:us-east-1:123456789012:key/dj; set task.secrets.DJANGO_SECRET_KEY.kmsKey to its ARN so the execution role may decrypt it',
     ]);
   });
 
