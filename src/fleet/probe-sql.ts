@@ -85,18 +85,29 @@ export function taskRunningSql(taskClass: number): string {
                                             WHERE datname = current_database())) AS busy`;
 }
 
+/** Whether a task is still running on the current database, asked on its own session. */
+export async function taskRunningInSession(
+  client: pg.ClientBase,
+  taskClass: number,
+): Promise<boolean> {
+  const { rows } = await client.query<{ busy: boolean }>(taskRunningSql(taskClass));
+  return rows[0]?.busy === true;
+}
+
 /**
  * Tries the migration lock once, then reads the history over the same connection: what migrate
  * needs to decide whether a database has work and to hold it while it waits for its batch.
  * The lock and the history table's existence go in one message as two statements: each
  * statement takes its own snapshot, so the second (and the read of the names after it) sees
  * everything a run that held the lock before committed. `locked` false: another session holds
- * the lock (the reading is then one without it). With `taskClass`, a database with work is
+ * the lock (the reading is then one without it). With `taskRunning`, a database with work is
  * held only if no task is still running on it (one whose berth died, under the local
- * supervisor): otherwise the lock is given back at once and `locked` is false. That check
- * (a scan of pg_locks, about a third of a fresh backend's work here) is made while the lock is
- * held and only where migrate would keep it: a database read as up to date under the lock is
- * up to date whatever task may still be running, and is released at once anyway.
+ * supervisor): otherwise the lock is given back at once and `locked` is false. That check is
+ * made while the lock is held and only where migrate would keep it: a database read as up to
+ * date under the lock is up to date whatever task may still be running, and is released at
+ * once anyway. The local provider answers it for many claims at once from its control
+ * connection (task-running-check.ts): on the tenant's session, a scan of pg_locks was about a
+ * third of a fresh backend's work.
  */
 export async function claimDatabase(
   client: pg.ClientBase,
@@ -104,7 +115,7 @@ export async function claimDatabase(
   history: HistorySpec,
   known: readonly string[] | undefined,
   lock: LockKey,
-  taskClass?: number,
+  taskRunning?: (client: pg.ClientBase) => Promise<boolean>,
 ): Promise<{ locked: boolean; probe: ProbeResult }> {
   if (!lock.every(Number.isInteger)) throw new Error(`invalid advisory lock key ${lock.join(',')}`);
   // A multi-statement simple query resolves to one result per statement.
@@ -120,9 +131,8 @@ export async function claimDatabase(
     known,
     historyRow.rows[0]?.history === true,
   );
-  if (locked && taskClass !== undefined && !isUpToDate(probe)) {
-    const busy = await client.query<{ busy: boolean }>(taskRunningSql(taskClass));
-    if (busy.rows[0]?.busy === true) {
+  if (locked && taskRunning !== undefined && !isUpToDate(probe)) {
+    if (await taskRunning(client)) {
       await client.query(`SELECT pg_advisory_unlock(${lock[0]}, ${lock[1]})`);
       locked = false;
     }

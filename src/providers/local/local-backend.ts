@@ -28,6 +28,8 @@ import { clientConfig, type LocalPostgres, type ServerConnection } from './postg
 import { lockEnvironment } from '../../migrations/lock-options.js';
 import { ScramCachingClient } from './scram-client.js';
 import { SessionWaker } from './session-waker.js';
+import { ControlConnection } from './control-connection.js';
+import { TaskRunningCheck } from './task-running-check.js';
 
 /** Advisory lock key (two-int form): "bert" and 1 = the migration lock. */
 export const MIGRATION_LOCK: LockKey = [0x62657274, 1];
@@ -70,8 +72,12 @@ export class LocalBackend implements FleetBackend {
   private appSecrets: Record<string, string> | undefined;
   /** Database -> server pid of the berth session holding its migration lock. */
   private readonly holders = new Map<string, number>();
-  /** Wakes parked claim sessions from one control connection (session-waker.ts). */
+  /** berth's one connection to the control database for the run (control-connection.ts). */
+  private control: ControlConnection | undefined;
+  /** Wakes parked claim sessions from the control connection (session-waker.ts). */
   private waker: SessionWaker | undefined;
+  /** Asks, from the control connection, whether a task still runs on a database. */
+  private taskCheck: TaskRunningCheck | undefined;
 
   constructor(private readonly options: LocalBackendOptions) {
     const inner = options.runtime;
@@ -219,7 +225,7 @@ export class LocalBackend implements FleetBackend {
         this.history,
         known,
         LOCK,
-        TASK_LOCK_CLASS,
+        (session) => this.taskCheckFor().busy(database, session),
       );
       if (locked && !isUpToDate(probe))
         return { probe, lease: this.leaseOn(client, database, known, { park: true }) };
@@ -292,11 +298,21 @@ export class LocalBackend implements FleetBackend {
     };
   }
 
-  private wakerFor(): SessionWaker {
+  private controlFor(): ControlConnection {
     const secret = this.secret;
-    if (!secret) throw new BerthError('INTERNAL', 'a parked session before connectionSecret()');
-    this.waker ??= new SessionWaker(() => tenantClient(secret, 'postgres'));
+    if (!secret) throw new BerthError('INTERNAL', 'a control query before connectionSecret()');
+    this.control ??= new ControlConnection(() => tenantClient(secret, 'postgres'));
+    return this.control;
+  }
+
+  private wakerFor(): SessionWaker {
+    this.waker ??= new SessionWaker(this.controlFor());
     return this.waker;
+  }
+
+  private taskCheckFor(): TaskRunningCheck {
+    this.taskCheck ??= new TaskRunningCheck(this.controlFor(), TASK_LOCK_CLASS);
+    return this.taskCheck;
   }
 
   async holdScratch(database: string): Promise<() => Promise<void>> {
@@ -412,10 +428,12 @@ export class LocalBackend implements FleetBackend {
   }
 
   async close(): Promise<void> {
-    // Connections are per operation, except the waker's; the server keeps running for the
-    // next command.
-    await this.waker?.close();
+    // Connections are per operation, except the control connection; the server keeps running
+    // for the next command.
+    await this.control?.close();
+    this.control = undefined;
     this.waker = undefined;
+    this.taskCheck = undefined;
   }
 }
 
