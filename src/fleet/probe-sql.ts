@@ -106,8 +106,8 @@ export async function taskRunningInSession(
  * made while the lock is held and only where migrate would keep it: a database read as up to
  * date under the lock is up to date whatever task may still be running, and is released at
  * once anyway. The local provider answers it for many claims at once from its control
- * connection (task-running-check.ts): on the tenant's session, a scan of pg_locks was about a
- * third of a fresh backend's work.
+ * connection (task-running-check.ts): on the tenant's new session, its scan of pg_locks was
+ * about a quarter of the claim's server CPU (bench/README.md).
  */
 export async function claimDatabase(
   client: pg.ClientBase,

@@ -5,8 +5,8 @@
  *
  * A claim asks this for every database with work, after it took the migration lock. Asked on
  * the tenant's own session, as it was, the `pg_locks` scan on a backend that has just started
- * cost about as much server CPU as a third of a connection (25 ms of 90 on a slow VM; the
- * view is expanded and its catalog loaded afresh in every backend; bench/README.md). Here the
+ * was about a quarter of the claim's server CPU (about 25 ms of 80-90 on a slow VM: the view
+ * is expanded and its catalog loaded afresh in every backend; bench/README.md). Here the
  * checks of one tick go together, in one query on the run's control connection, whose
  * backend has all of that loaded. When the control connection fails, each database is checked
  * on its own session as before, so a claim never depends on it.
