@@ -71,18 +71,25 @@ function catalogFingerprint(value: unknown): SchemaFingerprint {
 }
 
 /**
- * A check, in SQL, that no task is still running on the current database: the "task running"
- * advisory lock of class `taskClass` whose second key is this database's OID (low 31 bits),
- * held in any database of the cluster (the local supervisor holds it from a connection to the
- * control database, for as long as any process of its task lives).
+ * A predicate, in SQL: a task is still running on the database whose OID is `databaseOid` (an
+ * SQL expression). That is the "task running" advisory lock of class `taskClass` whose second
+ * key is the database's OID (low 31 bits), held in any database of the cluster (the local
+ * supervisor holds it from a connection to the control database, for as long as any process
+ * of its task lives). The one definition of that test: the in-session check below and the
+ * control connection's check for many databases (task-running-check.ts) both build on it.
  */
-export function taskRunningSql(taskClass: number): string {
+export function taskLockHeldSql(taskClass: number, databaseOid: string): string {
   if (!Number.isInteger(taskClass)) throw new Error(`invalid advisory lock class ${taskClass}`);
-  return `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
-                          WHERE l.locktype = 'advisory' AND l.objsubid = 2
-                            AND l.classid = ${taskClass}::int::oid
-                            AND l.objid = (SELECT (oid::int8 & 2147483647)::oid FROM pg_catalog.pg_database
-                                            WHERE datname = current_database())) AS busy`;
+  return `EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                   WHERE l.locktype = 'advisory' AND l.objsubid = 2
+                     AND l.classid = ${taskClass}::int::oid
+                     AND l.objid = ((${databaseOid})::int8 & 2147483647)::oid)`;
+}
+
+/** The check for the current database, as a statement: one row, `busy`. */
+function taskRunningSql(taskClass: number): string {
+  const current = `SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()`;
+  return `SELECT ${taskLockHeldSql(taskClass, current)} AS busy`;
 }
 
 /** Whether a task is still running on the current database, asked on its own session. */

@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { ParkedSession } from '../../src/providers/local/local-backend.js';
+import { ControlConnection } from '../../src/providers/local/control-connection.js';
 import { SessionWaker } from '../../src/providers/local/session-waker.js';
 import { useLocalServer } from '../support/local-server.js';
 
@@ -39,7 +40,7 @@ async function parked(pid: number): Promise<void> {
 /** A waker that cancels each woken session twice: now, and again `laterMs` after. */
 class DoubleWaker extends SessionWaker {
   constructor(private readonly laterMs: number) {
-    super(() => new pg.Client(local.config('postgres')));
+    super(new ControlConnection(() => new pg.Client(local.config('postgres'))));
   }
   override wake(pid: number, fallback: () => void): void {
     super.wake(pid, fallback);
@@ -50,7 +51,9 @@ class DoubleWaker extends SessionWaker {
 describe('ParkedSession', () => {
   it('runs the work once it is woken, on the same session', async () => {
     const client = await connect();
-    const waker = new SessionWaker(() => new pg.Client(local.config('postgres')));
+    const waker = new SessionWaker(
+      new ControlConnection(() => new pg.Client(local.config('postgres'))),
+    );
     try {
       const pid = (client as unknown as { processID: number }).processID;
       const session = new ParkedSession(client, waker);
@@ -67,7 +70,9 @@ describe('ParkedSession', () => {
 
   it('leaves no timer behind once awake (a pending wake retry kept berth alive ~1 s after its summary)', async () => {
     const client = await connect();
-    const waker = new SessionWaker(() => new pg.Client(local.config('postgres')));
+    const waker = new SessionWaker(
+      new ControlConnection(() => new pg.Client(local.config('postgres'))),
+    );
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     try {
       const pid = (client as unknown as { processID: number }).processID;

@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { ControlConnection } from '../../src/providers/local/control-connection.js';
 import { SessionWaker } from '../../src/providers/local/session-waker.js';
 import { useLocalServer } from '../support/local-server.js';
 
@@ -43,16 +44,18 @@ describe('SessionWaker', () => {
     const sessions = await Promise.all([sleeper(), sleeper(), sleeper()]);
     let opened = 0;
     const queries: string[] = [];
-    const waker = new SessionWaker(() => {
-      opened++;
-      const client = new pg.Client(local.config('postgres'));
-      const query = client.query.bind(client) as (text: string, values?: unknown[]) => unknown;
-      (client as unknown as { query: typeof query }).query = (text, values) => {
-        queries.push(text);
-        return query(text, values);
-      };
-      return client;
-    });
+    const waker = new SessionWaker(
+      new ControlConnection(() => {
+        opened++;
+        const client = new pg.Client(local.config('postgres'));
+        const query = client.query.bind(client) as (text: string, values?: unknown[]) => unknown;
+        (client as unknown as { query: typeof query }).query = (text, values) => {
+          queries.push(text);
+          return query(text, values);
+        };
+        return client;
+      }),
+    );
     const fallbacks: number[] = [];
     try {
       for (const s of sessions) waker.wake(s.pid, () => fallbacks.push(s.pid));
@@ -75,22 +78,24 @@ describe('SessionWaker', () => {
     let inFlight = 0;
     let most = 0;
     const batches: number[][] = [];
-    const waker: SessionWaker = new SessionWaker(() => {
-      const client = new pg.Client(local.config('postgres'));
-      const query = client.query.bind(client) as (text: string, values: number[][]) => unknown;
-      (client as unknown as { query: typeof query }).query = (text, values) => {
-        batches.push(values[0] ?? []);
-        most = Math.max(most, ++inFlight);
-        // Two more sessions are woken while this query is in flight (a batch's tenants are
-        // woken one after another, as their tasks end).
-        if (batches.length === 1) {
-          waker.wake(second?.pid ?? 0, () => undefined);
-          setImmediate(() => waker.wake(third?.pid ?? 0, () => undefined));
-        }
-        return (query(text, values) as Promise<unknown>).finally(() => inFlight--);
-      };
-      return client;
-    });
+    const waker: SessionWaker = new SessionWaker(
+      new ControlConnection(() => {
+        const client = new pg.Client(local.config('postgres'));
+        const query = client.query.bind(client) as (text: string, values: number[][]) => unknown;
+        (client as unknown as { query: typeof query }).query = (text, values) => {
+          batches.push(values[0] ?? []);
+          most = Math.max(most, ++inFlight);
+          // Two more sessions are woken while this query is in flight (a batch's tenants are
+          // woken one after another, as their tasks end).
+          if (batches.length === 1) {
+            waker.wake(second?.pid ?? 0, () => undefined);
+            setImmediate(() => waker.wake(third?.pid ?? 0, () => undefined));
+          }
+          return (query(text, values) as Promise<unknown>).finally(() => inFlight--);
+        };
+        return client;
+      }),
+    );
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.message);
     process.on('warning', onWarning);
@@ -111,7 +116,7 @@ describe('SessionWaker', () => {
     const session = await sleeper();
     const waker = new SessionWaker(
       // A database that does not exist: the connection is refused by the server.
-      () => new pg.Client(local.config('berth_no_such_database')),
+      new ControlConnection(() => new pg.Client(local.config('berth_no_such_database'))),
     );
     try {
       const fallback = new Promise<void>((resolve) => waker.wake(session.pid, resolve));
@@ -134,7 +139,9 @@ describe('SessionWaker', () => {
   });
 
   it('after close(), a wake goes straight to its fallback', async () => {
-    const waker = new SessionWaker(() => new pg.Client(local.config('postgres')));
+    const waker = new SessionWaker(
+      new ControlConnection(() => new pg.Client(local.config('postgres'))),
+    );
     await waker.close();
     let fell = false;
     waker.wake(1, () => (fell = true));

@@ -10,8 +10,7 @@
  * slot left), the sessions of that tick are woken with the CancelRequest instead, so a wake
  * never depends on it.
  */
-import type pg from 'pg';
-import { ControlConnection } from './control-connection.js';
+import type { ControlConnection } from './control-connection.js';
 import { TickBatch } from './tick-batch.js';
 
 /** A session to wake: its server pid, and how to wake it without the control connection. */
@@ -21,16 +20,10 @@ interface Pending {
 }
 
 export class SessionWaker {
-  private readonly control: ControlConnection;
   private readonly batch = new TickBatch<Pending>((pending) => this.flush(pending));
 
-  /**
-   * `control`: the run's control connection (shared with the task-running check), or a
-   * function that makes a client for the control database, for a connection of its own.
-   */
-  constructor(control: ControlConnection | (() => pg.Client)) {
-    this.control = control instanceof ControlConnection ? control : new ControlConnection(control);
-  }
+  /** `control`: the run's control connection, shared with the task-running check. */
+  constructor(private readonly control: ControlConnection) {}
 
   /**
    * Cancels the statement of session `pid` soon: this tick's wakes go together, in one query,

@@ -12,7 +12,7 @@
  * on its own session as before, so a claim never depends on it.
  */
 import type pg from 'pg';
-import { taskRunningInSession } from '../../fleet/probe-sql.js';
+import { taskLockHeldSql, taskRunningInSession } from '../../fleet/probe-sql.js';
 import type { ControlConnection } from './control-connection.js';
 import { TickBatch } from './tick-batch.js';
 
@@ -22,22 +22,21 @@ interface Ask {
   reject: (error: unknown) => void;
 }
 
-// The same test as taskRunningInSession, for every database asked (ANY: the names of a tick).
-const BUSY_SQL = `SELECT d.datname FROM pg_catalog.pg_database d
-                   WHERE d.datname = ANY($1::text[])
-                     AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
-                                  WHERE l.locktype = 'advisory' AND l.objsubid = 2
-                                    AND l.classid = $2::int::oid
-                                    AND l.objid = (d.oid::int8 & 2147483647)::oid)`;
+/** The databases among `$1` (names) on which a task of class `taskClass` still runs. */
+const busySql = (taskClass: number) =>
+  `SELECT d.datname FROM pg_catalog.pg_database d
+    WHERE d.datname = ANY($1::text[]) AND ${taskLockHeldSql(taskClass, 'd.oid')}`;
 
 export class TaskRunningCheck {
   private readonly batch = new TickBatch<Ask>((asks) => this.flush(asks));
+  private readonly sql: string;
 
   constructor(
     private readonly control: ControlConnection,
     private readonly taskClass: number,
   ) {
-    if (!Number.isInteger(taskClass)) throw new Error(`invalid advisory lock class ${taskClass}`);
+    // Checks the class (an integer: it is written into the SQL).
+    this.sql = busySql(taskClass);
   }
 
   /** Whether a task still runs on `database`; `session` (connected to it) is the fallback. */
@@ -54,10 +53,7 @@ export class TaskRunningCheck {
   private async flush(asks: Ask[]): Promise<void> {
     try {
       const names = [...new Set(asks.map((a) => a.database))];
-      const { rows } = await this.control.query<{ datname: string }>(BUSY_SQL, [
-        names,
-        this.taskClass,
-      ]);
+      const { rows } = await this.control.query<{ datname: string }>(this.sql, [names]);
       const busy = new Set(rows.map((r) => r.datname));
       for (const a of asks) a.resolve(busy.has(a.database));
     } catch (error) {
