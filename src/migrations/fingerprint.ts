@@ -1,6 +1,7 @@
 /**
  * A schema's fingerprint: its tables, columns (type, nullability, default), indexes,
- * constraints and triggers, and its views, functions and enum types, read from pg_catalog in
+ * constraints and triggers, and its views, functions, enum types, sequences, domains and
+ * composite types, read from pg_catalog in
  * one query, normalised into a sorted description and hashed. verify compares each tenant's
  * with a reference (a scratch database migrated from zero, or a known-good tenant) and names
  * the differences.
@@ -39,17 +40,51 @@ export interface TableShape {
   triggers: NamedDefinition[];
 }
 
-export type ObjectKind = 'view' | 'materialized view' | 'function' | 'type' | 'extension';
+export type ObjectKind =
+  | 'view'
+  | 'materialized view'
+  | 'function'
+  | 'type'
+  | 'extension'
+  | 'sequence'
+  | 'domain'
+  | 'composite type';
 
 /**
- * A schema object other than a table: a view, a function or procedure, an enum type; or one
- * of the database's extensions (installed database-wide, often by a migration).
+ * The kinds a catalog query reads only from CATALOG_VERSION 3 on (the version entry says so):
+ * a probe on an older copy of the query reports none, which must not make them "missing".
+ */
+const VERSION_3_KINDS: ReadonlySet<ObjectKind> = new Set(['sequence', 'domain', 'composite type']);
+
+/** Kinds whose definition is short enough to show whole when it differs. */
+const SHORT_DEFINITION_KINDS: ReadonlySet<ObjectKind> = new Set([
+  'type',
+  'sequence',
+  'domain',
+  'composite type',
+]);
+
+/**
+ * The version the catalog query reports of itself, as an entry `{"kind": "catalog", "name":
+ * "version", "definition": "3"}`. Queries before 3 carry no such entry. Raise it whenever the
+ * query reads a new kind of object, and compare that kind only between catalogs that read it.
+ */
+export const CATALOG_VERSION = 3;
+
+/**
+ * A schema object other than a table: a view, a function or procedure, an enum type, a
+ * sequence (not an identity column's, which is the column's), a domain, a composite type; or
+ * one of the database's extensions (installed database-wide, often by a migration).
  */
 export interface ObjectShape {
   kind: ObjectKind;
   /** Functions are named with their argument types: `audit(integer)`. */
   name: string;
-  /** A view's query, a function's md5 (of pg_get_functiondef), an enum's labels, an extension's version. */
+  /**
+   * A view's query, a function's md5 (of pg_get_functiondef), an enum's labels, an extension's
+   * version; a sequence's type, increment, bounds, start, cache, cycle and owning column; a
+   * domain's base type, NOT NULL, default and constraints; a composite type's attributes.
+   */
   definition: string;
   /** A materialized view's indexes. */
   indexes: NamedDefinition[];
@@ -73,6 +108,12 @@ export interface SchemaFingerprint {
    * enum types too. Comparing the two compares what both carry (compareSchemas).
    */
   coverage: 'full' | 'tables';
+  /**
+   * The catalog query's version (CATALOG_VERSION when read by this berth's query; 0 for a copy
+   * from before the query said it). Sequences, domains and composite types are compared only
+   * between two catalogs of version 3 or later.
+   */
+  version: number;
   /** Ordinary and partitioned tables (the count verify's table check uses). */
   tables: number;
   shape: SchemaShape;
@@ -91,6 +132,12 @@ export interface SchemaFingerprint {
  *  - `kind` 'extension': every extension of the database (not only the schema's: CREATE
  *    EXTENSION is database-wide), with its version as the definition. plpgsql is always
  *    there, so a catalog with no extension entry was read by an older copy of this query.
+ *  - `kind` 'sequence': a sequence's settings (never its current value, which is data) and
+ *    the column that owns it (a serial's); an identity column's sequence (pg_depend 'i') is
+ *    part of the column and left out.
+ *  - `kind` 'domain': its base type, NOT NULL, default and named constraints.
+ *  - `kind` 'composite type': a standalone CREATE TYPE … AS (…), its attributes in order.
+ *  - `kind` 'catalog', name 'version': CATALOG_VERSION, the query's own version.
  * What an extension created (pg_depend 'e') is the extension's, not the migrations': left
  * out. Every entry has `columns`, `indexes` and `constraints`, so an older reader still
  * accepts the array.
@@ -169,6 +216,56 @@ export function catalogJsonSql(schemaParam: string): string {
             'definition', e.extversion,
             'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
        FROM pg_catalog.pg_extension e
+     UNION ALL
+     SELECT 'sequence', c.relname::text, json_build_object(
+            'kind', 'sequence',
+            'name', c.relname,
+            'definition', pg_catalog.format_type(s.seqtypid, NULL)
+                          || ' increment ' || s.seqincrement || ' minvalue ' || s.seqmin
+                          || ' maxvalue ' || s.seqmax || ' start ' || s.seqstart || ' cache ' || s.seqcache
+                          || CASE WHEN s.seqcycle THEN ' cycle' ELSE '' END
+                          || coalesce((SELECT ' owned by ' || t.relname || '.' || a.attname
+                                         FROM pg_catalog.pg_depend d
+                                         JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
+                                         JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                                        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                                          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'a'), ''),
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
+      WHERE n.nspname = ${schemaParam} AND c.relkind = 'S'
+        AND NOT ${extensionMember('pg_catalog.pg_class', 'c.oid')}
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i')
+     UNION ALL
+     SELECT 'domain', t.typname::text, json_build_object(
+            'kind', 'domain',
+            'name', t.typname,
+            'definition', pg_catalog.format_type(t.typbasetype, t.typtypmod)
+                          || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
+                          || coalesce(' default ' || t.typdefault, '')
+                          || coalesce((SELECT string_agg(' constraint ' || k.conname || ' ' || pg_catalog.pg_get_constraintdef(k.oid), '' ORDER BY k.conname)
+                                         FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid), ''),
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = ${schemaParam} AND t.typtype = 'd'
+        AND NOT ${extensionMember('pg_catalog.pg_type', 't.oid')}
+     UNION ALL
+     SELECT 'composite type', t.typname::text, json_build_object(
+            'kind', 'composite type',
+            'name', t.typname,
+            'definition', '(' || coalesce((SELECT string_agg(quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                                             FROM pg_catalog.pg_attribute a
+                                            WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '') || ')',
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+       JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
+      WHERE n.nspname = ${schemaParam} AND t.typtype = 'c' AND c.relkind = 'c'
+        AND NOT ${extensionMember('pg_catalog.pg_type', 't.oid')}
+     UNION ALL
+     SELECT 'catalog', 'version', json_build_object(
+            'kind', 'catalog', 'name', 'version', 'definition', '${CATALOG_VERSION}',
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
    ) o)`;
 }
 
@@ -180,7 +277,19 @@ const namedDefinitions = z.array(z.object({ name: z.string(), definition: z.stri
 const catalogSchema = z.array(
   z.object({
     /** Absent for a table (the only entries an older catalog query returned). */
-    kind: z.enum(['view', 'materialized view', 'function', 'type', 'extension']).optional(),
+    kind: z
+      .enum([
+        'view',
+        'materialized view',
+        'function',
+        'type',
+        'extension',
+        'sequence',
+        'domain',
+        'composite type',
+        'catalog',
+      ])
+      .optional(),
     definition: z.string().optional(),
     name: z.string(),
     columns: z.array(
@@ -251,6 +360,8 @@ export function normaliseCatalog(catalog: CatalogTables): SchemaShape {
   const tables: TableShape[] = [];
   const objects: ObjectShape[] = [];
   for (const entry of catalog) {
+    // The query's version says what it read (catalogVersion); it is not part of the schema.
+    if (entry.kind === 'catalog') continue;
     if (entry.kind === undefined) {
       tables.push({
         name: entry.name,
@@ -282,7 +393,20 @@ export function fingerprintOf(catalog: CatalogTables): SchemaFingerprint {
   const shape = normaliseCatalog(catalog);
   // Built in a fixed key order above, so the JSON text is canonical.
   const hash = createHash('sha256').update(JSON.stringify(shape)).digest('hex');
-  return { hash, tables: shape.tables.length, shape, coverage: catalogCoverage(catalog) };
+  return {
+    hash,
+    tables: shape.tables.length,
+    shape,
+    coverage: catalogCoverage(catalog),
+    version: catalogVersion(catalog),
+  };
+}
+
+/** The version entry's number; 0 when there is none (a copy of the query from before 3). */
+function catalogVersion(catalog: CatalogTables): number {
+  const entry = catalog.find((e) => e.kind === 'catalog' && e.name === 'version');
+  const version = Number(entry?.definition);
+  return Number.isInteger(version) && version > 0 ? version : 0;
 }
 
 /**
@@ -298,6 +422,12 @@ function catalogCoverage(catalog: CatalogTables): 'full' | 'tables' {
 }
 
 const hasExtensions = (shape: SchemaShape) => shape.objects.some((o) => o.kind === 'extension');
+
+/** A shape without what only a version-3 query reads: sequences, domains, composite types. */
+const withoutVersion3Kinds = (shape: SchemaShape): SchemaShape => ({
+  ...shape,
+  objects: shape.objects.filter((o) => !VERSION_3_KINDS.has(o.kind)),
+});
 
 const withoutExtensions = (shape: SchemaShape): SchemaShape => ({
   ...shape,
@@ -321,13 +451,17 @@ export function compareSchemas(
 ): { differences: string[]; coverage: 'full' | 'tables' } {
   if (reference.coverage === 'full' && tenant.coverage === 'full') {
     if (reference.hash === tenant.hash) return { differences: [], coverage: 'full' };
-    // An older catalog query (a probe task's copy) read no extensions: compare them only
-    // when both sides did, so that one is not every extension "missing".
+    // An older catalog query (a probe task's copy) read no extensions, and none before
+    // version 3 read sequences, domains or composite types: compare each only when both
+    // sides read it, so that an older probe is not every one of them "missing".
+    const version3 = reference.version >= 3 && tenant.version >= 3;
     const both = hasExtensions(reference.shape) && hasExtensions(tenant.shape);
+    const comparable = (shape: SchemaShape) => {
+      const read = version3 ? shape : withoutVersion3Kinds(shape);
+      return both ? read : withoutExtensions(read);
+    };
     return {
-      differences: both
-        ? diffSchemas(reference.shape, tenant.shape)
-        : diffSchemas(withoutExtensions(reference.shape), withoutExtensions(tenant.shape)),
+      differences: diffSchemas(comparable(reference.shape), comparable(tenant.shape)),
       coverage: 'full',
     };
   }
@@ -365,7 +499,10 @@ export function diffSchemas(reference: SchemaShape, tenant: SchemaShape): string
   return [...differences, ...diffObjects(reference.objects, tenant.objects)];
 }
 
-/** Views, functions, types and extensions, by kind and name: `missing view active_orders`, … */
+/**
+ * Views, functions, types, sequences, domains and extensions, by kind and name: `missing view
+ * active_orders`, `sequence invoice_no: bigint increment 1 …, expected integer increment 1 …`.
+ */
 function diffObjects(want: readonly ObjectShape[], have: readonly ObjectShape[]): string[] {
   const out: string[] = [];
   const key = (o: ObjectShape) => `${o.kind} ${o.name}`;
@@ -379,12 +516,12 @@ function diffObjects(want: readonly ObjectShape[], have: readonly ObjectShape[])
     else {
       if (actual.definition !== expected.definition)
         // A view's query or a function's body is long: say that it differs. An enum's
-        // labels are short: say how.
+        // labels, a sequence's settings, a domain or a composite type are short: say how.
         out.push(
-          actual.kind === 'type'
-            ? `${name}: ${actual.definition}, expected ${expected.definition}`
-            : actual.kind === 'extension'
-              ? `${name}: version ${actual.definition}, expected ${expected.definition}`
+          actual.kind === 'extension'
+            ? `${name}: version ${actual.definition}, expected ${expected.definition}`
+            : SHORT_DEFINITION_KINDS.has(actual.kind)
+              ? `${name}: ${actual.definition}, expected ${expected.definition}`
               : `${name}: definition differs`,
         );
       out.push(...diffIndexes(expected.indexes, actual.indexes));

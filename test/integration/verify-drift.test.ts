@@ -154,8 +154,10 @@ describe('berth verify: schema drift on the example app (node-pg-migrate, real P
     const { stdout, reports } = await exampleProbe(project, FLEET);
     for (const d of verify.databases) {
       const report = reports.report(d.name);
-      // 57 tables and plpgsql, the one extension every database has.
-      expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(58);
+      // 57 tables, plpgsql (the one extension every database has), the history table's serial
+      // sequence (pgmigrations.id; the identity columns' sequences are their columns') and the
+      // catalog query's version.
+      expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(60);
       const probe = probeResultFrom(report ?? { database: d.name, error: 'no line' }, undefined);
       expect(probe.fingerprint?.hash, d.name).toBe(d.fingerprint);
     }
@@ -199,11 +201,15 @@ describe('berth verify: schema drift on the example app (node-pg-migrate, real P
     }
   });
 
-  it('names the views, functions, triggers, enum types and extensions a tenant has and the reference has not', async () => {
+  it('names the views, functions, triggers, enum types, sequences, domains, composite types and extensions a tenant has and the reference has not, and a sequence that differs', async () => {
     await query(
       project.dir,
       'edu_pilot',
       `CREATE EXTENSION citext;
+       CREATE SEQUENCE invoice_no AS integer START 1000;
+       ALTER SEQUENCE pgmigrations_id_seq INCREMENT BY 5;
+       CREATE DOMAIN contact_email AS text NOT NULL CHECK (VALUE LIKE '%@%');
+       CREATE TYPE money_amount AS (amount numeric(12,2), currency char(3));
        CREATE TYPE order_status AS ENUM ('new', 'paid');
        CREATE FUNCTION orders_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
        CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION orders_audit();
@@ -215,17 +221,23 @@ describe('berth verify: schema drift on the example app (node-pg-migrate, real P
     const result = JSON.parse(json.stdout) as VerifyResult;
     expect(result.databases[0]?.schemaDifferences).toEqual([
       'extra trigger orders.orders_audit',
+      'extra composite type money_amount',
+      'extra domain contact_email',
       'extra extension citext',
       'extra function orders_audit()',
+      'extra sequence invoice_no',
+      'sequence pgmigrations_id_seq: integer increment 5 minvalue 1 maxvalue 2147483647 start 1 cache 1 owned by pgmigrations.id, expected integer increment 1 minvalue 1 maxvalue 2147483647 start 1 cache 1 owned by pgmigrations.id',
       'extra type order_status',
       'extra view recent_orders',
     ]);
     // The example's probe reads them the same way: 57 tables (the trigger is part of orders),
-    // the function, the type, the view and two extensions (plpgsql, always there, and citext;
-    // citext's own functions and types are the extension's, not counted).
+    // the function, two sequences (invoice_no and the history table's serial), the domain,
+    // the two types, the view, two extensions (plpgsql, always there, and citext; citext's own
+    // functions and types are the extension's, not counted) and the query's version. The 55
+    // identity columns' sequences are their columns', not counted either.
     const { reports } = await exampleProbe(project, ['edu_pilot']);
     const report = reports.report('edu_pilot');
-    expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(62);
+    expect(report && 'schema' in report ? report.schema?.length : undefined).toBe(67);
     const probe = probeResultFrom(report ?? { database: 'edu_pilot', error: 'no line' }, undefined);
     expect(probe.fingerprint?.hash).toBe(result.databases[0]?.fingerprint);
   });

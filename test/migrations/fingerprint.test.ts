@@ -340,6 +340,66 @@ describe('fingerprintOf', () => {
     });
   });
 
+  it('compares sequences, domains and composite types only between catalogs of version 3 or later', () => {
+    const object = (
+      kind: 'sequence' | 'domain' | 'composite type' | 'catalog',
+      name: string,
+      definition: string,
+    ): CatalogTables[number] => ({
+      kind,
+      name,
+      definition,
+      columns: [],
+      indexes: [],
+      constraints: [],
+    });
+    const version = object('catalog', 'version', '3');
+    const reference = fingerprintOf([
+      orders(),
+      object('sequence', 'invoice_no', 'bigint increment 1 minvalue 1 maxvalue 99 start 1 cache 1'),
+      object('domain', 'email', "text constraint email_check CHECK ((VALUE ~~ '%@%'::text))"),
+      object('composite type', 'money_amount', '(amount numeric(12,2), currency character(3))'),
+      version,
+    ]);
+    // The version entry says what the query read; it is not part of the schema.
+    expect(reference.version).toBe(3);
+    expect(reference.shape.objects.map((o) => o.kind)).toEqual([
+      'composite type',
+      'domain',
+      'sequence',
+    ]);
+    const tenant = fingerprintOf([
+      orders(),
+      object(
+        'sequence',
+        'invoice_no',
+        'integer increment 1 minvalue 1 maxvalue 99 start 1 cache 1',
+      ),
+      object('sequence', 'ticket_no', 'bigint increment 1 minvalue 1 maxvalue 99 start 1 cache 1'),
+      object('composite type', 'money_amount', '(amount numeric(12,2))'),
+      version,
+    ]);
+    expect(compareSchemas(reference, tenant)).toEqual({
+      differences: [
+        'composite type money_amount: (amount numeric(12,2)), expected (amount numeric(12,2), currency character(3))',
+        'missing domain email',
+        'sequence invoice_no: integer increment 1 minvalue 1 maxvalue 99 start 1 cache 1, expected bigint increment 1 minvalue 1 maxvalue 99 start 1 cache 1',
+        'extra sequence ticket_no',
+      ],
+      coverage: 'full',
+    });
+    // A probe on a copy of the query from before version 3 reads none of them: not "missing".
+    const older = fingerprintOf([orders()]);
+    expect(older.version).toBe(0);
+    expect(compareSchemas(reference, older)).toEqual({ differences: [], coverage: 'full' });
+    expect(compareSchemas(older, tenant).differences).toEqual([]);
+    // What both read is still compared.
+    const { triggers: _t, ...withoutTrigger } = orders();
+    expect(
+      compareSchemas(reference, fingerprintOf([{ ...withoutTrigger, triggers: [] }])).differences,
+    ).toEqual(['missing trigger orders.orders_audit']);
+  });
+
   it('changes with any difference diffSchemas names', () => {
     const a = fingerprintOf([orders(), users()]);
     const other = orders();
@@ -365,7 +425,7 @@ describe('parseCatalog', () => {
     expect(parseCatalog(objects())).toHaveLength(4);
     expect(parseCatalog([{ name: 'x' }])).toBeUndefined();
     expect(
-      parseCatalog([{ ...objects()[0], kind: 'sequence' }]),
+      parseCatalog([{ ...objects()[0], kind: 'index' }]),
       'an unknown kind is refused, not read as a table',
     ).toBeUndefined();
     expect(parseCatalog('tables')).toBeUndefined();

@@ -97,6 +97,59 @@ const CATALOG_SQL = `SELECT (SELECT coalesce(json_agg(o.entry ORDER BY o.kind, o
             'definition', e.extversion,
             'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
        FROM pg_catalog.pg_extension e
+     UNION ALL
+     SELECT 'sequence', c.relname::text, json_build_object(
+            'kind', 'sequence',
+            'name', c.relname,
+            'definition', pg_catalog.format_type(s.seqtypid, NULL)
+                          || ' increment ' || s.seqincrement || ' minvalue ' || s.seqmin
+                          || ' maxvalue ' || s.seqmax || ' start ' || s.seqstart || ' cache ' || s.seqcache
+                          || CASE WHEN s.seqcycle THEN ' cycle' ELSE '' END
+                          || coalesce((SELECT ' owned by ' || t.relname || '.' || a.attname
+                                         FROM pg_catalog.pg_depend d
+                                         JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
+                                         JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                                        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                                          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'a'), ''),
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
+      WHERE n.nspname = $1 AND c.relkind = 'S'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                   WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i')
+     UNION ALL
+     SELECT 'domain', t.typname::text, json_build_object(
+            'kind', 'domain',
+            'name', t.typname,
+            'definition', pg_catalog.format_type(t.typbasetype, t.typtypmod)
+                          || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
+                          || coalesce(' default ' || t.typdefault, '')
+                          || coalesce((SELECT string_agg(' constraint ' || k.conname || ' ' || pg_catalog.pg_get_constraintdef(k.oid), '' ORDER BY k.conname)
+                                         FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid), ''),
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = $1 AND t.typtype = 'd'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                   WHERE e.classid = 'pg_catalog.pg_type'::regclass AND e.objid = t.oid AND e.deptype = 'e')
+     UNION ALL
+     SELECT 'composite type', t.typname::text, json_build_object(
+            'kind', 'composite type',
+            'name', t.typname,
+            'definition', '(' || coalesce((SELECT string_agg(quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                                             FROM pg_catalog.pg_attribute a
+                                            WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '') || ')',
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
+       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+       JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
+      WHERE n.nspname = $1 AND t.typtype = 'c' AND c.relkind = 'c'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                   WHERE e.classid = 'pg_catalog.pg_type'::regclass AND e.objid = t.oid AND e.deptype = 'e')
+     UNION ALL
+     SELECT 'catalog', 'version', json_build_object(
+            'kind', 'catalog', 'name', 'version', 'definition', '3',
+            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
    ) o) AS schema`;
 const SCHEMA = 'public';
 const HISTORY_TABLE = 'pgmigrations';
