@@ -84,7 +84,8 @@ export async function selectRunDatabases(
       of: last.databases.length,
       removed,
       state: state === 'interrupted' ? 'interrupted' : state === 'failed' ? 'failed' : 'stopped',
-      killed: state === 'interrupted' && last.state === 'running',
+      // Killed: still `running` on disk with its process gone, or settled so by a later run.
+      killed: state === 'interrupted' && (last.state === 'running' || last.settledAt !== undefined),
     },
     ...(last.waves ? { waves: remainingWaves(last.waves, databases) } : {}),
   };

@@ -35,12 +35,18 @@ export interface RunMeta {
   startedAt: string;
   finishedAt?: string;
   /**
-   * `running` after a SIGKILL too (nobody was left to update it: runStatus tells, from
-   * `berth`, whether it still runs); `resumed` once --resume took it over; `failed` when it
-   * threw (e.g. the server did not start) or was interrupted before any task started. An
-   * interrupted or failed last run is what `--resume` continues (select-run.ts).
+   * `running` after a SIGKILL too, until the next run on this host settles it (nobody was left
+   * to update it: runStatus tells, from `berth`, whether it still runs); `resumed` once
+   * --resume took it over; `failed` when it threw (e.g. the server did not start) or was
+   * interrupted before any task started. An interrupted or failed last run is what `--resume`
+   * continues (select-run.ts).
    */
   state: RunState;
+  /**
+   * When a later run found this one still `running` with its berth process gone (a SIGKILL, a
+   * lost machine) and recorded it as `interrupted` (settleKilledRuns).
+   */
+  settledAt?: string;
   /**
    * The berth process that runs it (PID and start time) and its host. Absent in older runs,
    * and when the start time could not be read.
@@ -119,7 +125,12 @@ export function newRunId(now = new Date()): string {
 export class RunJournal {
   constructor(readonly dir: string) {}
 
+  /**
+   * A new run's journal. Runs a kill left `running` on this host are settled first, so what
+   * is on disk says what `runs list` says.
+   */
   static async create(runsDir: string, meta: RunMeta): Promise<RunJournal> {
+    await settleKilledRuns(runsDir, meta.startedAt);
     const journal = new RunJournal(path.join(runsDir, meta.id));
     await mkdir(journal.dir, { recursive: true, mode: 0o700 });
     await journal.writeMeta(meta);
@@ -168,6 +179,30 @@ export class RunJournal {
     if (this.results) await (await this.results).close();
     this.results = undefined;
   }
+}
+
+/**
+ * Records as `interrupted` (with `settledAt`) every run whose journal says `running` but whose
+ * berth process, on this host, is gone: a SIGKILL left nobody to write how it ended. A run
+ * from another host, or without a recorded process, is left alone: berth cannot tell that it
+ * stopped. Best effort: a journal it cannot rewrite keeps its derived state (runStatus).
+ */
+export async function settleKilledRuns(runsDir: string, at: string): Promise<string[]> {
+  const host = os.hostname();
+  const killed = (await listRuns(runsDir)).filter(
+    (run) => run.state === 'running' && run.berth?.host === host && !berthIsAlive(run.berth),
+  );
+  const settled = await Promise.all(
+    killed.map((run) =>
+      new RunJournal(path.join(runsDir, run.id))
+        .writeMeta({ ...run, state: 'interrupted', settledAt: at })
+        .then(
+          () => run.id,
+          () => undefined,
+        ),
+    ),
+  );
+  return settled.filter((id): id is string => id !== undefined);
 }
 
 /** Marks a run as taken over by a resuming run, so it is not offered for --resume again. */

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { selectRunDatabases } from '../../src/fleet/select-run.js';
-import { RunJournal, type RunMeta } from '../../src/state/journal.js';
+import { RunJournal, settleKilledRuns, type RunMeta } from '../../src/state/journal.js';
 import { processStartTime } from '../../src/tasks/process-identity.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -173,6 +173,21 @@ describe('--resume takes only the last run, and only if it did not complete', ()
       killed: true,
     });
     expect(selected.databases).toEqual(databases.slice(5));
+  });
+
+  it('a killed run that a later start settled (interrupted on disk) is still resumed as killed', async () => {
+    const { runsDir, databases } = await runs({
+      id: 'run-20260101T000000-aaaa',
+      state: 'running',
+      done: 4,
+      berth: deadBerth(),
+    });
+    expect(await settleKilledRuns(runsDir, '2026-01-02T00:00:00.000Z')).toEqual([
+      'run-20260101T000000-aaaa',
+    ]);
+    await expect(resume(runsDir, databases)).resolves.toMatchObject({
+      resumed: { runId: 'run-20260101T000000-aaaa', left: 26, state: 'interrupted', killed: true },
+    });
   });
 
   it('a killed run from before berth recorded its process is resumable too', async () => {

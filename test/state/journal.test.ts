@@ -14,6 +14,7 @@ import {
   readRun,
   runStatus,
   scanRuns,
+  settleKilledRuns,
   startRun,
   thisBerth,
   type RunMeta,
@@ -184,5 +185,48 @@ describe('startRun', () => {
 
   it("records no process for a wave's part of a run (the wave run records it)", () => {
     expect(startRun({ ...base, ownProcess: false }).berth).toBeUndefined();
+  });
+});
+
+describe('settleKilledRuns', () => {
+  it("records as interrupted the runs a kill left running on this host, when the next run starts; a live run, another host's and an unrecorded one are left alone", async () => {
+    const dir = path.join(await mkdtemp(path.join(os.tmpdir(), 'berth-settle-')), 'runs');
+    const me = thisBerth();
+    if (!me) throw new Error('no identity for this process');
+    const gone = spawnSync(process.execPath, ['-e', '']).pid ?? 0;
+    const runs: [string, RunMeta['berth']][] = [
+      ['run-20260101T000000-kill', { ...me, pid: gone }],
+      ['run-20260102T000000-live', me],
+      ['run-20260103T000000-host', { ...me, pid: gone, host: `not-${os.hostname()}` }],
+      ['run-20260104T000000-none', undefined],
+    ];
+    for (const [i, [id, berth]] of runs.entries()) {
+      // Written directly, as a killed berth left them: create() would settle the earlier ones.
+      await mkdir(path.join(dir, id), { recursive: true });
+      await new RunJournal(path.join(dir, id)).writeMeta({
+        ...meta(id, `2026-01-0${i + 1}T00:00:00.000Z`, 'running'),
+        ...(berth ? { berth } : {}),
+      });
+    }
+    const states = async () =>
+      Object.fromEntries(
+        (await listRuns(dir)).map((r) => [r.id.slice(-4), [r.state, r.settledAt, runStatus(r)]]),
+      );
+    // Before: only the derived state says the killed run is over.
+    expect((await states()).kill).toEqual(['running', undefined, 'interrupted']);
+
+    await RunJournal.create(
+      dir,
+      meta('run-20260105T000000-next', '2026-01-05T00:00:00.000Z', 'running'),
+    );
+    expect(await states()).toEqual({
+      kill: ['interrupted', '2026-01-05T00:00:00.000Z', 'interrupted'],
+      live: ['running', undefined, 'running'],
+      host: ['running', undefined, 'interrupted'],
+      none: ['running', undefined, 'interrupted'],
+      next: ['running', undefined, 'interrupted'],
+    });
+    // Settling again finds nothing left to settle.
+    expect(await settleKilledRuns(dir, '2026-01-06T00:00:00.000Z')).toEqual([]);
   });
 });
