@@ -611,6 +611,14 @@ export class FleetRun {
   ): Promise<void> {
     const { batchStart, work, single, underLock, taskId, outcome } = ran;
     const sections = await this.sections(ran);
+    // After a Ctrl-C the task was stopped, and what it left is read back before anything is
+    // reported (on AWS a probe task: a Fargate start). Say so, rather than wait in silence.
+    if (this.options.signal?.aborted)
+      this.options.reporter.emit({
+        type: 'message',
+        level: 'info',
+        text: `interrupted: reading back what task ${taskId} left in ${work.length === 1 ? work[0] : `${work.length} databases`} before reporting (Ctrl-C again quits at once; \`berth migrate --resume\` reads them again)`,
+      });
     const after = await this.probeLeased(work, leases);
     const retry = new Map<string, DatabaseResult>();
     for (const database of work) {

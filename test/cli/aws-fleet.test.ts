@@ -13,6 +13,7 @@ import { tasksListCommand, tasksStopCommand } from '../../src/cli/commands/tasks
 import { verifyCommand } from '../../src/cli/commands/verify.js';
 import { BerthError, isBerthError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
+import type { BerthEvent } from '../../src/core/events.js';
 import type { DatabaseResult } from '../../src/fleet/types.js';
 import type { VerifyResult } from '../../src/fleet/verify.js';
 import type { AwsTaskSummary } from '../../src/providers/aws/tasks/aws-tasks.js';
@@ -380,12 +381,25 @@ describe('berth migrate --provider aws', () => {
    * `migrate --database startupwebapp_prod` with Ctrl-C at the runtime's sixth sleep (the
    * task is running by then); the exit code and the fake's clock when the interrupt came.
    */
-  const migrateInterrupted = async (): Promise<{ code: number; abortedAt: number }> => {
+  const migrateInterrupted = async (): Promise<{
+    code: number;
+    abortedAt: number;
+    messages: string[];
+  }> => {
     const controller = new AbortController();
+    const base = h.ctx();
+    const messages: string[] = [];
     const ctx = {
-      ...h.ctx(),
+      ...base,
       signal: controller.signal,
       interrupted: () => controller.signal.aborted,
+      // --json prints no messages: the reporter's events are read here instead.
+      reporter: {
+        emit: (event: BerthEvent) => {
+          if (event.type === 'message') messages.push(event.text);
+          base.reporter.emit(event);
+        },
+      },
     };
     const clock = h.fleetDeps.clock ?? (() => 0);
     const sleep = h.fleetDeps.sleep;
@@ -405,7 +419,7 @@ describe('berth migrate --provider aws', () => {
         },
       },
     );
-    return { code, abortedAt };
+    return { code, abortedAt, messages };
   };
 
   it('stops its running tasks when interrupted (Ctrl-C) and exits 130', async () => {
@@ -424,13 +438,19 @@ describe('berth migrate --provider aws', () => {
     h = await awsFleetHarness();
     // Like the AWS emulator's tasks: running, and never a line in CloudWatch.
     h.tenants.behaviour.set('startupwebapp_prod', { kind: 'stuck', silent: true });
-    const { code, abortedAt } = await migrateInterrupted();
+    const { code, abortedAt, messages } = await migrateInterrupted();
     const clock = h.fleetDeps.clock ?? (() => 0);
     expect(code).toBe(ExitCode.interrupted);
     // On the fake's clock: StopTask and the polls until STOPPED (10 s), the short drain for
     // the stream that never appears (5 s, where the full one is 30 s: 70 s in all before),
     // then the probe task that reads what the stopped task left (20 s).
     expect(clock() - abortedAt).toBeLessThanOrEqual(50_000);
+    // The wait for that probe task is said, not silent.
+    expect(messages).toContainEqual(
+      expect.stringMatching(
+        /^interrupted: reading back what task migrate-\S+ left in startupwebapp_prod before reporting \(Ctrl-C again quits at once/,
+      ),
+    );
     const { summary } = results(h.jsonLines<Line | Summary>());
     expect(byName(summary, 'startupwebapp_prod').status).toBe('failed');
   });
