@@ -41,6 +41,11 @@ export const ACTIONS = {
     sha: 'e3dd6a429d7300a6a4c196c26e071d42e0343502',
     version: 'v4.0.2',
   },
+  cache: {
+    repo: 'actions/cache',
+    sha: '5a3ec84eff668545956fd18022155c47e93e2684',
+    version: 'v4.2.3',
+  },
   uploadArtifact: {
     repo: 'actions/upload-artifact',
     sha: 'ea165f8d65b6e75b540449e92b4886f43607fa02',

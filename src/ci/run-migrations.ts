@@ -9,7 +9,8 @@
  *   fleet is exit 2 with its close matches) and a `skip_tests` boolean tested as a boolean
  *   (the seed compared it as a string). A `choice` of every tenant froze the fleet into the
  *   file and grew to hundreds of options;
- * - `.berth/logs` and `.berth/runs` uploaded as an artifact whatever the outcome;
+ * - `.berth/logs` and `.berth/runs` uploaded as an artifact whatever the outcome, and
+ *   `.berth/listings` cached by image for the tools berth lists by running them;
  * - GitHub OIDC (`id-token: write`, configure-aws-credentials `role-to-assume`) instead of
  *   long-lived access keys; `contents: read` everywhere else;
  * - one run per database at a time (`concurrency`, never cancelling a running migration);
@@ -19,7 +20,7 @@
  *   berth-cli@VERSION -- berth`: the registry name `berth` is another project's).
  */
 import path from 'node:path';
-import { DATABASE_NAME_PATTERN, type Config } from '../config/schema.js';
+import { DATABASE_NAME_PATTERN, LISTING_TOOLS, type Config } from '../config/schema.js';
 import { pinnedBerthCommand } from '../core/package-info.js';
 import { ACTIONS, REGISTRY_IMAGE, uses } from './actions.js';
 import { DEFAULT_PROJECT, appSetupSteps, berthSetupSteps, type AppProject } from './app-setup.js';
@@ -84,6 +85,29 @@ function uploadState(config: Config, configPath: string, job: string): Step {
       'retention-days': 14,
     },
   };
+}
+
+/**
+ * The migration listings berth recorded for the pushed image (`.berth/listings`, keyed inside
+ * by the image's digest), kept between workflow runs: a second run for the same image (staging
+ * first, then production; a retry) reads the listing instead of starting a listing task on
+ * Fargate. Only for tools berth lists by running them (Django, Alembic, a listCommand); the
+ * key is the image reference, which names the digest, so no run ever reads another image's.
+ */
+function cacheListings(config: Config, configPath: string): Step[] {
+  const listed =
+    LISTING_TOOLS.includes(config.migrations.tool) || config.migrations.listCommand !== undefined;
+  if (!listed) return [];
+  return [
+    {
+      name: "Keep the image's migration listing between runs",
+      uses: uses(ACTIONS.cache),
+      with: {
+        path: `${stateDir(config, configPath)}/listings`,
+        key: 'berth-listings-${{ needs.build-push.outputs.image }}',
+      },
+    },
+  ];
 }
 
 /**
@@ -226,6 +250,7 @@ export function runMigrationsWorkflow(
     steps: [
       ...berthSetup(),
       awsCredentials(config.aws.region),
+      ...cacheListings(config, options.configPath),
       {
         name: 'Migrate (one task per database, logs and exit codes)',
         run: `${SELECT}\n${berth} migrate --provider aws --image "$IMAGE" "$@"`,

@@ -192,11 +192,24 @@ describe('run-migrations.yml per language', () => {
     // setup-node for berth, without npm caching (no package-lock.json to key it: it would fail).
     const node = test!.steps.find((s): s is UsesStep => 'uses' in s && s.uses.includes('node'));
     expect(node?.with).toEqual({ 'node-version': '20' });
-    for (const job of [build!, migrate!])
-      expect(setupOf(job.steps)).toEqual([
-        'actions/setup-node',
-        'aws-actions/configure-aws-credentials',
-      ]);
+    expect(setupOf(build!.steps)).toEqual([
+      'actions/setup-node',
+      'aws-actions/configure-aws-credentials',
+    ]);
+    // The migrate job also restores the listing berth recorded for the same image (a Django
+    // listing is a Fargate task): the key names the pushed image, digest included.
+    expect(setupOf(migrate!.steps)).toEqual([
+      'actions/setup-node',
+      'aws-actions/configure-aws-credentials',
+      'actions/cache',
+    ]);
+    const listings = migrate!.steps.find(
+      (s): s is UsesStep => 'uses' in s && s.uses.startsWith('actions/cache@'),
+    );
+    expect(listings?.with).toEqual({
+      path: '.berth/listings',
+      key: 'berth-listings-${{ needs.build-push.outputs.image }}',
+    });
     expect(text).not.toContain('npm ci');
     expect(text).not.toContain('cache: npm');
   });
@@ -244,5 +257,7 @@ describe('run-migrations.yml per language', () => {
         'working-directory': 'api',
       });
     }
+    // Its migrations are files berth reads from the checkout: no listing to keep.
+    expect(JSON.stringify(generated.workflow.jobs.migrate)).not.toContain('actions/cache@');
   });
 });
