@@ -41,7 +41,9 @@ beforeAll(async () => {
     ],
     [DONE, 'finished', undefined],
   ];
-  for (const [i, [id, state, berth]] of runs.entries()) {
+  // Created newest first, so the killed run's journal is as its kill left it: a run started
+  // after it would have settled it (settleKilledRuns); `runs` itself only reads.
+  for (const [i, [id, state, berth]] of [...runs.entries()].reverse()) {
     const journal = await RunJournal.create(runsDir, {
       id,
       operation: 'migrate',
