@@ -79,6 +79,7 @@ export const EXAMPLES: Record<string, string[]> = {
   snippet: [
     'berth snippet django --app shop   # shop/management/commands/berth_migrate.py',
     'berth snippet django > berth_migrate.py',
+    'berth snippet django-probe --app shop   # shop/management/commands/berth_probe.py',
   ],
   local: ['berth local start', 'berth local stop'],
   'local start': ['berth local start'],

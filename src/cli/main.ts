@@ -283,13 +283,18 @@ export function buildProgram(): Command {
 
   program
     .command('snippet')
-    .addArgument(new Argument('<name>', 'the snippet: django').choices(['django']))
+    .addArgument(
+      new Argument('<name>', 'the snippet: django or django-probe').choices([
+        'django',
+        'django-probe',
+      ]),
+    )
     .description(
-      "print code berth ships for your app, or install it: django = the batch command that migrates a batch's tenants in one Python process",
+      "print code berth ships for your app, or install it: django = the batch command that migrates a batch's tenants in one Python process; django-probe = the probe that reads many tenants in one process (task.probeCommand, for AWS)",
     )
     .option(
       '--app <dir>',
-      'install it into this Django app as <dir>/management/commands/berth_migrate.py',
+      'install it into this Django app as <dir>/management/commands/berth_migrate.py (django-probe: berth_probe.py)',
     )
     .option('--force', 'replace an installed copy that differs', false)
     .action(run('snippet'));

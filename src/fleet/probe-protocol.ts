@@ -43,6 +43,8 @@ export const SCHEMA_MARKER = '::berth-schema';
 export const PROBE_DATABASES_ENV = 'DATABASE_NAMES';
 /** Set to `1` when berth wants each database's schema too (verify): the probe adds `schema`. */
 export const PROBE_SCHEMA_ENV = 'BERTH_PROBE_SCHEMA';
+/** The schema a probe reads (database.schema), for a probe that is not the app's own. */
+export const PROBE_SCHEMA_NAME_ENV = 'BERTH_DATABASE_SCHEMA';
 
 /** What one probe line says about one database. */
 export type ProbeReport =

@@ -1,8 +1,10 @@
 /**
- * Code berth ships for apps to install: today Django's batch command (snippets/django/
- * berth_migrate.py), which migrates every database of a batch in one Python process and
- * prints berth's batch markers (fleet/batch-script.ts). `berth snippet django` prints it or
- * writes it into an app as a management command.
+ * Code berth ships for apps to install, as Django management commands: the batch command
+ * (snippets/django/berth_migrate.py), which migrates every database of a batch in one Python
+ * process and prints berth's batch markers (fleet/batch-script.ts), and the probe
+ * (snippets/django/berth_probe.py), which reads many databases in one process and prints
+ * berth's probe lines, with the schema's catalog when verify asks (fleet/probe-protocol.ts).
+ * `berth snippet NAME` prints one, or writes it into an app.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -16,6 +18,11 @@ export const SNIPPETS = {
     /** Where it goes inside a Django app, so `manage.py berth_migrate` finds it. */
     target: path.join('management', 'commands', 'berth_migrate.py'),
     command: 'berth_migrate',
+  },
+  'django-probe': {
+    file: path.join('snippets', 'django', 'berth_probe.py'),
+    target: path.join('management', 'commands', 'berth_probe.py'),
+    command: 'berth_probe',
   },
 } as const;
 export type SnippetName = keyof typeof SNIPPETS;
@@ -39,14 +46,16 @@ export function readSnippet(name: SnippetName): Promise<string> {
 }
 
 /**
- * Writes the Django snippet into `appDir` (a Django app: a directory with models.py or
- * apps.py) as management/commands/berth_migrate.py, with the packages' __init__.py files.
- * Refuses to overwrite a different file unless `force`. Returns the files written.
+ * Writes a Django snippet (the batch command unless `name` says otherwise) into `appDir` (a
+ * Django app: a directory with models.py or apps.py) as management/commands/<command>.py,
+ * with the packages' __init__.py files. Refuses to overwrite a different file unless `force`.
+ * Returns the files written.
  */
 export async function installDjangoSnippet(
   appDir: string,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; name?: SnippetName } = {},
 ): Promise<{ file: string; written: string[]; unchanged: boolean }> {
+  const name = options.name ?? 'django';
   const isApp = ['apps.py', 'models.py', '__init__.py'].some((f) =>
     existsSync(path.join(appDir, f)),
   );
@@ -58,8 +67,8 @@ export async function installDjangoSnippet(
         hint: 'pass --app with the directory of one of your INSTALLED_APPS, e.g. --app shop',
       },
     );
-  const text = await readSnippet('django');
-  const file = path.join(appDir, SNIPPETS.django.target);
+  const text = await readSnippet(name);
+  const file = path.join(appDir, SNIPPETS[name].target);
   const existing = await readFile(file, 'utf8').catch(() => undefined);
   if (existing === text) return { file, written: [], unchanged: true };
   if (existing !== undefined && !options.force)
@@ -67,7 +76,7 @@ export async function installDjangoSnippet(
       'CONFIG_EXISTS',
       `${file} already exists and differs; nothing was changed`,
       {
-        hint: 'pass --force to replace it with this berth version',
+        hint: `pass --force to replace it with this berth version (\`berth snippet ${name}\` prints it)`,
       },
     );
   const written: string[] = [];

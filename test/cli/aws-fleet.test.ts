@@ -112,7 +112,10 @@ describe('berth migrate --provider aws', () => {
 
     // One probe for the three, a task per database, one probe after each task.
     const started = h.fake.ecsTasks.started();
-    expect(started[0]?.overrideEnvironment).toEqual({ DATABASE_NAMES: DATABASES.join(',') });
+    expect(started[0]?.overrideEnvironment).toEqual({
+      BERTH_DATABASE_SCHEMA: 'public',
+      DATABASE_NAMES: DATABASES.join(','),
+    });
     const migrations = started.filter((t) => t.tags['berth:kind'] === 'migrate');
     expect(migrations.map((t) => t.overrideEnvironment.DATABASE_NAME).sort()).toEqual(
       [...DATABASES].sort(),

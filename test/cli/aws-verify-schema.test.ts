@@ -86,6 +86,8 @@ describe('berth verify --provider aws: the schema fingerprint from the probe tas
     const probes = h.fake.ecsTasks.started();
     expect(probes).toHaveLength(1);
     expect(probes[0]?.overrideEnvironment.BERTH_PROBE_SCHEMA).toBe('1');
+    // … and told which schema to read (database.schema), for a probe berth ships.
+    expect(probes[0]?.overrideEnvironment.BERTH_DATABASE_SCHEMA).toBe('public');
   });
 
   it('compares a probe that runs an older catalog query on its tables only, and names it', async () => {

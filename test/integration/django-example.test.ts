@@ -28,7 +28,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseProbeLine, type ProbeReport } from '../../src/fleet/probe-protocol.js';
+import {
+  ProbeLogParser,
+  parseProbeLine,
+  probeResultFrom,
+  type ProbeReport,
+} from '../../src/fleet/probe-protocol.js';
 import { query, tableCount } from '../support/pg.js';
 import {
   BERTH,
@@ -287,6 +292,47 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
     expect(reports).toEqual(await expectedProbe());
     const head = reports[0];
     expect(head && 'applied' in head ? head.applied : []).toContain('order.0001_initial');
+  });
+
+  it("its probe reports each schema's catalog when verify asks (BERTH_PROBE_SCHEMA=1): the same fingerprints as berth's own reading", async () => {
+    const verify = await berth(['verify', '--all', '--json']);
+    expect(verify.code).toBe(0);
+    const local = JSON.parse(verify.stdout) as {
+      databases: { name: string; fingerprint?: string }[];
+    };
+    const s = await secret();
+    const run = spawnSync(PYTHON, ['manage.py', 'berth_probe'], {
+      cwd: clone,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        PYTHONDONTWRITEBYTECODE: '1',
+        DATABASE_NAMES: TENANTS.join(','),
+        DATABASE_HOST: s.host,
+        DATABASE_PORT: String(s.port),
+        DATABASE_USER: s.username,
+        DATABASE_PASSWORD: s.password,
+        BERTH_PROBE_SCHEMA: '1',
+      },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    // Every line fits a log driver's 16 KiB: one line per catalog entry, none whole.
+    expect(Math.max(...run.stdout.split('\n').map((l) => l.length))).toBeLessThan(16 * 1024);
+    const parser = new ProbeLogParser();
+    for (const line of run.stdout.split('\n')) parser.line(line);
+    for (const database of TENANTS) {
+      const report = parser.report(database);
+      // 57 tables, Django 3.2's serial sequences (one per AutoField), plpgsql and the query's
+      // version: the whole catalog, not only the tables.
+      const schema = report && 'schema' in report ? report.schema : undefined;
+      expect(schema?.filter((e) => !('kind' in e)).length).toBe(57);
+      expect(schema?.some((e) => 'kind' in e && e.kind === 'sequence')).toBe(true);
+      const probed = probeResultFrom(report ?? { database, error: 'no line' }, undefined);
+      expect(probed.fingerprint?.hash, database).toBe(
+        local.databases.find((d) => d.name === database)?.fingerprint,
+      );
+    }
   });
 
   it.skipIf(!withContainers)(

@@ -11,6 +11,51 @@ import {
 import { migrationsSetupIssues, migrationsSetupNotes } from '../../src/migrations/setup.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { VALID } from '../config/valid-config.js';
+import { CATALOG_SQL } from '../../src/migrations/fingerprint.js';
+
+describe('the Django probe snippet', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'berth-snippet-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it("is shipped with the package, speaks the probe protocol and runs berth's catalog query unchanged", async () => {
+    expect(snippetPath('django-probe')).toMatch(/snippets[/\\]django[/\\]berth_probe\.py$/);
+    const text = await readSnippet('django-probe');
+    expect(text).toContain('"::berth-probe"');
+    expect(text).toContain('"::berth-schema"');
+    expect(text).toContain('BERTH_PROBE_SCHEMA');
+    // The AWS probe must read what berth's own probe reads, or every schema "differs".
+    expect(/^CATALOG_SQL = """([^"]*)"""$/m.exec(text)?.[1]).toBe(CATALOG_SQL);
+  });
+
+  it("is the Django example's probe, byte for byte", async () => {
+    const example = await readFile(
+      path.join(
+        import.meta.dirname,
+        '../../examples/startupwebapp-django/apps/fleet/management/commands/berth_probe.py',
+      ),
+      'utf8',
+    );
+    expect(example).toBe(await readSnippet('django-probe'));
+  });
+
+  it('installs as management/commands/berth_probe.py beside the batch command', async () => {
+    const app = path.join(dir, 'shop');
+    await mkdir(app);
+    await writeFile(path.join(app, 'apps.py'), '');
+    await installDjangoSnippet(app);
+    const probe = await installDjangoSnippet(app, { name: 'django-probe' });
+    expect(probe.written.map((f) => path.relative(app, f))).toEqual([
+      path.join('management', 'commands', 'berth_probe.py'),
+    ]);
+    expect(await readFile(probe.file, 'utf8')).toBe(await readSnippet('django-probe'));
+    expect(await readFile(path.join(app, 'management/commands/berth_migrate.py'), 'utf8')).toBe(
+      await readSnippet('django'),
+    );
+  });
+});
 
 describe('the Django batch-command snippet', () => {
   let dir: string;

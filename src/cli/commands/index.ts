@@ -74,7 +74,10 @@ export async function dispatch(
     case 'ci-init':
       return (await import('./ci.js')).ciInitCommand(ctx, o());
     case 'snippet':
-      return (await import('./snippet.js')).snippetCommand(ctx, o());
+      return (await import('./snippet.js')).snippetCommand(ctx, {
+        ...o<{ app?: string; force?: boolean }>(),
+        name: args[0] === 'django-probe' ? 'django-probe' : 'django',
+      });
     default:
       return assertNever(command, 'command');
   }

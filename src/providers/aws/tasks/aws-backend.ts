@@ -25,6 +25,7 @@ import type { Reporter } from '../../../core/events.js';
 import {
   PROBE_DATABASES_ENV,
   PROBE_SCHEMA_ENV,
+  PROBE_SCHEMA_NAME_ENV,
   ProbeLogParser,
   probeBatches,
   probeResultFrom,
@@ -222,6 +223,7 @@ export class AwsBackend implements FleetBackend {
           command,
           environment: {
             [PROBE_DATABASES_ENV]: batch.join(','),
+            [PROBE_SCHEMA_NAME_ENV]: this.options.config.database.schema,
             // verify: the probe adds each database's schema (the catalog query's JSON).
             ...(options.fingerprint ? { [PROBE_SCHEMA_ENV]: '1' } : {}),
           },
