@@ -45,26 +45,34 @@ async function directoryIssues(
 }
 
 /**
- * task.batchCommand runs Django's `berth_migrate` (the snippet berth ships) in a Django project
- * (local.workdir holds manage.py) where no app has it: every batch would fail with "Unknown
- * command". Said before a run, with the command that installs it.
+ * task.batchCommand runs Django's `berth_migrate`, or task.probeCommand its `berth_probe` (the
+ * snippets berth ships), in a Django project (local.workdir holds manage.py) where no app has
+ * it: every batch, or every probe on AWS, would fail with "Unknown command". Said before a
+ * run, with the command that installs it.
  */
 async function djangoBatchIssues(
   config: Config,
   configDir: string,
   exists: (file: string) => Promise<boolean>,
 ): Promise<ConfigIssue[]> {
-  const { command } = SNIPPETS.django;
-  if (!config.task.batchCommand?.includes(command)) return [];
+  const uses = [
+    { field: 'batchCommand', name: 'django', what: 'batch command' },
+    { field: 'probeCommand', name: 'django-probe', what: 'probe' },
+  ] as const;
+  const wanted = uses.filter((u) => config.task[u.field]?.includes(SNIPPETS[u.name].command));
+  if (wanted.length === 0) return [];
   const project = path.resolve(configDir, config.local.workdir);
   if (!(await exists(path.join(project, 'manage.py')))) return [];
-  if (await findInstalledDjangoSnippet(project)) return [];
-  return [
-    {
-      path: 'task.batchCommand',
-      message: `runs \`manage.py ${command}\`, but no app in ${project} has management/commands/${command}.py; install berth's batch command with \`berth snippet django --app APP\` (APP: one of your INSTALLED_APPS), or remove task.batchCommand`,
-    },
-  ];
+  const issues: ConfigIssue[] = [];
+  for (const { field, name, what } of wanted) {
+    if (await findInstalledDjangoSnippet(project, name)) continue;
+    const { command } = SNIPPETS[name];
+    issues.push({
+      path: `task.${field}`,
+      message: `runs \`manage.py ${command}\`, but no app in ${project} has management/commands/${command}.py; install berth's ${what} with \`berth snippet ${name} --app APP\` (APP: one of your INSTALLED_APPS), or remove task.${field}`,
+    });
+  }
+  return issues;
 }
 
 /**

@@ -93,22 +93,38 @@ export async function installDjangoSnippet(
   return { file, written, unchanged: false };
 }
 
+/** Directories no Django app lives in: skipped when looking for an installed snippet. */
+const NOT_APPS = new Set(['node_modules', '__pycache__', 'venv', 'env', 'site-packages', 'dist']);
+
 /**
- * Whether some app under `projectDir` (one level down, as Django's startapp lays them out)
- * has the batch command installed.
+ * Whether some app under `projectDir` has the snippet (the batch command unless `name` says
+ * otherwise) installed: an app one level down, as Django's startapp lays them out, or up to
+ * three (apps/fleet, src/project/apps/fleet).
  */
-export async function findInstalledDjangoSnippet(projectDir: string): Promise<string | undefined> {
-  let entries: string[];
-  try {
-    entries = (await readdir(projectDir, { withFileTypes: true }))
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-      .map((e) => e.name);
-  } catch {
-    return undefined;
-  }
-  for (const entry of entries) {
-    const file = path.join(projectDir, entry, SNIPPETS.django.target);
-    if (existsSync(file)) return file;
+export async function findInstalledDjangoSnippet(
+  projectDir: string,
+  name: SnippetName = 'django',
+): Promise<string | undefined> {
+  let level = [projectDir];
+  for (let depth = 1; depth <= 3 && level.length > 0; depth++) {
+    const next: string[] = [];
+    for (const dir of level) {
+      let entries: string[];
+      try {
+        entries = (await readdir(dir, { withFileTypes: true }))
+          .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !NOT_APPS.has(e.name))
+          .map((e) => e.name)
+          .sort();
+      } catch {
+        continue;
+      }
+      for (const entry of entries) {
+        const file = path.join(dir, entry, SNIPPETS[name].target);
+        if (existsSync(file)) return file;
+        next.push(path.join(dir, entry));
+      }
+    }
+    level = next;
   }
   return undefined;
 }

@@ -120,6 +120,30 @@ describe('the Django batch-command snippet', () => {
     expect(await migrationsSetupIssues(config, dir)).toEqual([]);
   });
 
+  it('config validate: a probeCommand running berth_probe in a Django project without it is an issue; an app two levels down has it', async () => {
+    await writeFile(path.join(dir, 'manage.py'), '');
+    await mkdir(path.join(dir, 'migrations'));
+    const config = parseConfig(VALID);
+    config.task.probeCommand = ['python3', 'manage.py', 'berth_probe'];
+    expect(await migrationsSetupIssues(config, dir)).toEqual([
+      expect.objectContaining({
+        path: 'task.probeCommand',
+        message: expect.stringContaining('berth snippet django-probe --app APP') as string,
+      }),
+    ]);
+    // apps/fleet, as the Django example lays its apps out.
+    const app = path.join(dir, 'apps', 'fleet');
+    await mkdir(app, { recursive: true });
+    await writeFile(path.join(app, 'apps.py'), '');
+    await installDjangoSnippet(app, { name: 'django-probe' });
+    expect(await migrationsSetupIssues(config, dir)).toEqual([]);
+    // The batch command is another file: still missing, and said so.
+    config.task.batchCommand = ['python3', 'manage.py', 'berth_migrate'];
+    expect((await migrationsSetupIssues(config, dir)).map((i) => i.path)).toEqual([
+      'task.batchCommand',
+    ]);
+  });
+
   it('config validate notes a batched Django fleet without the batch command (advice, not an error)', () => {
     const config = parseConfig(VALID);
     config.migrations.tool = 'django';
