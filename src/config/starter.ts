@@ -217,7 +217,11 @@ function toolStarter(app: string, tool: StarterTool): string {
       ? `
   # Batch mode: one Python process migrates a whole batch (fleet.batchSize, e.g. 25) instead of
   # one per tenant. Install the command first: \`berth snippet django --app APP\`.
-  # batchCommand: [python3, manage.py, berth_migrate]`
+  # batchCommand: [python3, manage.py, berth_migrate]
+  # On AWS berth cannot reach the databases: a probe reads many in one task (the fast path when
+  # nothing is pending, and verify's schema comparison). Install it with
+  # \`berth snippet django-probe --app APP\`.
+  # probeCommand: [python3, manage.py, berth_probe]`
       : '';
   return `# berth.yaml — one stack, its tenant databases and how to migrate them.
 # Written for this ${tool.label} project (found ${tool.evidence}). Full reference: README.md
