@@ -300,6 +300,14 @@ function valueAt(raw: unknown, fieldPath: readonly PropertyKey[]): unknown {
 const TENANTS_FORMS =
   'must be a list of database names, { file: PATH } or { query: SQL, database: NAME }';
 
+/** What one task.secrets entry may be (the union's own message says none of it either). */
+const TASK_SECRET_FORMS =
+  'must be a Secrets Manager secret (its name or ARN), { secret, key, kmsKey } or { parameter, kmsKey } (a Parameter Store parameter)';
+
+/** `task.secrets.NAME`: one entry of task.secrets. */
+const isTaskSecretPath = (p: readonly PropertyKey[]): boolean =>
+  p.length === 3 && p[0] === 'task' && p[1] === 'secrets';
+
 function zodIssues(
   error: z.ZodError,
   locate: (p: readonly PropertyKey[]) => FieldLocation,
@@ -321,12 +329,24 @@ function zodIssues(
         p.join('.') === 'database.tenants'
           ? `does not go with the other settings here: database.tenants ${TENANTS_FORMS}`
           : 'does not go with the other settings here';
+      const parameterKey = (key: string) =>
+        key === 'key' && isTaskSecretPath(p) && hasKey(valueAt(raw, p), 'parameter');
       return issue.keys.map((key) =>
-        at([...p, key], known.includes(key) ? otherForm : unknownSetting(key, known)),
+        at(
+          [...p, key],
+          parameterKey(key)
+            ? 'a Parameter Store parameter has no JSON key: the variable gets its whole value (key goes with secret)'
+            : known.includes(key)
+              ? otherForm
+              : unknownSetting(key, known),
+        ),
       );
     }
     if (issue.code === 'invalid_union' && p.join('.') === 'database.tenants') {
       return tenantsIssues(issue.errors, p);
+    }
+    if (issue.code === 'invalid_union' && isTaskSecretPath(p)) {
+      return taskSecretIssues(issue.errors, p);
     }
     let message = issue.message;
     if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = 'required';
@@ -365,7 +385,32 @@ function zodIssues(
     return [at(p, [TENANTS_FORMS, ...guesses].join('; '))];
   };
 
+  /**
+   * One task.secrets entry that fits none of its forms: a mapping with `secret` or with
+   * `parameter` meant that form (its own complaints); both, or neither, the forms.
+   */
+  const taskSecretIssues = (
+    options: z.core.$ZodIssue[][],
+    p: readonly PropertyKey[],
+  ): ConfigIssue[] => {
+    const [, asSecret = [], asParameter = []] = options;
+    const value = valueAt(raw, p);
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      return [at(p, TASK_SECRET_FORMS)];
+    const hasSecret = hasKey(value, 'secret');
+    const hasParameter = hasKey(value, 'parameter');
+    if (hasSecret && hasParameter)
+      return [at(p, `${TASK_SECRET_FORMS}; set secret or parameter, not both`)];
+    if (hasSecret) return asSecret.flatMap((i) => convert(i, p));
+    if (hasParameter) return asParameter.flatMap((i) => convert(i, p));
+    return [at(p, `${TASK_SECRET_FORMS}; set secret or parameter`)];
+  };
+
   return error.issues.flatMap((issue) => convert(issue));
+}
+
+function hasKey(value: unknown, key: string): boolean {
+  return value !== null && typeof value === 'object' && key in value;
 }
 
 /** `unknown setting; did you mean timeoutSeconds?` when one of the allowed keys is close. */
@@ -394,6 +439,7 @@ interface SchemaDef {
   in?: z.core.$ZodType;
   shape?: Record<string, z.core.$ZodType>;
   element?: z.core.$ZodType;
+  valueType?: z.core.$ZodType;
   options?: readonly z.core.$ZodType[];
 }
 
@@ -401,7 +447,8 @@ const defOf = (schema: z.core.$ZodType): SchemaDef => schema._zod.def;
 
 /**
  * The keys the schema allows in the mapping at a field path (the candidates for "did you
- * mean"): through defaults, optionals and lists; at a union, every mapping option's keys.
+ * mean"): through defaults, optionals, lists and records; at a union, every mapping option's
+ * keys.
  */
 function settingsAt(schema: z.core.$ZodType, fieldPath: readonly PropertyKey[]): string[] {
   let level: z.core.$ZodType[] = [schema];
@@ -416,6 +463,8 @@ function settingsAt(schema: z.core.$ZodType, fieldPath: readonly PropertyKey[]):
       else if (def.type === 'object') objects.push(def);
       else if (def.type === 'array' && def.element && typeof step === 'number')
         next.push(def.element);
+      else if (def.type === 'record' && def.valueType && step !== undefined)
+        next.push(def.valueType);
     };
     level.forEach(visit);
     if (step === undefined)

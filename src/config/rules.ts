@@ -94,7 +94,7 @@ export function semanticIssues(config: Config): ConfigIssue[] {
       // who may describe it, and `berth plan` shows it.
       issues.push({
         path: `task.environment.${name}`,
-        message: `${secretLikeName(name) ? `${name} names a secret` : 'the value carries a password in its URL'}: task.environment is plain text, stored in clear in the task definition and shown by \`berth plan\`. Put the value in a Secrets Manager secret and name it under task.secrets instead (${name}: <secret name>; locally berth passes ${name} from its own environment); the database credentials come from database.secret`,
+        message: `${secretLikeName(name) ? `${name} names a secret` : 'the value carries a password in its URL'}: task.environment is plain text, stored in clear in the task definition and shown by \`berth plan\`. Put the value in a Secrets Manager secret or a Parameter Store SecureString and name it under task.secrets instead (${name}: <secret name>, or ${name}: { parameter: /path/name }; locally berth passes ${name} from its own environment); the database credentials come from database.secret`,
       });
     }
   }

@@ -96,6 +96,14 @@ const tenantsSchema = z
     "The fleet: an inline list of tenant databases, a file of names, or a read-only SQL query. Never postgres, template0, template1 or the query's control database.",
   );
 
+/**
+ * A Parameter Store parameter as task.secrets names it: a name (`/path/name`, or a single
+ * level without slashes) or its ARN. No `:version` or `:label` selector: the task reads the
+ * current value.
+ */
+const SSM_PARAMETER =
+  /^(?:[A-Za-z0-9_.-]+|(?:\/[A-Za-z0-9_.-]+)+|arn:[a-z-]+:ssm:[a-z0-9-]+:\d{12}:parameter\/[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*)$/;
+
 const secretKeys = z
   .strictObject({
     DATABASE_PASSWORD: z.string().min(1).default('password'),
@@ -284,11 +292,30 @@ export const configSchema = z
                   .optional()
                   .describe('Customer KMS key that encrypts the secret, if any.'),
               }),
+              z.strictObject({
+                parameter: z
+                  .string()
+                  .min(1)
+                  .regex(
+                    SSM_PARAMETER,
+                    'must be a Parameter Store name (/path/name) or its ARN (arn:PARTITION:ssm:REGION:ACCOUNT:parameter/path/name), without a version or label',
+                  )
+                  .describe(
+                    'Systems Manager Parameter Store parameter (String or SecureString): its name (/path/name) or ARN. Its whole value.',
+                  ),
+                kmsKey: z
+                  .string()
+                  .startsWith('arn:')
+                  .optional()
+                  .describe(
+                    'Customer KMS key that encrypts the SecureString parameter, if any (not aws/ssm).',
+                  ),
+              }),
             ]),
           )
           .default({})
           .describe(
-            "Secrets the task gets as environment variables, NAME: secret (a Secrets Manager secret's name or ARN, its whole value) or NAME: {secret, key, kmsKey}. On AWS the task definition references them and the execution role may read exactly these; berth never reads their values. On the local provider berth passes NAME from its own environment, and refuses to run a task without it.",
+            "Secrets the task gets as environment variables, NAME: secret (a Secrets Manager secret's name or ARN, its whole value), NAME: {secret, key, kmsKey} or NAME: {parameter, kmsKey} (a Parameter Store parameter's name or ARN). On AWS the task definition references them and the execution role may read exactly these; berth never reads their values. On the local provider berth passes NAME from its own environment, and refuses to run a task without it.",
           ),
         user: z
           .string()
@@ -586,20 +613,42 @@ export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type TenantsConfig = Config['database']['tenants'];
 
+/** Where a task.secrets entry's value lives on AWS. */
+export type TaskSecretSource = 'secretsmanager' | 'ssm';
+
 /** One entry of task.secrets, its short form (a secret's name or ARN) spelled out. */
-export interface TaskSecret {
-  /** The environment variable the task reads. */
-  name: string;
-  /** The Secrets Manager secret's name or ARN. */
-  secret: string;
-  /** One key of its JSON value; absent, the whole value. */
-  key?: string;
-  kmsKey?: string;
-}
+export type TaskSecret =
+  | {
+      source: 'secretsmanager';
+      /** The environment variable the task reads. */
+      name: string;
+      /** The Secrets Manager secret's name or ARN. */
+      secret: string;
+      /** One key of its JSON value; absent, the whole value. */
+      key?: string;
+      kmsKey?: string;
+    }
+  | {
+      source: 'ssm';
+      /** The environment variable the task reads. */
+      name: string;
+      /** The Parameter Store parameter's name (/path/name) or ARN. */
+      parameter: string;
+      kmsKey?: string;
+    };
 
 /** task.secrets as a list, sorted by variable name. */
 export function taskSecrets(config: Config): TaskSecret[] {
   return Object.entries(config.task.secrets)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, ref]) => (typeof ref === 'string' ? { name, secret: ref } : { name, ...ref }));
+    .map(([name, ref]): TaskSecret => {
+      if (typeof ref === 'string') return { source: 'secretsmanager', name, secret: ref };
+      if ('parameter' in ref) return { source: 'ssm', name, ...ref };
+      return { source: 'secretsmanager', name, ...ref };
+    });
+}
+
+/** What berth.yaml names for this entry: the secret's or the parameter's name or ARN. */
+export function taskSecretRef(secret: TaskSecret): string {
+  return secret.source === 'ssm' ? secret.parameter : secret.secret;
 }

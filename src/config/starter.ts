@@ -184,10 +184,11 @@ function databaseSection(app: string): string {
 
 const TASK_ENVIRONMENT = `  # Each task gets DATABASE_NAME (the tenant) and DATABASE_HOST, DATABASE_PORT,
   # DATABASE_USER, DATABASE_PASSWORD (the secret): the app's database config reads them.
-  # The app's own secrets go in task.secrets, never in environment (Secrets Manager on AWS,
-  # berth's own environment locally):
+  # The app's own secrets go in task.secrets, never in environment (Secrets Manager or
+  # Parameter Store on AWS, berth's own environment locally):
   # secrets:
-  #   SECRET_KEY: app/secret-key        # or { secret: app/keys, key: secret_key }`;
+  #   SECRET_KEY: app/secret-key        # or { secret: app/keys, key: secret_key }
+  #   API_TOKEN: { parameter: /app/api-token }   # a Parameter Store SecureString`;
 
 const PYTHON_TOOLS: ReadonlySet<string> = new Set(['django', 'alembic']);
 // Python buffers stdout when it is not a terminal: a failing migration's traceback (stderr)

@@ -14,6 +14,7 @@ import { isBerthError, type BerthError } from '../../src/core/errors.js';
 import { exitCodeForError } from '../../src/core/exit-codes.js';
 import { silentReporter } from '../../src/core/events.js';
 import { migrateOptions } from '../../src/fleet/fleet-options.js';
+import { taskSecrets } from '../../src/config/schema.js';
 import { migrateCommandOf, PRESETS } from '../../src/migrations/presets.js';
 import { VALID } from './valid-config.js';
 
@@ -151,6 +152,46 @@ const CASES: [string, string, string][] = [
       '  secrets: { SIGNING_KEY: { secret: app/s, kmsKey: my-key } }\n  command:',
     ),
     'task.secrets.SIGNING_KEY.kmsKey',
+  ],
+  [
+    'task.secrets parameter with a JSON key',
+    VALID.replace(
+      '  command:',
+      '  secrets: { API_TOKEN: { parameter: /app/api-token, key: token } }\n  command:',
+    ),
+    'task.secrets.API_TOKEN.key',
+  ],
+  [
+    'task.secrets entry naming a secret and a parameter',
+    VALID.replace(
+      '  command:',
+      '  secrets: { API_TOKEN: { secret: app/s, parameter: /app/api-token } }\n  command:',
+    ),
+    'task.secrets.API_TOKEN',
+  ],
+  [
+    'task.secrets parameter with a version',
+    VALID.replace(
+      '  command:',
+      '  secrets: { API_TOKEN: { parameter: "/app/api-token:3" } }\n  command:',
+    ),
+    'task.secrets.API_TOKEN.parameter',
+  ],
+  [
+    'task.secrets parameter path without its leading slash',
+    VALID.replace(
+      '  command:',
+      '  secrets: { API_TOKEN: { parameter: app/api-token } }\n  command:',
+    ),
+    'task.secrets.API_TOKEN.parameter',
+  ],
+  [
+    'task.secrets parameter kmsKey not an ARN',
+    VALID.replace(
+      '  command:',
+      '  secrets: { API_TOKEN: { parameter: /app/api-token, kmsKey: my-key } }\n  command:',
+    ),
+    'task.secrets.API_TOKEN.kmsKey',
   ],
   [
     'KMS without key',
@@ -326,5 +367,47 @@ describe('malformed berth.yaml', () => {
     expect(await messages('a required field left out')).toContain(
       'task.family (not set; add family: under task, line 7): required',
     );
+    expect(await messages('task.secrets parameter with a JSON key')).toContain(
+      'task.secrets.API_TOKEN.key (line 9): a Parameter Store parameter has no JSON key: the variable gets its whole value (key goes with secret)',
+    );
+    expect(await messages('task.secrets entry naming a secret and a parameter')).toContain(
+      'task.secrets.API_TOKEN (line 9): must be a Secrets Manager secret (its name or ARN), { secret, key, kmsKey } or { parameter, kmsKey } (a Parameter Store parameter); set secret or parameter, not both',
+    );
+    expect(await messages('task.secrets parameter with a version')).toContain(
+      'must be a Parameter Store name (/path/name) or its ARN',
+    );
+  });
+
+  it('takes a Parameter Store parameter by name or ARN, beside the Secrets Manager forms', async () => {
+    const arn = 'arn:aws:ssm:us-east-1:123456789012:parameter/app/flags';
+    const file = path.join(dir, 'parameters.yaml');
+    await writeFile(
+      file,
+      VALID.replace(
+        '  command:',
+        [
+          '  secrets:',
+          '    API_TOKEN: { parameter: /app/api-token }',
+          `    FLAGS: { parameter: "${arn}", kmsKey: "arn:aws:kms:us-east-1:123456789012:key/k" }`,
+          '    PLAIN: single-level',
+          '    SIGNING_KEY: app/signing',
+          '    STRIPE: { secret: app/pay, key: stripe }',
+          '  command:',
+        ].join('\n'),
+      ),
+    );
+    const { config } = await loadConfig(file);
+    expect(taskSecrets(config)).toEqual([
+      { source: 'ssm', name: 'API_TOKEN', parameter: '/app/api-token' },
+      {
+        source: 'ssm',
+        name: 'FLAGS',
+        parameter: arn,
+        kmsKey: 'arn:aws:kms:us-east-1:123456789012:key/k',
+      },
+      { source: 'secretsmanager', name: 'PLAIN', secret: 'single-level' },
+      { source: 'secretsmanager', name: 'SIGNING_KEY', secret: 'app/signing' },
+      { source: 'secretsmanager', name: 'STRIPE', secret: 'app/pay', key: 'stripe' },
+    ]);
   });
 });

@@ -423,3 +423,36 @@ describe('berth doctor: the migrate command, where tasks run as host processes',
     });
   });
 });
+
+describe('berth doctor: task.secrets, where tasks run as host processes', () => {
+  const local = () => Promise.resolve(provider({ tasksRunHere: true }));
+  const withSecrets = () =>
+    Promise.resolve({
+      ...loaded,
+      config: parseConfig(
+        VALID.replace(
+          '  command:',
+          '  secrets: { API_TOKEN: { parameter: /app/api-token }, SIGNING_KEY: app/signing }\n  command:',
+        ),
+      ),
+    });
+
+  it('needs each entry in the environment, a Parameter Store one as a Secrets Manager one', async () => {
+    const env = { PATH: process.env.PATH ?? '', SIGNING_KEY: 'x' };
+    const missing = await runDoctor(input({ open: local, config: withSecrets, env }));
+    expect(byName(missing.checks, 'task-secrets')).toEqual({
+      name: 'task-secrets',
+      status: 'fail',
+      detail:
+        "task.secrets: API_TOKEN not set in berth's environment (local tasks get them from there; migrate refuses to start without them)",
+      fix: "export API_TOKEN=… before running berth (in CI, from the CI system's secrets)",
+    });
+    const set = await runDoctor(
+      input({ open: local, config: withSecrets, env: { ...env, API_TOKEN: 'y' } }),
+    );
+    expect(byName(set.checks, 'task-secrets')).toMatchObject({
+      status: 'ok',
+      detail: "API_TOKEN, SIGNING_KEY set in berth's environment",
+    });
+  });
+});

@@ -57,6 +57,7 @@ import {
   DescribeSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -711,6 +712,133 @@ describe.skipIf(!endpoint)('task.secrets against the emulator', () => {
     expect(plan.code).not.toBe(0);
     expect(plan.stderr).toContain(
       'task.secrets.APP_SIGNING_KEY: no Secrets Manager secret named "startupwebapp/missing"',
+    );
+    expectNoWrites(plan.calls);
+  });
+});
+
+// task.secrets from Parameter Store: the parameter described (DescribeParameters, never
+// GetParameter), referenced by its ARN in the task definition and readable by the execution
+// role (ssm:GetParameters on that ARN). A fresh account, as above.
+describe.skipIf(!endpoint)('task.secrets from Parameter Store against the emulator', () => {
+  const url = endpoint ?? '';
+  const VALUE = 'emulator-api-token-value';
+  const NAME = '/startupwebapp/api-token';
+  let p: EmulatorProject;
+  let prereqs: EmulatorPrerequisites;
+  let arn = '';
+  const withParameter =
+    (parameter: string, extra = '') =>
+    (yaml: string) =>
+      yaml.replace(
+        '  environment:\n',
+        `  secrets:\n    API_TOKEN: { parameter: ${parameter}${extra} }\n  environment:\n`,
+      );
+  const ssm = () => new SSMClient(sdkSettings(url));
+  beforeAll(async () => {
+    await resetEmulator(url);
+    prereqs = await seedEmulatorPrerequisites(url);
+    await ssm().send(new PutParameterCommand({ Name: NAME, Type: 'SecureString', Value: VALUE }));
+    // The test's own read, straight to the emulator (not through berth or its proxy): the ARN
+    // as the emulator spells it, to compare berth's with.
+    arn = (await ssm().send(new GetParameterCommand({ Name: NAME }))).Parameter?.ARN ?? '';
+    p = await emulatorProject(url, emulatorConfigYaml(prereqs, withParameter(NAME)));
+  });
+  afterAll(async () => {
+    await p?.cleanup();
+  });
+
+  it('plans and puts the parameter ARN in the task definition, readable by the execution role alone', async () => {
+    const account = prereqs.secretArn.split(':')[4] ?? '';
+    expect(arn).toBe(`arn:aws:ssm:us-east-1:${account}:parameter/startupwebapp/api-token`);
+
+    const plan = await p.berth(['plan', '--json']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    expectNoWrites(plan.calls);
+    const planned = lastJson<StackPlan>(plan.stdout).resources.find(
+      (r) => r.kind === 'task-definition',
+    );
+    expect(planned?.changes).toContainEqual({
+      field: 'container.secrets[API_TOKEN]',
+      actual: null,
+      desired: arn,
+    });
+
+    const up = await p.berth(['up', '--json']);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const described = await new ECSClient(sdkSettings(url)).send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: STACK.family }),
+    );
+    expect(described.taskDefinition?.containerDefinitions?.[0]?.secrets).toContainEqual({
+      name: 'API_TOKEN',
+      valueFrom: arn,
+    });
+    const policy = await new IAMClient(sdkSettings(url)).send(
+      new GetRolePolicyCommand({
+        RoleName: STACK.executionRole,
+        PolicyName: 'berth-read-database-secret',
+      }),
+    );
+    const document = JSON.parse(decodeURIComponent(policy.PolicyDocument ?? '{}')) as {
+      Statement: { Sid?: string; Action?: string | string[]; Resource?: string | string[] }[];
+    };
+    expect(document.Statement.find((s) => s.Sid === 'ReadTaskParameters')).toEqual({
+      Sid: 'ReadTaskParameters',
+      Effect: 'Allow',
+      Action: 'ssm:GetParameters',
+      Resource: arn,
+    });
+
+    // Read back, the stack has no drift: the second plan changes nothing.
+    const again = await p.berth(['plan', '--detailed-exitcode']);
+    expect(again.code, again.stdout).toBe(0);
+    expectNoWrites(again.calls);
+    const show = await p.berth(['show']);
+    expect(show.stdout).toContain(`API_TOKEN: Parameter Store ${NAME}  ${arn}`);
+    for (const output of [plan, up, again, show])
+      expect(output.stdout + output.stderr).not.toContain(VALUE);
+    // berth described the parameter; it never asked for its value.
+    const ssmCalls = [...plan.calls, ...up.calls, ...again.calls, ...show.calls]
+      .filter((c) => c.service === 'ssm')
+      .map((c) => c.action);
+    expect(ssmCalls).toContain('DescribeParameters');
+    expect(ssmCalls.filter((a) => a !== 'DescribeParameters')).toEqual([]);
+  });
+
+  it('warns when the parameter uses a customer KMS key that task.secrets does not name', async () => {
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/emulator-cmk';
+    await ssm().send(
+      new PutParameterCommand({
+        Name: '/startupwebapp/partner-key',
+        Type: 'SecureString',
+        Value: VALUE,
+        KeyId: key,
+      }),
+    );
+    await p.writeConfig(emulatorConfigYaml(prereqs, withParameter('/startupwebapp/partner-key')));
+    const plan = await p.berth(['plan']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    expect(plan.stdout + plan.stderr).toContain(
+      `the parameter "/startupwebapp/partner-key" is encrypted with KMS key ${key}; set task.secrets.API_TOKEN.kmsKey to its ARN`,
+    );
+    await p.writeConfig(
+      emulatorConfigYaml(
+        prereqs,
+        withParameter('/startupwebapp/partner-key', `, kmsKey: "${key}"`),
+      ),
+    );
+    const named = await p.berth(['plan']);
+    expect(named.code, named.stdout + named.stderr).toBe(0);
+    expect(named.stdout + named.stderr).not.toContain('is encrypted with KMS key');
+    expectNoWrites([...plan.calls, ...named.calls]);
+  });
+
+  it('names the task.secrets entry whose parameter does not exist (exit 8), and writes nothing', async () => {
+    await p.writeConfig(emulatorConfigYaml(prereqs, withParameter('/startupwebapp/missing')));
+    const plan = await p.berth(['plan']);
+    expect(plan.code).toBe(8);
+    expect(plan.stderr).toContain(
+      'task.secrets.API_TOKEN: no Parameter Store parameter named "/startupwebapp/missing" in us-east-1',
     );
     expectNoWrites(plan.calls);
   });

@@ -9,7 +9,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandDeps as AwsFleetDeps } from '../../src/cli/context.js';
 import type { Exec } from '../../src/core/exec.js';
-import type { FakeTaskInfo, FakeTaskScript } from '../../src/providers/aws/fake/aws-fake.js';
+import type {
+  AwsFake,
+  FakeTaskInfo,
+  FakeTaskScript,
+} from '../../src/providers/aws/fake/aws-fake.js';
 import { SAMPLE_CONFIG_YAML, sampleConfig } from '../../src/providers/aws/fake/sample-stack.js';
 import { upStack } from '../../src/providers/aws/stack/stack.js';
 import type { CatalogTables } from '../../src/migrations/fingerprint.js';
@@ -236,6 +240,8 @@ export interface AwsFleetHarnessOptions {
   taskLock?: boolean;
   /** Further edits to the sample YAML. */
   patch?: (yaml: string) => string;
+  /** More prerequisites (e.g. what task.secrets names), created before the stack goes up. */
+  seed?: (fake: AwsFake) => void;
   json?: boolean;
 }
 
@@ -256,6 +262,7 @@ export async function awsFleetHarness(
   const config = sampleConfig(() => yaml);
   const base = await awsCliHarness({ config, json: options.json ?? true });
   const { fake } = base;
+  options.seed?.(fake);
   await mkdir(path.join(base.dir, 'migrations'), { recursive: true });
   for (const name of MIGRATIONS)
     await writeFile(path.join(base.dir, 'migrations', `${name}.sql`), '-- fake\n');

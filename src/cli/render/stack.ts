@@ -19,6 +19,7 @@ import type {
   ResourceKind,
   ResourcePlan,
 } from '../../providers/aws/stack/types.js';
+import type { TaskSecretSource } from '../../config/schema.js';
 import { table, type Output } from '../output.js';
 
 const TITLES = new Map<ResourceKind, string>(STACK_RESOURCES.map((r) => [r.kind, r.title]));
@@ -154,6 +155,11 @@ export function renderStackStatus(out: Output, status: StackStatus): void {
   if (status.drifted) out.result('\n`berth plan` shows the differences; `berth up` fixes them.');
 }
 
+const SOURCE_TITLES: Record<TaskSecretSource, string> = {
+  secretsmanager: 'Secrets Manager',
+  ssm: 'Parameter Store',
+};
+
 export function renderShow(out: Output, details: StackDetails): void {
   const c = out.color;
   const lines = [
@@ -174,6 +180,18 @@ export function renderShow(out: Output, details: StackDetails): void {
     `  ${label('database security group')}${p.databaseSecurityGroup.ref ?? '-'}${p.databaseSecurityGroup.id ? `  ${p.databaseSecurityGroup.id}` : c.yellow('  (not found)')}`,
   );
   lines.push(`  ${label('subnets')}${p.subnets.join(', ') || '-'}`);
+  for (const t of p.taskSecrets) {
+    const where = `${SOURCE_TITLES[t.source]} ${t.ref}${t.key ? ` (key ${t.key})` : ''}`;
+    const problem = p.problems.find((x) => x.path === `task.secrets.${t.name}`);
+    const arn = t.arn
+      ? t.arn === t.ref
+        ? ''
+        : `  ${t.arn}`
+      : problem
+        ? c.yellow(`  (${problem.message})`)
+        : c.dim('  (not resolved)');
+    lines.push(`  ${label('task secret')}${t.name}: ${where}${arn}`);
+  }
   for (const r of details.resources) {
     lines.push(
       '',

@@ -1,9 +1,10 @@
 /**
- * task.secrets on the local provider. There is no Secrets Manager here, so each variable comes
- * from berth's own environment under the same name (as a CI job passes its secrets, or a
- * developer exports them): the task gets the value, the redactor learns it, and berth.yaml and
- * .berth/ never hold it. A name that is not set stops the command before anything runs: the
- * task on AWS would get it, so a local run without it would not be the same pipeline.
+ * task.secrets on the local provider. There is no Secrets Manager or Parameter Store here, so
+ * each variable — a secret or a parameter on AWS alike — comes from berth's own environment
+ * under the same name (as a CI job passes its secrets, or a developer exports them): the task
+ * gets the value, the redactor learns it, and berth.yaml and .berth/ never hold it. A name that
+ * is not set stops the command before anything runs: the task on AWS would get it, so a local
+ * run without it would not be the same pipeline.
  */
 import { taskSecrets, type Config } from '../../config/schema.js';
 import { BerthError } from '../../core/errors.js';
@@ -28,7 +29,7 @@ export function localTaskSecrets(
     const first = missing[0] ?? '';
     throw new BerthError(
       'CONFIG_INVALID',
-      `task.secrets: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set in berth's environment; on the local provider a task gets each of task.secrets from there (on AWS, from Secrets Manager)`,
+      `task.secrets: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set in berth's environment; on the local provider a task gets each of task.secrets from there (on AWS, from Secrets Manager or Parameter Store)`,
       {
         hint: `set ${missing.length === 1 ? 'it' : 'them'} before running berth, e.g. \`export ${first}=…\` (in CI, from the CI system's secrets); nothing was run`,
         details: { paths: missing.map((name) => `task.secrets.${name}`) },

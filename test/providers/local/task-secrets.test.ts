@@ -49,6 +49,32 @@ describe('localTaskSecrets', () => {
     });
   });
 
+  it('takes a Parameter Store entry from the environment like a secret, and says so when unset', () => {
+    const withParameter = sampleConfig((y) =>
+      y.replace(
+        '  environment:\n',
+        '  secrets:\n    API_TOKEN: { parameter: /app/api-token }\n    SIGNING_KEY: app/signing\n  environment:\n',
+      ),
+    );
+    expect(
+      localTaskSecrets(withParameter, {
+        API_TOKEN: 'local-api-token-3',
+        SIGNING_KEY: 'local-signing-value-4',
+      }),
+    ).toEqual({ API_TOKEN: 'local-api-token-3', SIGNING_KEY: 'local-signing-value-4' });
+    expect(redactor.redact('token local-api-token-3')).toBe('token ***');
+    let error: unknown;
+    try {
+      localTaskSecrets(withParameter, { SIGNING_KEY: 'local-signing-value-4' });
+    } catch (e) {
+      error = e;
+    }
+    expect(isBerthError(error) && error.details).toEqual({ paths: ['task.secrets.API_TOKEN'] });
+    expect((error as Error).message).toContain(
+      "API_TOKEN is not set in berth's environment; on the local provider a task gets each of task.secrets from there (on AWS, from Secrets Manager or Parameter Store)",
+    );
+  });
+
   it('asks for nothing when task.secrets is empty', () => {
     expect(localTaskSecrets(sampleConfig(), {})).toEqual({});
   });

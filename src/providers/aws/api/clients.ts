@@ -14,6 +14,7 @@ import type { LogsApi } from './logs-api.js';
 import { silenceSdkNodeVersionWarning } from './node-warning.js';
 import { profileRegion } from './profile-region.js';
 import type { SecretsApi } from './secrets-api.js';
+import type { SsmApi } from './ssm-api.js';
 import type { StsApi } from './sts-api.js';
 import type { AwsSettings } from './types.js';
 
@@ -26,6 +27,7 @@ export interface AwsClients {
   logs: LogsApi;
   ec2: Ec2Api;
   secrets: SecretsApi;
+  ssm: SsmApi;
   sts: StsApi;
 }
 
@@ -79,6 +81,7 @@ export const createAwsClients: AwsClientsFactory = (settings) => {
     logs: lazy(async () => (await import('./sdk/logs.js')).createSdkLogsApi(settings)),
     ec2: lazy(async () => (await import('./sdk/ec2.js')).createSdkEc2Api(settings)),
     secrets: lazy(async () => (await import('./sdk/secrets.js')).createSdkSecretsApi(settings)),
+    ssm: lazy(async () => (await import('./sdk/ssm.js')).createSdkSsmApi(settings)),
     sts: lazy(async () => (await import('./sdk/sts.js')).createSdkStsApi(settings)),
   };
 };

@@ -10,7 +10,7 @@ import { BerthError, isBerthError } from '../../../core/errors.js';
 import { ExitCode } from '../../../core/exit-codes.js';
 
 export interface AwsOperation {
-  /** IAM action prefix: ecr, ecs, iam, logs, ec2, secretsmanager, sts. */
+  /** IAM action prefix: ecr, ecs, iam, logs, ec2, secretsmanager, ssm, sts. */
   service: string;
   /** The API action, e.g. CreateRepository. */
   action: string;

@@ -18,6 +18,7 @@ import type { EcsApi, EcsCluster, TaskDefinition } from '../api/ecs-api.js';
 import type { IamApi, IamRole } from '../api/iam-api.js';
 import type { LogGroup, LogsApi } from '../api/logs-api.js';
 import type { SecretDescription, SecretsApi } from '../api/secrets-api.js';
+import type { ParameterDescription, ParameterType, SsmApi } from '../api/ssm-api.js';
 import type { StsApi } from '../api/sts-api.js';
 import type { Tags } from '../api/types.js';
 import { FakeTasks, type FakeClock, type FakeRunTaskHook } from './fake-tasks.js';
@@ -113,6 +114,8 @@ export class AwsFake {
   readonly securityGroups = new Map<string, SecurityGroup>();
   readonly rules = new Map<string, SecurityGroupRule>();
   readonly secrets = new Map<string, SecretDescription>();
+  /** Parameter Store parameters, by name (metadata only, like the secrets). */
+  readonly parameters = new Map<string, ParameterDescription>();
   /** ECS tasks and their CloudWatch log streams, on a scriptable clock. */
   readonly ecsTasks: FakeTasks;
 
@@ -137,6 +140,7 @@ export class AwsFake {
       logs: this.instrument('logs', this.logsApi()),
       ec2: this.instrument('ec2', this.ec2Api()),
       secrets: this.instrument('secrets', this.secretsApi()),
+      ssm: this.instrument('ssm', this.ssmApi()),
       sts: this.instrument('sts', this.stsApi()),
     };
   }
@@ -191,6 +195,26 @@ export class AwsFake {
     };
     this.secrets.set(name, secret);
     return clone(secret);
+  }
+
+  /**
+   * A prerequisite: a Parameter Store parameter (metadata only; the fake holds no values). A
+   * SecureString without `kmsKeyId` uses the AWS-managed key, `alias/aws/ssm`, as on AWS.
+   */
+  addParameter(
+    name: string,
+    options: { type?: ParameterType; kmsKeyId?: string } = {},
+  ): ParameterDescription {
+    const type = options.type ?? 'SecureString';
+    const parameter: ParameterDescription = {
+      name,
+      // AWS's form: `parameter/path/name` (the name's leading slash is not doubled).
+      arn: `arn:${this.partition}:ssm:${this.region}:${this.account}:parameter/${name.replace(/^\//, '')}`,
+      type,
+      ...(type === 'SecureString' ? { kmsKeyId: options.kmsKeyId ?? 'alias/aws/ssm' } : {}),
+    };
+    this.parameters.set(name, parameter);
+    return clone(parameter);
   }
 
   /** A prerequisite: a subnet of a VPC. */
@@ -252,6 +276,7 @@ export class AwsFake {
   prerequisites(): unknown {
     return clone({
       secrets: [...this.secrets.values()],
+      parameters: [...this.parameters.values()],
       subnets: [...this.subnets.values()],
       groups: [...this.securityGroups.values()],
       foreignRules: [...this.rules.values()].filter((r) => r.tags['managed-by'] !== 'berth'),
@@ -734,6 +759,14 @@ export class AwsFake {
     return {
       describeSecret: (ref) =>
         Promise.resolve([...this.secrets.values()].find((s) => s.name === ref || s.arn === ref)),
+    };
+  }
+
+  private ssmApi(): SsmApi {
+    return {
+      // DescribeParameters with a Name filter, Option Equals: exact names only.
+      describeParameters: (names) =>
+        Promise.resolve([...this.parameters.values()].filter((p) => names.includes(p.name))),
     };
   }
 

@@ -1,8 +1,9 @@
 /**
  * Step 3 of the seed: the task execution role. ECS assumes it to pull the image (AWS-managed
  * AmazonECSTaskExecutionRolePolicy, which also lets it write logs) and to read exactly the
- * configured database secret and task.secrets' secrets (inline policy), plus kms:Decrypt
- * when one uses a customer key.
+ * configured database secret, task.secrets' secrets (secretsmanager:GetSecretValue) and
+ * parameters (ssm:GetParameters) (inline policy), plus kms:Decrypt when one uses a customer
+ * key.
  */
 import { roleResource, type RoleDesired } from './iam-role.js';
 import {

@@ -4,7 +4,7 @@
  * CI principal's least-privilege policy and the GitHub OIDC trust policy. Plus the
  * normalisation that decides whether a policy read back from IAM is "the same".
  */
-import { taskSecrets, type Config } from '../../../config/schema.js';
+import { taskSecrets, type Config, type TaskSecretSource } from '../../../config/schema.js';
 import { BerthError } from '../../../core/errors.js';
 import type { JsonValue } from './types.js';
 
@@ -66,14 +66,16 @@ export function taskTrustPolicy(
 }
 
 /**
- * Exactly the configured secrets: the database secret and task.secrets' (and their customer
- * KMS keys, when configured). With task.secrets empty, the document is the one berth wrote
- * before task.secrets existed, so an existing stack's plan shows no change.
+ * Exactly the configured secrets: the database secret and task.secrets' Secrets Manager
+ * secrets (GetSecretValue) and Parameter Store parameters (GetParameters, the action ECS uses
+ * for container secrets), and their customer KMS keys, when configured. With task.secrets
+ * empty, the document is the one berth wrote before task.secrets existed, so an existing
+ * stack's plan shows no change.
  */
 export function executionInlinePolicy(
   secretArn: string,
   kmsKey: string | undefined,
-  appSecrets: { arn: string; kmsKey?: string | undefined }[] = [],
+  appSecrets: { source: TaskSecretSource; arn: string; kmsKey?: string | undefined }[] = [],
 ): PolicyDocument {
   const statements: PolicyStatement[] = [
     {
@@ -83,12 +85,15 @@ export function executionInlinePolicy(
       Resource: secretArn,
     },
   ];
+  const arnsFrom = (source: TaskSecretSource) =>
+    appSecrets.filter((s) => s.source === source).map((s) => s.arn);
   statements.push(
     ...allowOn(
       'ReadTaskSecrets',
       'secretsmanager:GetSecretValue',
-      appSecrets.map((s) => s.arn).filter((a) => a !== secretArn),
+      arnsFrom('secretsmanager').filter((a) => a !== secretArn),
     ),
+    ...allowOn('ReadTaskParameters', 'ssm:GetParameters', arnsFrom('ssm')),
   );
   if (kmsKey)
     statements.push({
@@ -136,9 +141,9 @@ export interface CiPolicyInput {
  * Replaces the seed's AmazonEC2ContainerRegistryPowerUser + AmazonECS_FullAccess +
  * CloudWatchLogsReadOnlyAccess on a long-lived IAM user. Each statement matches calls
  * berth makes in `push`, `migrate`, `verify`, `logs`, `tasks` and `pipeline` (aws):
- * GetAuthorizationToken and the push; DescribeImages for the commit's tag; DescribeSecret
- * and DescribeSecurityGroups to build the revision and the network (metadata only, never
- * the secret's value); Register/DescribeTaskDefinition; RunTask with tags (TagResource on
+ * GetAuthorizationToken and the push; DescribeImages for the commit's tag; DescribeSecret,
+ * DescribeParameters (when task.secrets names parameters) and DescribeSecurityGroups to build
+ * the revision and the network (metadata only, never a secret's value); Register/DescribeTaskDefinition; RunTask with tags (TagResource on
  * create); DescribeTasks/StopTask/ListTasks; PassRole for the two task roles; GetLogEvents.
  */
 export function ciPolicy({ config, account, partition, region }: CiPolicyInput): PolicyDocument {
@@ -226,10 +231,26 @@ export function ciPolicy({ config, account, partition, region }: CiPolicyInput):
       ...allowOn(
         'DescribeTheTaskSecrets',
         'secretsmanager:DescribeSecret',
-        taskSecrets(config).map(({ secret }) =>
-          secret.startsWith('arn:') ? secret : arn('secretsmanager', `secret:${secret}-??????`),
+        taskSecrets(config).flatMap((s) =>
+          s.source !== 'secretsmanager'
+            ? []
+            : s.secret.startsWith('arn:')
+              ? [s.secret]
+              : [arn('secretsmanager', `secret:${s.secret}-??????`)],
         ),
       ),
+      // And its Parameter Store parameters, by metadata only (never GetParameter, which
+      // returns the value). DescribeParameters cannot be scoped to a resource in IAM.
+      ...(taskSecrets(config).some((s) => s.source === 'ssm')
+        ? [
+            {
+              Sid: 'DescribeTheTaskParameters',
+              Effect: 'Allow' as const,
+              Action: 'ssm:DescribeParameters',
+              Resource: '*',
+            },
+          ]
+        : []),
       {
         // Tasks run in the configured subnets with the backend security group, looked up by ID
         // or Name tag and checked before any task starts (EC2 Describe* actions cannot be

@@ -1,6 +1,6 @@
 /**
- * The prerequisites — the database secret, task.secrets' secrets, the private subnets and the
- * two security groups —
+ * The prerequisites — the database secret, task.secrets' secrets and parameters, the private
+ * subnets and the two security groups —
  * are read, never created or deleted. `plan`, `up` and every task run resolve them before
  * anything else, so a typo in berth.yaml is an AWS_REFERENCE_INVALID naming the field, before
  * any write (a subnet that does not exist would otherwise only surface when RunTask fails).
@@ -10,7 +10,8 @@ import { BerthError } from '../../../core/errors.js';
 import type { AwsClients } from '../api/clients.js';
 import type { SecurityGroup, Subnet } from '../api/ec2-api.js';
 import type { SecretDescription } from '../api/secrets-api.js';
-import type { StackRefs } from './types.js';
+import type { ParameterDescription } from '../api/ssm-api.js';
+import type { ResolvedParameter, StackRefs } from './types.js';
 
 export interface ReferenceProblem {
   /** The berth.yaml field. */
@@ -22,6 +23,8 @@ export interface ResolvedReferences {
   refs?: StackRefs;
   problems: ReferenceProblem[];
   warnings: string[];
+  /** task.secrets NAME → the ARN its secret or parameter resolved to (found ones only). */
+  taskSecretArns: Record<string, string>;
 }
 
 const GROUP_ID = /^sg-[0-9a-f]+$/;
@@ -33,18 +36,72 @@ export function arnParts(arn: string): { partition: string; account: string } | 
   return { partition: parts[1], account: parts[4] };
 }
 
+/**
+ * A Parameter Store parameter's ARN. A hierarchical name's leading slash is not repeated:
+ * `/app/token` → `arn:aws:ssm:us-east-1:123456789012:parameter/app/token`.
+ */
+export function parameterArn(
+  partition: string,
+  region: string,
+  account: string,
+  name: string,
+): string {
+  return `arn:${partition}:ssm:${region}:${account}:parameter/${name.replace(/^\//, '')}`;
+}
+
+const PARAMETER_ARN = /^arn:[^:]+:ssm:[^:]*:[^:]*:parameter\/(.+)$/;
+
+/**
+ * The parameter name a task.secrets `parameter` (a name or an ARN) or a container secret's
+ * valueFrom stands for: `arn:…:parameter/app/token` → `/app/token` (a name with a slash starts
+ * with one), `arn:…:parameter/token` → `token`; a name as it is.
+ */
+export function parameterName(ref: string): string {
+  const path = PARAMETER_ARN.exec(ref)?.[1];
+  if (!path) return ref;
+  return path.includes('/') ? `/${path}` : path;
+}
+
+export function isParameterArn(ref: string): boolean {
+  return PARAMETER_ARN.test(ref);
+}
+
 /** Each distinct secret task.secrets names, described once; a missing one is left out. */
 async function describeTaskSecrets(
   clients: AwsClients,
   secrets: TaskSecret[],
 ): Promise<Map<string, SecretDescription>> {
-  const refs = [...new Set(secrets.map((s) => s.secret))];
+  const refs = [
+    ...new Set(secrets.flatMap((s) => (s.source === 'secretsmanager' ? [s.secret] : []))),
+  ];
   const found = await Promise.all(refs.map((ref) => clients.secrets.describeSecret(ref)));
   const described = new Map<string, SecretDescription>();
   refs.forEach((ref, i) => {
     const description = found[i];
     if (description) described.set(ref, description);
   });
+  return described;
+}
+
+/**
+ * Each parameter task.secrets names, by the name or ARN berth.yaml gives; a missing one is
+ * left out. One DescribeParameters call for all of them (none when there are none, so a
+ * config without parameters never needs ssm:DescribeParameters).
+ */
+async function describeTaskParameters(
+  clients: AwsClients,
+  secrets: TaskSecret[],
+): Promise<Map<string, ParameterDescription>> {
+  const refs = [...new Set(secrets.flatMap((s) => (s.source === 'ssm' ? [s.parameter] : [])))];
+  const described = new Map<string, ParameterDescription>();
+  if (refs.length === 0) return described;
+  const found = await clients.ssm.describeParameters([...new Set(refs.map(parameterName))]);
+  // Parameter Store may give back `/x` for `x`: compare names with one leading slash.
+  const key = (name: string) => `/${name.replace(/^\//, '')}`;
+  for (const ref of refs) {
+    const description = found.find((p) => key(p.name) === key(parameterName(ref)));
+    if (description) described.set(ref, description);
+  }
   return described;
 }
 
@@ -77,6 +134,47 @@ function checkSecret(
   }
 }
 
+/**
+ * A parameter berth.yaml names: missing, or named by an ARN of another region or account (berth
+ * can only describe parameters where the stack is), is a problem at `path`; a SecureString
+ * encrypted with a customer KMS key that `kmsField` does not name, a warning (the execution
+ * role could not decrypt it), as for a secret.
+ */
+function checkParameter(
+  found: ResolvedParameter | undefined,
+  options: {
+    ref: string;
+    path: string;
+    kmsField: string;
+    kmsKey: string | undefined;
+    region: string;
+    problems: ReferenceProblem[];
+    warnings: string[];
+  },
+): void {
+  const { ref, path, kmsField, kmsKey, region, problems, warnings } = options;
+  if (!found) {
+    problems.push({
+      path,
+      message: `no Parameter Store parameter named "${parameterName(ref)}" in ${region}`,
+    });
+  } else if (isParameterArn(ref) && ref !== found.arn) {
+    problems.push({
+      path,
+      message: `${ref} is not in this stack's region and account (the parameter of that name here is ${found.arn}); berth describes parameters in ${region} only: name one there`,
+    });
+  } else if (
+    found.type === 'SecureString' &&
+    found.kmsKeyId &&
+    !kmsKey &&
+    !/alias\/aws\/ssm$/.test(found.kmsKeyId)
+  ) {
+    warnings.push(
+      `the parameter "${found.name}" is encrypted with KMS key ${found.kmsKeyId}; set ${kmsField} to its ARN so the execution role may decrypt it`,
+    );
+  }
+}
+
 /** task.secrets with the ARN each resolved to (resolveReferences described every one). */
 export function resolvedTaskSecrets(
   config: Config,
@@ -84,7 +182,10 @@ export function resolvedTaskSecrets(
 ): (TaskSecret & { arn: string })[] {
   return taskSecrets(config).map((s) => ({
     ...s,
-    arn: refs.taskSecrets.get(s.secret)?.arn ?? s.secret,
+    arn:
+      s.source === 'ssm'
+        ? (refs.taskParameters.get(s.parameter)?.arn ?? s.parameter)
+        : (refs.taskSecrets.get(s.secret)?.arn ?? s.secret),
   }));
 }
 
@@ -138,13 +239,14 @@ export async function resolveReferences(
   ];
   const subnetIds = [...new Set(config.network.subnets)];
   const appSecrets = taskSecrets(config);
-  const [secret, groups, subnets, described] = await Promise.all([
+  const [secret, groups, subnets, described, parameters] = await Promise.all([
     clients.secrets.describeSecret(config.database.secret.name),
     groupNames.length
       ? resolveGroups(clients, groupNames)
       : Promise.resolve(new Map<string, SecurityGroup[]>()),
     subnetIds.length ? clients.ec2.describeSubnets(subnetIds) : Promise.resolve([] as Subnet[]),
     describeTaskSecrets(clients, appSecrets),
+    describeTaskParameters(clients, appSecrets),
   ]);
 
   checkSecret(secret, {
@@ -202,30 +304,55 @@ export async function resolveReferences(
       path: 'database.secret.name',
       message: `Secrets Manager returned an unexpected ARN: ${secret.arn}`,
     });
-  for (const { name, secret: ref, kmsKey } of appSecrets) {
-    checkSecret(described.get(ref), {
-      ref,
-      path: `task.secrets.${name}`,
-      kmsField: `task.secrets.${name}.kmsKey`,
-      kmsKey,
+  // A parameter's ARN: as Parameter Store gives it, else built in the stack's partition,
+  // region and account (the database secret's ARN says which).
+  const taskParameters = new Map<string, ResolvedParameter>();
+  for (const [ref, p] of parameters) {
+    const arn =
+      p.arn ?? (parts ? parameterArn(parts.partition, region, parts.account, p.name) : '');
+    if (arn) taskParameters.set(ref, { ...p, arn });
+  }
+  for (const entry of appSecrets) {
+    const options = {
+      path: `task.secrets.${entry.name}`,
+      kmsField: `task.secrets.${entry.name}.kmsKey`,
+      kmsKey: entry.kmsKey,
       region,
       problems,
       warnings,
-    });
+    };
+    if (entry.source === 'ssm') {
+      // Without the account (no database secret), the ARN is unknown: that problem is reported.
+      if (parameters.has(entry.parameter) && !taskParameters.has(entry.parameter)) continue;
+      checkParameter(taskParameters.get(entry.parameter), { ref: entry.parameter, ...options });
+    } else {
+      checkSecret(described.get(entry.secret), { ref: entry.secret, ...options });
+    }
+  }
+  const taskSecretArns: Record<string, string> = {};
+  for (const entry of appSecrets) {
+    const arn =
+      entry.source === 'ssm'
+        ? taskParameters.get(entry.parameter)?.arn
+        : described.get(entry.secret)?.arn;
+    if (arn && !problems.some((p) => p.path === `task.secrets.${entry.name}`))
+      taskSecretArns[entry.name] = arn;
   }
   if (problems.length > 0 || !secret || !parts || !backendGroup || !databaseGroup)
-    return { problems, warnings };
+    return { problems, warnings, taskSecretArns };
   return {
     refs: {
       account: parts.account,
       partition: parts.partition,
       secret,
       taskSecrets: described,
+      taskParameters,
       backendGroup,
       databaseGroup,
     },
     problems,
     warnings,
+    taskSecretArns,
   };
 }
 

@@ -3,7 +3,7 @@
  * so the tasks reach the database and AWS's endpoints:
  *  - backend egress TCP <databasePort> to the database group
  *  - database ingress TCP <databasePort> from the backend group
- *  - backend egress TCP 443 to 0.0.0.0/0 (ECR, Secrets Manager, CloudWatch Logs)
+ *  - backend egress TCP 443 to 0.0.0.0/0 (ECR, Secrets Manager, Parameter Store, CloudWatch Logs)
  * The groups are prerequisites and never change otherwise. berth's rules carry its tags and
  * the description "managed-by berth <app>"; `down` revokes exactly those.
  */

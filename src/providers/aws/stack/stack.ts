@@ -6,7 +6,12 @@
  *
  * Prerequisites (secret, security groups) are resolved first and are never written.
  */
-import type { Config } from '../../../config/schema.js';
+import {
+  taskSecretRef,
+  taskSecrets,
+  type Config,
+  type TaskSecretSource,
+} from '../../../config/schema.js';
 import { BerthError } from '../../../core/errors.js';
 import { silentReporter, type Reporter } from '../../../core/events.js';
 import type { AwsClients } from '../api/clients.js';
@@ -146,9 +151,22 @@ export interface StackDetails {
     backendSecurityGroup: { ref: string | null; id: string | null; vpcId: string | null };
     databaseSecurityGroup: { ref: string | null; id: string | null; vpcId: string | null };
     subnets: string[];
+    /** task.secrets, sorted by name: where each comes from, and its ARN when found. */
+    taskSecrets: ShowTaskSecret[];
     problems: { path: string; message: string }[];
   };
   resources: ShowResource[];
+}
+
+export interface ShowTaskSecret {
+  /** The environment variable. */
+  name: string;
+  source: TaskSecretSource;
+  /** The secret's or parameter's name or ARN, as berth.yaml gives it. */
+  ref: string;
+  /** The secret's JSON key, if one is named. */
+  key?: string;
+  arn: string | null;
 }
 
 interface Loaded {
@@ -406,6 +424,13 @@ export async function showStack(o: StackOptions): Promise<StackDetails> {
         vpcId: refs?.databaseGroup.vpcId ?? null,
       },
       subnets: net.subnets,
+      taskSecrets: taskSecrets(o.config).map((s) => ({
+        name: s.name,
+        source: s.source,
+        ref: taskSecretRef(s),
+        ...(s.source === 'secretsmanager' && s.key ? { key: s.key } : {}),
+        arn: resolved.taskSecretArns[s.name] ?? null,
+      })),
       problems: resolved.problems,
     },
     resources,

@@ -1,7 +1,8 @@
 /**
  * Step 4 of the seed: the migration task definition (Fargate, awsvpc, the database secret's
- * keys and task.secrets as container secrets, awslogs to the stack's log group, non-root, read-only root
- * filesystem with a writable /tmp).
+ * keys and task.secrets — Secrets Manager secrets and Parameter Store parameters — as container
+ * secrets, awslogs to the stack's log group, non-root, read-only root filesystem with a
+ * writable /tmp).
  *
  * Task definitions are immutable revisions: an update registers a new revision. The image
  * TAG is left to deployments (CI registers revisions with `:<git sha>`), so the diff compares
@@ -88,10 +89,11 @@ export function desiredTaskDefinition(
         name,
         valueFrom: `${refs.secret.arn}:${key}::`,
       })),
-      // By full ARN: ECS needs it for a JSON key.
-      ...resolvedTaskSecrets(config, refs).map(({ name, arn, key }) => ({
-        name,
-        valueFrom: key ? `${arn}:${key}::` : arn,
+      // By full ARN: ECS needs it for a JSON key, and for a parameter it is unambiguous
+      // (`arn:…:ssm:…:parameter/path`, which the execution role's policy names too).
+      ...resolvedTaskSecrets(config, refs).map((s) => ({
+        name: s.name,
+        valueFrom: s.source === 'secretsmanager' && s.key ? `${s.arn}:${s.key}::` : s.arn,
       })),
     ].sort((a, b) => a.name.localeCompare(b.name)),
     // Read-only root: migrations and their tools still need somewhere to write temp files.
@@ -150,6 +152,8 @@ const environmentMap = (pairs: { name: string; value: string }[]): Record<string
 /**
  * `<secret ARN>:<json key>::` → { secretArn, jsonKey }: clearer in a plan, and it keeps the
  * redactor (which masks anything that looks like `password:...`) from garbling the reference.
+ * A whole secret's ARN and a parameter's (`arn:…:ssm:…:parameter/path`, which has no key or
+ * version part) are compared and shown as they are: what berth registers reads back equal.
  */
 export function secretReference(valueFrom: string): JsonValue {
   const match =

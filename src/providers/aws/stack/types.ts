@@ -8,6 +8,7 @@ import type { BerthError } from '../../../core/errors.js';
 import type { AwsClients } from '../api/clients.js';
 import type { SecurityGroup } from '../api/ec2-api.js';
 import type { SecretDescription } from '../api/secrets-api.js';
+import type { ParameterDescription } from '../api/ssm-api.js';
 import type { Tags } from '../api/types.js';
 
 export type JsonValue =
@@ -56,6 +57,9 @@ export interface ResourcePlan {
   changes: FieldChange[];
 }
 
+/** A Parameter Store parameter described, with its ARN (from the answer or built). */
+export type ResolvedParameter = ParameterDescription & { arn: string };
+
 /** The prerequisites berth reads and never creates, changes or deletes. */
 export interface StackRefs {
   account: string;
@@ -63,6 +67,8 @@ export interface StackRefs {
   secret: SecretDescription;
   /** task.secrets' secrets, by the name or ARN berth.yaml gives. */
   taskSecrets: Map<string, SecretDescription>;
+  /** task.secrets' Parameter Store parameters, by the name or ARN berth.yaml gives. */
+  taskParameters: Map<string, ResolvedParameter>;
   backendGroup: SecurityGroup;
   databaseGroup: SecurityGroup;
 }

@@ -28,6 +28,12 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeParametersCommand,
+  GetParameterCommand,
+  GetParametersCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -52,6 +58,7 @@ const mocks = {
   logs: mockClient(CloudWatchLogsClient),
   ec2: mockClient(EC2Client),
   secrets: mockClient(SecretsManagerClient),
+  ssm: mockClient(SSMClient),
   sts: mockClient(STSClient),
 };
 let restore: () => void;
@@ -219,6 +226,61 @@ describe('SDK adapters: reads', () => {
       }),
     );
     expect(await clients().secrets.describeSecret('nope')).toBeUndefined();
+  });
+
+  it('describes parameters by exact name, 50 names a call, following NextToken, never reading a value', async () => {
+    const names = Array.from({ length: 51 }, (_, i) => `/app/p${i}`);
+    const arn = (name: string) => `arn:aws:ssm:us-east-1:1:parameter${name}`;
+    mocks.ssm
+      .on(DescribeParametersCommand)
+      .resolvesOnce({
+        Parameters: [
+          {
+            Name: '/app/p0',
+            ARN: arn('/app/p0'),
+            Type: 'SecureString',
+            KeyId: 'alias/aws/ssm',
+          },
+        ],
+        NextToken: 'page-2',
+      })
+      .resolvesOnce({ Parameters: [{ Name: '/app/p7', Type: 'String' }] })
+      .resolvesOnce({ Parameters: [] });
+    expect(await clients().ssm.describeParameters(names)).toEqual([
+      { name: '/app/p0', arn: arn('/app/p0'), type: 'SecureString', kmsKeyId: 'alias/aws/ssm' },
+      { name: '/app/p7', type: 'String' },
+    ]);
+    const inputs = mocks.ssm.commandCalls(DescribeParametersCommand).map((c) => c.args[0].input);
+    expect(inputs).toEqual([
+      {
+        ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: names.slice(0, 50) }],
+        MaxResults: 50,
+      },
+      {
+        ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: names.slice(0, 50) }],
+        MaxResults: 50,
+        NextToken: 'page-2',
+      },
+      {
+        ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: ['/app/p50'] }],
+        MaxResults: 50,
+      },
+    ]);
+    expect(mocks.ssm.commandCalls(GetParameterCommand)).toEqual([]);
+    expect(mocks.ssm.commandCalls(GetParametersCommand)).toEqual([]);
+  });
+
+  it('maps a refused DescribeParameters to AWS_ACCESS_DENIED naming ssm:DescribeParameters', async () => {
+    mocks.ssm.on(DescribeParametersCommand).rejects(
+      Object.assign(new Error('not authorized to perform: ssm:DescribeParameters'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    const error = await caught(clients().ssm.describeParameters(['/app/token']));
+    expect(error.code).toBe('AWS_ACCESS_DENIED');
+    expect(error.message).toContain('ssm:DescribeParameters on /app/token');
+    expect(exitCodeForError(error.code)).toBe(ExitCode.provider);
   });
 
   it('gets the caller identity', async () => {

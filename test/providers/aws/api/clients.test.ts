@@ -126,6 +126,7 @@ describe('createAwsClients', () => {
       'iam',
       'logs',
       'secrets',
+      'ssm',
       'sts',
     ]);
     // Awaiting a service object must not call a method named "then".
@@ -161,7 +162,7 @@ describe('layering', () => {
   it('loads the SDK adapters only through dynamic import()', async () => {
     const text = await readFile(path.join(ROOT, 'src/providers/aws/api/clients.ts'), 'utf8');
     expect(text).not.toMatch(/^import .*['"]\.\/sdk\//m);
-    expect(text.match(/await import\('\.\/sdk\/[a-z0-9]+\.js'\)/g)).toHaveLength(7);
+    expect(text.match(/await import\('\.\/sdk\/[a-z0-9]+\.js'\)/g)).toHaveLength(8);
   });
 });
 

@@ -126,7 +126,7 @@ describe('real SDK clients in a child process', () => {
   ])(
     "never reaches berth's stdout or stderr once berth builds the clients (%s)",
     async (_label, extraEnv: NodeJS.ProcessEnv) => {
-      const adapters = ['ecr', 'ecs', 'iam', 'logs', 'ec2', 'secrets', 'sts'];
+      const adapters = ['ecr', 'ecs', 'iam', 'logs', 'ec2', 'secrets', 'ssm', 'sts'];
       const factories = [
         'createSdkEcrApi',
         'createSdkEcsApi',
@@ -134,6 +134,7 @@ describe('real SDK clients in a child process', () => {
         'createSdkLogsApi',
         'createSdkEc2Api',
         'createSdkSecretsApi',
+        'createSdkSsmApi',
         'createSdkStsApi',
       ];
       const source = [

@@ -244,6 +244,41 @@ describe('AwsFake', () => {
     expect((await fake.clients.sts.getCallerIdentity()).account).toBe('222222222222');
   });
 
+  it('Parameter Store: metadata by exact name, AWS-style ARNs, the AWS-managed key by default', async () => {
+    const fake = createAwsFake();
+    const token = fake.addParameter('/app/api-token');
+    const flags = fake.addParameter('flags', { type: 'String' });
+    const cmk = fake.addParameter('/app/partner', {
+      kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k',
+    });
+    expect(token).toEqual({
+      name: '/app/api-token',
+      arn: 'arn:aws:ssm:us-east-1:123456789012:parameter/app/api-token',
+      type: 'SecureString',
+      kmsKeyId: 'alias/aws/ssm',
+    });
+    expect(flags).toEqual({
+      name: 'flags',
+      arn: 'arn:aws:ssm:us-east-1:123456789012:parameter/flags',
+      type: 'String',
+    });
+    fake.resetCalls();
+    const found = await fake.clients.ssm.describeParameters([
+      '/app/api-token',
+      '/app/partner',
+      '/app', // a path is not a parameter
+      '/app/missing',
+    ]);
+    expect(found).toEqual([token, cmk]);
+    expect(await fake.clients.ssm.describeParameters([])).toEqual([]);
+    expect(fake.calls).toEqual([
+      { service: 'ssm', method: 'describeParameters', write: false },
+      { service: 'ssm', method: 'describeParameters', write: false },
+    ]);
+    fake.deny('ssm.describeParameters');
+    expect(await awsCode(fake.clients.ssm.describeParameters(['flags']))).toBe('AWS_ACCESS_DENIED');
+  });
+
   it('denies chosen calls with AWS_ACCESS_DENIED until allowed again', async () => {
     const fake = createAwsFake();
     fake.deny('logs.createLogGroup');
@@ -268,7 +303,9 @@ describe('AwsFake', () => {
     const fake = createAwsFake();
     const a = fake.addSecurityGroup({ name: 'a' });
     fake.addSecret('s');
+    fake.addParameter('/p');
     const before = fake.prerequisites();
+    expect(JSON.stringify(before)).toContain('parameter/p');
     await fake.clients.ec2.authorizeRule(
       {
         groupId: a.id,

@@ -44,6 +44,7 @@ const spec: StackSpec = {
     partition: 'aws',
     secret: { arn: SECRET, name: config.database.secret.name },
     taskSecrets: new Map(),
+    taskParameters: new Map(),
     backendGroup: { id: 'sg-b', groupName: 'b', vpcId: 'vpc-1', tags: {} },
     databaseGroup: { id: 'sg-d', groupName: 'd', vpcId: 'vpc-1', tags: {} },
   },

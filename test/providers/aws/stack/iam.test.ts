@@ -4,6 +4,7 @@ import { iamCiPolicyCommand, iamGithubOidcCommand } from '../../../../src/cli/co
 import { isBerthError } from '../../../../src/core/errors.js';
 import { ExitCode } from '../../../../src/core/exit-codes.js';
 import type { PolicyDocument } from '../../../../src/providers/aws/stack/policies.js';
+import type { AwsFake } from '../../../../src/providers/aws/fake/aws-fake.js';
 import { migrateCommand } from '../../../../src/cli/commands/migrate.js';
 import { tasksListCommand, tasksStopCommand } from '../../../../src/cli/commands/tasks.js';
 import { verifyCommand } from '../../../../src/cli/commands/verify.js';
@@ -152,13 +153,30 @@ describe('berth iam ci-policy covers what the pipeline calls', () => {
     'logs.getLogEvents': ['logs:GetLogEvents'],
     'logs.filterLogEvents': ['logs:FilterLogEvents'],
     'secrets.describeSecret': ['secretsmanager:DescribeSecret'],
+    'ssm.describeParameters': ['ssm:DescribeParameters'],
     'ec2.describeSecurityGroups': ['ec2:DescribeSecurityGroups'],
     'ec2.describeSubnets': ['ec2:DescribeSubnets'],
     'sts.getCallerIdentity': [],
   };
 
-  it('allows every call migrate, verify, logs and tasks make on AWS', async () => {
-    const f = await awsFleetHarness({ checkCommand: true });
+  it.each([
+    ['', {}],
+    [
+      ' (with task.secrets from both sources)',
+      {
+        patch: (yaml: string) =>
+          yaml.replace(
+            '  environment:\n',
+            '  secrets:\n    API_TOKEN: { parameter: /startupwebapp/api-token }\n    SIGNING_KEY: startupwebapp/signing\n  environment:\n',
+          ),
+        seed: (fake: AwsFake) => {
+          fake.addParameter('/startupwebapp/api-token');
+          fake.addSecret('startupwebapp/signing');
+        },
+      },
+    ],
+  ])('allows every call migrate, verify, logs and tasks make on AWS%s', async (label, extra) => {
+    const f = await awsFleetHarness({ checkCommand: true, ...extra });
     h = f;
     await migrateCommand(f.ctx(), { all: true }, f.fleetDeps);
     await verifyCommand(f.ctx(), { all: true }, f.fleetDeps);
@@ -178,6 +196,7 @@ describe('berth iam ci-policy covers what the pipeline calls', () => {
         expect(allowed, `${method} needs ${action}`).toContain(action);
     }
     expect(methods).toEqual(expect.arrayContaining(['ecs.runTask', 'logs.filterLogEvents']));
+    if (label) expect(methods).toContain('ssm.describeParameters');
   });
 });
 
