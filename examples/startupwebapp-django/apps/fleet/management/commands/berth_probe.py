@@ -100,14 +100,27 @@ CATALOG_SQL = """SELECT (SELECT coalesce(json_agg(o.entry ORDER BY o.kind, o.nam
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                    WHERE e.classid = 'pg_catalog.pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
      UNION ALL
-     SELECT 'type', t.typname::text, json_build_object(
-            'kind', 'type',
+     SELECT CASE t.typtype WHEN 'e' THEN 'type' WHEN 'd' THEN 'domain' ELSE 'composite type' END,
+            t.typname::text, json_build_object(
+            'kind', CASE t.typtype WHEN 'e' THEN 'type' WHEN 'd' THEN 'domain' ELSE 'composite type' END,
             'name', t.typname,
-            'definition', 'enum (' || (SELECT string_agg(quote_literal(l.enumlabel), ', ' ORDER BY l.enumsortorder)
-                                          FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid) || ')',
+            'definition', CASE t.typtype
+              WHEN 'e' THEN 'enum (' || (SELECT string_agg(quote_literal(l.enumlabel), ', ' ORDER BY l.enumsortorder)
+                                           FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid) || ')'
+              WHEN 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod)
+                            || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
+                            || coalesce(' default ' || t.typdefault, '')
+                            || coalesce((SELECT string_agg(' constraint ' || k.conname || ' ' || pg_catalog.pg_get_constraintdef(k.oid), '' ORDER BY k.conname)
+                                           FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid), '')
+              ELSE '(' || coalesce((SELECT string_agg(quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                                      FROM pg_catalog.pg_attribute a
+                                     WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '') || ')'
+            END,
             'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-      WHERE n.nspname = $1 AND t.typtype = 'e'
+      WHERE n.nspname = $1
+        AND (t.typtype IN ('e', 'd')
+             OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c'))
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                    WHERE e.classid = 'pg_catalog.pg_type'::regclass AND e.objid = t.oid AND e.deptype = 'e')
      UNION ALL
@@ -139,33 +152,6 @@ CATALOG_SQL = """SELECT (SELECT coalesce(json_agg(o.entry ORDER BY o.kind, o.nam
                    WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                          WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i')
-     UNION ALL
-     SELECT 'domain', t.typname::text, json_build_object(
-            'kind', 'domain',
-            'name', t.typname,
-            'definition', pg_catalog.format_type(t.typbasetype, t.typtypmod)
-                          || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
-                          || coalesce(' default ' || t.typdefault, '')
-                          || coalesce((SELECT string_agg(' constraint ' || k.conname || ' ' || pg_catalog.pg_get_constraintdef(k.oid), '' ORDER BY k.conname)
-                                         FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid), ''),
-            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
-       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-      WHERE n.nspname = $1 AND t.typtype = 'd'
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
-                   WHERE e.classid = 'pg_catalog.pg_type'::regclass AND e.objid = t.oid AND e.deptype = 'e')
-     UNION ALL
-     SELECT 'composite type', t.typname::text, json_build_object(
-            'kind', 'composite type',
-            'name', t.typname,
-            'definition', '(' || coalesce((SELECT string_agg(quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
-                                             FROM pg_catalog.pg_attribute a
-                                            WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '') || ')',
-            'columns', '[]'::json, 'indexes', '[]'::json, 'constraints', '[]'::json)
-       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-       JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
-      WHERE n.nspname = $1 AND t.typtype = 'c' AND c.relkind = 'c'
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
-                   WHERE e.classid = 'pg_catalog.pg_type'::regclass AND e.objid = t.oid AND e.deptype = 'e')
      UNION ALL
      SELECT 'catalog', 'version', json_build_object(
             'kind', 'catalog', 'name', 'version', 'definition', '3',
