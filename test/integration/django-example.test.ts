@@ -271,21 +271,27 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
       port: number;
     };
 
-  it("its probe command (berth's probe on AWS) reports what the databases hold, in berth's protocol", async () => {
+  /** `manage.py berth_probe` on `databases`, with the server's credentials, as a probe task runs. */
+  const probe = async (databases: string[], extra: Record<string, string> = {}) => {
     const s = await secret();
-    const run = spawnSync(PYTHON, ['manage.py', 'berth_probe'], {
+    return spawnSync(PYTHON, ['manage.py', 'berth_probe'], {
       cwd: clone,
       encoding: 'utf8',
       env: {
         ...process.env,
         PYTHONDONTWRITEBYTECODE: '1',
-        DATABASE_NAMES: [...TENANTS, 'no_such_tenant'].join(','),
+        DATABASE_NAMES: databases.join(','),
         DATABASE_HOST: s.host,
         DATABASE_PORT: String(s.port),
         DATABASE_USER: s.username,
         DATABASE_PASSWORD: s.password,
+        ...extra,
       },
     });
+  };
+
+  it("its probe command (berth's probe on AWS) reports what the databases hold, in berth's protocol", async () => {
+    const run = await probe([...TENANTS, 'no_such_tenant']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const reports = probeReports(run.stdout);
@@ -300,21 +306,7 @@ describe.skipIf(skipAll)('a fresh clone of the Django example (the seed app) thr
     const local = JSON.parse(verify.stdout) as {
       databases: { name: string; fingerprint?: string }[];
     };
-    const s = await secret();
-    const run = spawnSync(PYTHON, ['manage.py', 'berth_probe'], {
-      cwd: clone,
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        PYTHONDONTWRITEBYTECODE: '1',
-        DATABASE_NAMES: TENANTS.join(','),
-        DATABASE_HOST: s.host,
-        DATABASE_PORT: String(s.port),
-        DATABASE_USER: s.username,
-        DATABASE_PASSWORD: s.password,
-        BERTH_PROBE_SCHEMA: '1',
-      },
-    });
+    const run = await probe(TENANTS, { BERTH_PROBE_SCHEMA: '1' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     // Every line fits a log driver's 16 KiB: one line per catalog entry, none whole.

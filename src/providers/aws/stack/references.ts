@@ -105,23 +105,26 @@ async function describeTaskParameters(
   return described;
 }
 
+/** One reference to check: where berth.yaml names it, and where to put what is wrong. */
+interface ReferenceCheck {
+  /** As berth.yaml writes it: a name or an ARN. */
+  ref: string;
+  /** The field, e.g. `task.secrets.API_TOKEN`. */
+  path: string;
+  /** The field that would name its customer KMS key. */
+  kmsField: string;
+  kmsKey: string | undefined;
+  region: string;
+  problems: ReferenceProblem[];
+  warnings: string[];
+}
+
 /**
  * A secret berth.yaml names (the database's or one of task.secrets'): missing or scheduled for
  * deletion is a problem at `path`; encrypted with a customer KMS key that `kmsField` does not
  * name, a warning (the execution role could not decrypt it).
  */
-function checkSecret(
-  found: SecretDescription | undefined,
-  options: {
-    ref: string;
-    path: string;
-    kmsField: string;
-    kmsKey: string | undefined;
-    region: string;
-    problems: ReferenceProblem[];
-    warnings: string[];
-  },
-): void {
+function checkSecret(found: SecretDescription | undefined, options: ReferenceCheck): void {
   const { ref, path, kmsField, kmsKey, region, problems, warnings } = options;
   if (!found) {
     problems.push({ path, message: `no Secrets Manager secret named "${ref}" in ${region}` });
@@ -140,18 +143,7 @@ function checkSecret(
  * encrypted with a customer KMS key that `kmsField` does not name, a warning (the execution
  * role could not decrypt it), as for a secret.
  */
-function checkParameter(
-  found: ResolvedParameter | undefined,
-  options: {
-    ref: string;
-    path: string;
-    kmsField: string;
-    kmsKey: string | undefined;
-    region: string;
-    problems: ReferenceProblem[];
-    warnings: string[];
-  },
-): void {
+function checkParameter(found: ResolvedParameter | undefined, options: ReferenceCheck): void {
   const { ref, path, kmsField, kmsKey, region, problems, warnings } = options;
   if (!found) {
     problems.push({
