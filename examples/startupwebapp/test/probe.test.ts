@@ -77,9 +77,11 @@ describe('probe', () => {
     expect((await migrate(databaseEnv(db))).code).toBe(0);
     const result = await runDist('probe', [], probeEnv([db], { BERTH_PROBE_SCHEMA: '1' }));
     expect(result.code).toBe(0);
-    // The schema's entries: 57 tables and plpgsql, the extension every database has.
+    // The schema's entries: 57 tables, plpgsql (the extension every database has), the history
+    // table's serial sequence (the identity columns' sequences are their columns') and the
+    // catalog query's version.
     expect(reports(result.lines)).toEqual([
-      { database: db, exists: true, tables: 57, applied: MIGRATIONS, schemaTables: 58 },
+      { database: db, exists: true, tables: 57, applied: MIGRATIONS, schemaTables: 60 },
     ]);
     const tables = result.lines
       .filter((line) => line.startsWith('::berth-schema '))
@@ -90,7 +92,7 @@ describe('probe', () => {
             table: { name: string; columns: unknown[]; indexes: unknown[]; constraints: unknown[] };
           },
       );
-    expect(tables).toHaveLength(58);
+    expect(tables).toHaveLength(60);
     expect(new Set(tables.map((t) => t.database))).toEqual(new Set([db]));
     const orders = tables.find((t) => t.table.name === 'orders')?.table;
     expect(orders?.indexes).toContainEqual({
