@@ -3,7 +3,9 @@
  * reporter, the provider, and an AbortSignal that SIGINT/SIGTERM trip so running tasks are
  * stopped and locks released (in `finally`) instead of the process vanishing mid-run.
  */
+import { setMaxListeners } from 'node:events';
 import { findConfig, resolveProvider } from '../config/find-config.js';
+import { LIMITS } from '../config/limits.js';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import type { Reporter } from '../core/events.js';
 import type { Exec } from '../core/exec.js';
@@ -51,9 +53,24 @@ export interface Context {
   open(deps?: CommandDeps, fallback?: ProviderName): Promise<Provider>;
 }
 
+/**
+ * Abort listeners the run's signal may carry before Node warns of a leak: every task in
+ * flight holds a few at once (its poll, its sleep, its process), up to fleet.concurrency's
+ * maximum, each removed as the task ends. Node's default of 10 printed
+ * MaxListenersExceededWarning on berth's stderr at a concurrency above 10 on AWS.
+ */
+export const RUN_SIGNAL_MAX_LISTENERS = 4 * LIMITS['fleet.concurrency'].max + 16;
+
+/** The signal SIGINT/SIGTERM trip: one per command, shared by everything the run starts. */
+export function runAbortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(RUN_SIGNAL_MAX_LISTENERS, controller.signal);
+  return controller;
+}
+
 export function createContext(globals: GlobalOptions): Context {
   const out = createOutput(globals.json);
-  const controller = new AbortController();
+  const controller = runAbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;

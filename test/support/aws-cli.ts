@@ -10,6 +10,7 @@ import type { LoadedConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/schema.js';
 import {
   contextOf,
+  runAbortController,
   type CommandDeps,
   type Context,
   type GlobalOptions,
@@ -90,7 +91,8 @@ export async function awsCliHarness(
         ...globals,
       };
       const out = createOutput(g.json, stdout, stderr);
-      return contextOf(g, out, createReporter(out), new AbortController().signal, () =>
+      // The CLI's own run signal (its listener bound), as createContext makes it.
+      return contextOf(g, out, createReporter(out), runAbortController().signal, () =>
         Promise.resolve(harness.loaded),
       );
     },

@@ -41,23 +41,37 @@ export class EcsPoller {
    */
   next(cluster: string, arn: string, signal?: AbortSignal): Promise<EcsTask | undefined> {
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { arn, resolve, reject };
+      // A round that answers removes the abort listener: every task is polled many times
+      // over a run on the run's one signal, and a listener left behind by each poll piled up
+      // (thousands in a large run, and Node's MaxListenersExceededWarning on berth's stderr).
+      const settled = () => signal?.removeEventListener('abort', abort);
+      const waiter: Waiter = {
+        arn,
+        resolve: (task) => {
+          settled();
+          resolve(task);
+        },
+        reject: (error) => {
+          settled();
+          // DescribeTasks' own error, passed on as it came (as before).
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          reject(error);
+        },
+      };
+      const abort = () => {
+        const current = this.waiting.get(cluster);
+        if (current)
+          this.waiting.set(
+            cluster,
+            current.filter((w) => w !== waiter),
+          );
+        resolve(undefined);
+      };
+      if (signal?.aborted) return abort();
       const list = this.waiting.get(cluster) ?? [];
       list.push(waiter);
       this.waiting.set(cluster, list);
-      if (signal) {
-        const abort = () => {
-          const current = this.waiting.get(cluster);
-          if (current)
-            this.waiting.set(
-              cluster,
-              current.filter((w) => w !== waiter),
-            );
-          resolve(undefined);
-        };
-        if (signal.aborted) return abort();
-        signal.addEventListener('abort', abort, { once: true });
-      }
+      signal?.addEventListener('abort', abort, { once: true });
       this.start();
     });
   }
