@@ -8,7 +8,11 @@ import pLimit from 'p-limit';
 import type { Reporter } from '../core/events.js';
 import { errorMessage } from '../core/errors.js';
 import { describeDrift } from '../migrations/drift.js';
-import { compareSchemas, type SchemaFingerprint } from '../migrations/fingerprint.js';
+import {
+  compareSchemas,
+  type SchemaCoverage,
+  type SchemaFingerprint,
+} from '../migrations/fingerprint.js';
 import { newTaskId } from '../tasks/task-id.js';
 import { tailLog } from '../state/task-store.js';
 import {
@@ -42,9 +46,10 @@ export interface VerifyDatabase {
   /**
    * `tables`: its probe (or the reference's) ran an older copy of berth's catalog query, so
    * only tables, columns, indexes and constraints were compared, not triggers, views,
-   * functions or types.
+   * functions or types. `before-version-3`: a copy from before the query's version 3, so
+   * everything but sequences, domains and composite types. Absent: everything.
    */
-  schemaCoverage?: 'tables';
+  schemaCoverage?: Exclude<SchemaCoverage, 'full'>;
   /**
    * Number of pending migrations (0 when complete). null when berth cannot know: no
    * migrations.directory and the check command was skipped.
@@ -223,7 +228,7 @@ export async function verifyFleet(
     const pendingKnown = probe?.pendingKnown ?? true;
     const reasons: string[] = [];
     let differences: string[] | undefined;
-    let tablesOnly = false;
+    let coverage: SchemaCoverage = 'full';
     if (probe?.error) reasons.push(`could not read it: ${probe.error}`);
     else if (probe?.blind) {
       // Nothing was read: the check command is the only judge.
@@ -240,7 +245,7 @@ export async function verifyFleet(
       if (probe?.fingerprint && referenceShape) {
         const compared = compareSchemas(referenceShape, probe.fingerprint);
         differences = compared.differences;
-        if (compared.coverage === 'tables') tablesOnly = true;
+        coverage = compared.coverage;
       }
       // A count derived from the reference is already judged by the differences (a table
       // missing or extra) when the schema was compared.
@@ -302,7 +307,7 @@ export async function verifyFleet(
       result.schema =
         differences === undefined ? 'not-compared' : differences.length > 0 ? 'differs' : 'matches';
       if (differences) result.schemaDifferences = differences;
-      if (tablesOnly) result.schemaCoverage = 'tables';
+      if (coverage !== 'full') result.schemaCoverage = coverage;
     }
     if (probe?.unknown) result.unknownMigrations = probe.unknown;
     if (probe?.dirty !== undefined) result.dirty = probe.dirty;
@@ -334,6 +339,9 @@ function verifySchema(
     return { compared: false, reason: reference.reason, expectedTables: expected };
   const unread = databases.filter((d) => d.schema === 'not-compared').map((d) => d.name);
   const older = databases.filter((d) => d.schemaCoverage === 'tables').map((d) => d.name);
+  const beforeV3 = databases
+    .filter((d) => d.schemaCoverage === 'before-version-3')
+    .map((d) => d.name);
   const list = (names: string[]) =>
     `${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}`;
   const reasons = [
@@ -343,6 +351,11 @@ function verifySchema(
     ...(older.length > 0
       ? [
           `tables only for ${older.length} database(s) (${list(older)}): ${reference.fingerprint.coverage === 'tables' ? "the reference's" : 'their'} probe runs an older copy of berth's catalog query, without triggers, views, functions and enum types; copy CATALOG_SQL from this berth (docs/aws.md, "The probe") into the probe task`,
+        ]
+      : []),
+    ...(beforeV3.length > 0
+      ? [
+          `sequences, domains and composite types not compared for ${beforeV3.length} database(s) (${list(beforeV3)}): ${reference.fingerprint.version < 3 ? "the reference's" : 'their'} probe runs a copy of berth's catalog query from before its version 3; copy CATALOG_SQL from this berth (docs/aws.md, "The probe") into the probe task`,
         ]
       : []),
   ];

@@ -428,21 +428,28 @@ function tablesOnly(shape: SchemaShape): SchemaShape {
 }
 
 /**
- * `tenant` against `reference`: the differences (diffSchemas), and `coverage` 'tables' when
- * either was read by an older catalog query, in which case only tables, columns, indexes and
- * constraints were compared. An older probe must not turn every trigger, view or function of
- * the reference into a "missing" one.
+ * How much of two schemas was compared: `full`; `before-version-3` when either was read by a
+ * copy of the catalog query from before version 3 (no sequences, domains or composite types);
+ * `tables` when either was read by the oldest one (tables, columns, indexes and constraints).
+ */
+export type SchemaCoverage = 'full' | 'before-version-3' | 'tables';
+
+/**
+ * `tenant` against `reference`: the differences (diffSchemas), and how much was compared
+ * (SchemaCoverage). An older probe must not turn every trigger, view, function or sequence of
+ * the reference into a "missing" one, and verify says what it did not compare.
  */
 export function compareSchemas(
   reference: SchemaFingerprint,
   tenant: SchemaFingerprint,
-): { differences: string[]; coverage: 'full' | 'tables' } {
+): { differences: string[]; coverage: SchemaCoverage } {
   if (reference.coverage === 'full' && tenant.coverage === 'full') {
-    if (reference.hash === tenant.hash) return { differences: [], coverage: 'full' };
     // An older catalog query (a probe task's copy) read no extensions, and none before
     // version 3 read sequences, domains or composite types: compare each only when both
     // sides read it, so that an older probe is not every one of them "missing".
     const version3 = reference.version >= 3 && tenant.version >= 3;
+    const coverage = version3 ? 'full' : 'before-version-3';
+    if (reference.hash === tenant.hash) return { differences: [], coverage };
     const both = hasExtensions(reference.shape) && hasExtensions(tenant.shape);
     const comparable = (shape: SchemaShape) => {
       const read = version3 ? shape : withoutVersion3Kinds(shape);
@@ -450,7 +457,7 @@ export function compareSchemas(
     };
     return {
       differences: diffSchemas(comparable(reference.shape), comparable(tenant.shape)),
-      coverage: 'full',
+      coverage,
     };
   }
   return {

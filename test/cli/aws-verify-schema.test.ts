@@ -42,6 +42,15 @@ function catalog(): CatalogTables {
       constraints: [{ name: 'orders_pkey', definition: 'PRIMARY KEY (id)' }],
       triggers: [],
     },
+    // The query's own version (CATALOG_VERSION): this is what the current query prints.
+    {
+      kind: 'catalog',
+      name: 'version',
+      definition: '3',
+      columns: [],
+      indexes: [],
+      constraints: [],
+    },
   ];
 }
 
@@ -104,7 +113,10 @@ describe('berth verify --provider aws: the schema fingerprint from the probe tas
     for (const database of DATABASES) h.tenants.schemas.set(database, [...catalog(), view]);
     // healthtech's probe still runs the query from before triggers, views, functions and
     // types: tables only, without a `triggers` list. fintech's does too, and lost a column.
-    const older = () => catalog().map(({ triggers: _t, ...table }) => table);
+    const older = () =>
+      catalog()
+        .filter((entry) => entry.kind === undefined)
+        .map(({ triggers: _t, ...table }) => table);
     h.tenants.schemas.set('healthtech_experiment', older());
     const drifted = older();
     drifted[0]?.columns.splice(1, 1);
@@ -122,6 +134,36 @@ describe('berth verify --provider aws: the schema fingerprint from the probe tas
     ]);
     expect(result.schema?.reason).toMatch(
       /^tables only for 2 database\(s\) \(healthtech_experiment, fintech_experiment\): their probe runs an older copy of berth's catalog query/,
+    );
+  });
+
+  it('says which databases a probe from before the query read without sequences, domains and composite types', async () => {
+    h = await awsFleetHarness({ patch: withReference });
+    migratedFleet(h);
+    const sequence = {
+      kind: 'sequence' as const,
+      name: 'invoice_no',
+      definition: 'bigint increment 1 minvalue 1 maxvalue 9223372036854775807 start 1 cache 1',
+      columns: [],
+      indexes: [],
+      constraints: [],
+    };
+    for (const database of DATABASES) h.tenants.schemas.set(database, [...catalog(), sequence]);
+    // healthtech's probe runs a copy from before version 3: triggers, but no sequences and no
+    // version entry. Its tables are compared; the sequence is not "missing", and verify says so.
+    h.tenants.schemas.set(
+      'healthtech_experiment',
+      catalog().filter((entry) => entry.kind === undefined),
+    );
+    expect(await verifyCommand(h.ctx(), { all: true }, h.fleetDeps)).toBe(ExitCode.ok);
+    const result = h.json<VerifyResult>();
+    expect(result.databases.map((d) => [d.name, d.ok, d.schemaCoverage])).toEqual([
+      ['startupwebapp_prod', true, undefined],
+      ['healthtech_experiment', true, 'before-version-3'],
+      ['fintech_experiment', true, undefined],
+    ]);
+    expect(result.schema?.reason).toMatch(
+      /^sequences, domains and composite types not compared for 1 database\(s\) \(healthtech_experiment\): their probe runs a copy of berth's catalog query from before its version 3/,
     );
   });
 
@@ -149,7 +191,7 @@ describe('berth verify --provider aws: the schema fingerprint from the probe tas
     const fintech = h.json<VerifyResult>().databases[2];
     expect(fintech).toMatchObject({ ok: false, exists: null });
     expect(fintech?.reason).toBe(
-      'could not read it: the probe printed 0 of the 1 ::berth-schema lines of its schema (a log line cut short?)',
+      'could not read it: the probe printed 1 of the 2 ::berth-schema lines of its schema (a log line cut short?)',
     );
   });
 
